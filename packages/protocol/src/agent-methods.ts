@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+
+/**
+ * Schemas of every agent method (server → client over the reverse tunnel) and every control
+ * method (client → server). Both ends validate with these: params on receipt, results on return.
+ */
+export const AbsolutePath = z
+  .string()
+  .min(1)
+  .max(LIMITS.maxPathChars)
+  .refine((p) => !p.includes('\0'), 'path must not contain NUL')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'path must be absolute');
+
+const ShortText = z.string().max(200);
+
+export const HelloParams = z.object({ server_version: z.string().max(64) });
+export const HelloResult = z.object({
+  uuid: z.uuid(),
+  client_id: z.string().min(1).max(128),
+  display_name: z.string().max(100),
+  purpose: z.string().max(200),
+  tags: z.array(z.string().max(64)).max(64),
+  capabilities: z.array(z.string().max(64)).max(256),
+  hostname: z.string().max(255),
+  platform: z.string().max(128),
+  username: z.string().max(128),
+  version: z.string().max(64),
+  allowed_paths: z.array(AbsolutePath).max(256),
+});
+export type HelloResult = z.infer<typeof HelloResult>;
+
+export const SetPolicyParams = z.object({ allowed_paths: z.array(AbsolutePath).max(256) });
+export const SetPolicyResult = z.object({ allowed_paths: z.array(z.string()) });
+
+export const HeartbeatParams = z.object({}).loose();
+export const HeartbeatResult = z.object({ ts: z.number(), uptime_s: z.number() });
+
+export const RunCommandParams = z.object({
+  cmd: z.string().min(1).max(LIMITS.maxCommandChars),
+  cwd: AbsolutePath.optional(),
+  timeout: z
+    .number()
+    .min(LIMITS.minCommandTimeoutS)
+    .max(LIMITS.maxCommandTimeoutS)
+    .default(LIMITS.defaultCommandTimeoutS),
+  env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
+});
+export type RunCommandParams = z.input<typeof RunCommandParams>;
+export const RunCommandResult = z.object({
+  stdout: z.string(),
+  stderr: z.string(),
+  returncode: z.number().int(),
+  duration_ms: z.number(),
+  truncated: z.boolean(),
+});
+export type RunCommandResult = z.infer<typeof RunCommandResult>;
+
+export const ReadFileParams = z.object({ path: AbsolutePath });
+export const ReadFileResult = z.object({
+  content: z.string(),
+  size: z.number().int().nonnegative(),
+  path: z.string(),
+  binary: z.boolean().optional(),
+});
+export type ReadFileResult = z.infer<typeof ReadFileResult>;
+
+export const WriteFileParams = z.object({
+  path: AbsolutePath,
+  content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
+  binary: z.boolean().default(false),
+  mode: z.number().int().min(0).max(0o7777).optional(),
+});
+export type WriteFileParams = z.input<typeof WriteFileParams>;
+export const WriteFileResult = z.object({ path: z.string(), size: z.number().int().nonnegative() });
+
+export const ListFilesParams = z.object({ path: AbsolutePath });
+export const FileEntry = z.object({
+  name: z.string(),
+  type: z.enum(['file', 'dir', 'symlink', 'other']),
+  size: z.number().int().nonnegative(),
+  mode: z.string(),
+  mtime: z.string(),
+});
+export const ListFilesResult = z.object({ path: z.string(), entries: z.array(FileEntry) });
+export type ListFilesResult = z.infer<typeof ListFilesResult>;
+
+export const GetMetricsParams = z.object({ summary: z.boolean().default(false) });
+export const MetricsSummary = z.object({
+  cpu_percent: z.number(),
+  memory_percent: z.number(),
+  disk_percent: z.number(),
+  uptime_hours: z.number(),
+});
+export const MetricsFull = z.object({
+  timestamp: z.string(),
+  uptime_seconds: z.number(),
+  cpu: z.object({
+    usage_percent: z.number(),
+    load_average: z.array(z.number()).length(3),
+    core_count: z.number().int(),
+  }),
+  memory: z.object({
+    total_gb: z.number(),
+    used_gb: z.number(),
+    available_gb: z.number(),
+    cached_gb: z.number(),
+    percent: z.number(),
+  }),
+  disk: z.record(z.string(), z.object({ total_gb: z.number(), used_gb: z.number(), percent: z.number() })),
+  network: z.record(
+    z.string(),
+    z.object({
+      bytes_sent: z.number(),
+      bytes_recv: z.number(),
+      errors_in: z.number(),
+      errors_out: z.number(),
+    }),
+  ),
+  process_count: z.number().int(),
+});
+export const GetMetricsResult = z.union([MetricsFull, MetricsSummary]);
+
+export const CapabilitiesParams = z.object({}).loose();
+export const CapabilitiesResult = z.object({ capabilities: z.array(z.string().max(64)).max(256) });
+
+/** Methods the server calls on a client's agent, with their schemas. */
+export const AGENT_METHODS = {
+  hello: { params: HelloParams, result: HelloResult },
+  set_policy: { params: SetPolicyParams, result: SetPolicyResult },
+  heartbeat: { params: HeartbeatParams, result: HeartbeatResult },
+  run_command: { params: RunCommandParams, result: RunCommandResult },
+  read_file: { params: ReadFileParams, result: ReadFileResult },
+  write_file: { params: WriteFileParams, result: WriteFileResult },
+  list_files: { params: ListFilesParams, result: ListFilesResult },
+  get_metrics: { params: GetMetricsParams, result: GetMetricsResult },
+  capabilities: { params: CapabilitiesParams, result: CapabilitiesResult },
+} as const;
+export type AgentMethod = keyof typeof AGENT_METHODS;
+export type AgentParams<M extends AgentMethod> = z.input<(typeof AGENT_METHODS)[M]['params']>;
+export type AgentResult<M extends AgentMethod> = z.infer<(typeof AGENT_METHODS)[M]['result']>;
+
+/** Control methods a client calls on the server over the `reach-control` subsystem. */
+export const ClientSummary = z.object({
+  uuid: z.string(),
+  display_name: z.string(),
+  purpose: z.string(),
+  tags: z.array(z.string()),
+  online: z.boolean(),
+  hostname: z.string().nullable(),
+  platform: z.string().nullable(),
+  last_seen: z.string().nullable(),
+  key_mismatch: z.boolean(),
+});
+export const ListClientsResult = z.object({
+  clients: z.array(ClientSummary),
+  online_count: z.number().int(),
+  total_count: z.number().int(),
+});
+export const CONTROL_METHODS = {
+  list_clients: { params: z.object({}).loose(), result: ListClientsResult },
+} as const;
+
+/** SSH names the link uses. */
+export const LINK = {
+  /** Virtual reverse-forward address for the agent RPC channel; no TCP port is bound. */
+  agentBindAddr: 'agent',
+  agentBindPort: 0,
+  /** Subsystem a client opens to call control methods on the server. */
+  controlSubsystem: 'reach-control',
+  /** SSH user name clients log in as. */
+  defaultUser: 'reach',
+} as const;
+
+/** Shorter text limits reused by server-side schemas. */
+export { ShortText };

@@ -1,0 +1,6 @@
+export * from './agent-methods.ts';
+export * from './errors.ts';
+export * from './framing.ts';
+export * from './json-rpc.ts';
+export * from './limits.ts';
+export * from './rpc-peer.ts';

@@ -1,0 +1,19 @@
+/** Limits shared by server and client. Sizes in bytes, times in milliseconds unless named otherwise. */
+export const LIMITS = {
+  /** Largest RPC frame body accepted; a longer length prefix is refused before the body is read. */
+  maxFrameBytes: 16 * 1024 * 1024,
+  /** run_command: longest command string, in characters. */
+  maxCommandChars: 10_000,
+  /** run_command: timeout range in seconds, and its default. */
+  minCommandTimeoutS: 1,
+  maxCommandTimeoutS: 3600,
+  defaultCommandTimeoutS: 300,
+  /** run_command: captured output per stream; the rest is dropped and `truncated` set. */
+  maxOutputBytesPerStream: 10 * 1024 * 1024,
+  /** read_file / write_file: largest file body carried inside RPC. */
+  maxFileBytes: 10 * 1024 * 1024,
+  /** Longest path accepted, in characters. */
+  maxPathChars: 4096,
+  /** Default deadline for an RPC call that names none. */
+  defaultRpcTimeoutMs: 30_000,
+} as const;
