@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { writeFileAtomic } from './atomic-write.ts';
+
+describe('writeFileAtomic', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reach-atomic-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('writes new content and replaces old content', async () => {
+    const p = join(dir, 'a.txt');
+    await writeFile(p, 'old');
+    await writeFileAtomic(p, 'new');
+    assert.equal(await readFile(p, 'utf8'), 'new');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
+  });
+
+  test('sets the exact mode when asked, ignoring umask', async () => {
+    const p = join(dir, 'key');
+    await writeFileAtomic(p, 'secret', { mode: 0o600 });
+    assert.equal((await stat(p)).mode & 0o777, 0o600);
+    await writeFileAtomic(p, 'x', { mode: 0o755 });
+    assert.equal((await stat(p)).mode & 0o777, 0o755);
+  });
+
+  test('a failed rename leaves no temp file and the target untouched', async () => {
+    const target = join(dir, 'is-a-dir');
+    await mkdir(target);
+    await writeFile(join(target, 'inside'), 'keep');
+    await assert.rejects(writeFileAtomic(target, 'data'));
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
+    assert.equal(await readFile(join(target, 'inside'), 'utf8'), 'keep');
+  });
+});

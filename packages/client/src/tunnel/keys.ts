@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import { ReachError } from '@reach/protocol';
+import ssh2 from 'ssh2';
+
+/** File names of the client key pair inside the config directory. */
+export const PRIVATE_KEY_FILE = 'id_ed25519';
+export const PUBLIC_KEY_FILE = 'id_ed25519.pub';
+
+export interface KeyPair {
+  /** OpenSSH private key text ("-----BEGIN OPENSSH PRIVATE KEY-----"), unencrypted. */
+  privateKey: string;
+  /** One authorized_keys line: "ssh-ed25519 <base64> <comment>". */
+  publicKey: string;
+}
+
+/** A fresh ed25519 key pair in OpenSSH format. */
+export function generateKeyPair(comment: string): KeyPair {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const publicKey = pair.public.trim();
+  return { privateKey: pair.private, publicKey };
+}
+
+/**
+ * OpenSSH-style fingerprint (`SHA256:` + unpadded base64 of the SHA-256 of the key blob) of a public
+ * key line as found in authorized_keys or id_ed25519.pub.
+ */
+export function publicKeyFingerprint(publicKeyLine: string): string {
+  const parsed = ssh2.utils.parseKey(publicKeyLine.trim());
+  if (parsed instanceof Error) {
+    throw new ReachError('INVALID_ARGUMENT', `not a public key: ${parsed.message}`);
+  }
+  const blob = parsed.getPublicSSH();
+  const digest = createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+  return `SHA256:${digest}`;
+}
