@@ -1,0 +1,40 @@
+import type { MiddlewareHandler } from 'hono';
+
+/**
+ * DNS-rebinding guard for the MCP endpoints: the Host header must name this server (a loopback
+ * name or an allowed host), and a browser's Origin, when sent, must name the same.
+ */
+export function hostCheck(allowedHosts: readonly string[]): MiddlewareHandler {
+  const allowed = new Set(allowedHosts.map((h) => h.toLowerCase()));
+  return async (c, next) => {
+    const host = (c.req.header('host') ?? '').toLowerCase();
+    if (!allowed.has(host)) {
+      return c.json({ error: 'PERMISSION_DENIED', message: `host ${host || '(none)'} is not allowed` }, 403);
+    }
+    const origin = c.req.header('origin');
+    if (origin !== undefined) {
+      let originHost: string;
+      try {
+        originHost = new URL(origin).host.toLowerCase();
+      } catch {
+        return c.json({ error: 'PERMISSION_DENIED', message: 'malformed Origin header' }, 403);
+      }
+      if (!allowed.has(originHost)) {
+        return c.json({ error: 'PERMISSION_DENIED', message: `origin ${origin} is not allowed` }, 403);
+      }
+    }
+    return next();
+  };
+}
+
+/** Host header values that name a server bound to `host:port`. */
+export function defaultAllowedHosts(host: string, port: number, extra: readonly string[] = []): string[] {
+  const names = new Set([
+    'localhost',
+    '127.0.0.1',
+    '[::1]',
+    host.includes(':') ? `[${host}]` : host,
+    ...extra,
+  ]);
+  return [...names].flatMap((n) => (n.includes(':') && !n.startsWith('[') ? [n] : [n, `${n}:${port}`]));
+}

@@ -1,0 +1,44 @@
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { Hono } from 'hono';
+import type { McpHttpEndpoints } from '../mcp/http-endpoints.ts';
+import { bearerAuth } from './bearer-auth.ts';
+import { hostCheck } from './host-check.ts';
+
+export interface HealthBody {
+  status: 'ok';
+  version: string;
+  uptime_s: number;
+  clients: { online: number; total: number };
+}
+
+export interface HttpAppDeps {
+  apiKey: string | undefined;
+  allowedHosts: readonly string[];
+  mcp: McpHttpEndpoints;
+  health(): HealthBody;
+}
+
+/** The HTTP routes: /health open; everything else behind the bearer key; MCP behind the host check. */
+export function createHttpApp(deps: HttpAppDeps): Hono<{ Bindings: HttpBindings }> {
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  app.get('/health', (c) => c.json(deps.health()));
+  app.use('*', bearerAuth(deps.apiKey));
+  const guard = hostCheck(deps.allowedHosts);
+  app.use('/mcp', guard);
+  app.use('/sse', guard);
+  app.use('/messages', guard);
+  app.all('/mcp', (c) => deps.mcp.handleStreamable(c.req.raw));
+  app.get('/sse', async (c) => {
+    await deps.mcp.openSse(c.env.outgoing, '/messages');
+    return RESPONSE_ALREADY_SENT;
+  });
+  app.post('/messages', async (c) => {
+    await deps.mcp.postSse(c.env.incoming, c.env.outgoing, c.req.query('sessionId'));
+    return RESPONSE_ALREADY_SENT;
+  });
+  app.notFound((c) =>
+    c.json({ error: 'INVALID_ARGUMENT', message: `no route ${c.req.method} ${c.req.path}` }, 404),
+  );
+  return app;
+}

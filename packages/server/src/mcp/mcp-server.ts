@@ -1,0 +1,103 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { ReachError, toReachError } from '@reach/protocol';
+import type { Logger } from '../log/logger.ts';
+import type { McpSession } from './mcp-session.ts';
+import type { ToolContext, ToolDefinition } from './tool.ts';
+import { type ListedTool, listTools } from './tool-listing.ts';
+import type { ToolServices } from './tool-services.ts';
+
+export interface McpServerDeps {
+  services: ToolServices;
+  tools: readonly ToolDefinition[];
+  version: string;
+  log: Logger;
+}
+
+/**
+ * Builds the MCP endpoint for one session. Tool calls are dispatched from one table; arguments
+ * are validated by the tool's zod schema before any work; every failure is an `isError` result
+ * carrying `{error, message, details?, recovery_hint?}`.
+ */
+export class McpEndpointFactory {
+  readonly #deps: McpServerDeps;
+  readonly #byName: ReadonlyMap<string, ToolDefinition>;
+  readonly #listing: ListedTool[];
+
+  constructor(deps: McpServerDeps) {
+    this.#deps = deps;
+    this.#byName = new Map(deps.tools.map((t) => [t.name, t]));
+    this.#listing = listTools(deps.tools);
+  }
+
+  /** The `tools/list` payload (also used to report its size). */
+  get listing(): ListedTool[] {
+    return this.#listing;
+  }
+
+  create(session: McpSession): Server {
+    const server = new Server(
+      { name: 'reach', version: this.#deps.version },
+      { capabilities: { tools: {} } },
+    );
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: this.#listing }));
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const { name, arguments: rawArgs } = request.params;
+      const progressToken = request.params._meta?.progressToken;
+      const ctx: ToolContext = {
+        services: this.#deps.services,
+        session,
+        signal: extra.signal,
+        progress: (progress, total, message) => {
+          if (progressToken === undefined) return;
+          extra
+            .sendNotification({
+              method: 'notifications/progress',
+              params: {
+                progressToken,
+                progress,
+                ...(total === undefined ? {} : { total }),
+                ...(message === undefined ? {} : { message }),
+              },
+            })
+            .catch(() => {});
+        },
+      };
+      return this.#call(name, rawArgs ?? {}, ctx);
+    });
+    return server;
+  }
+
+  async #call(name: string, rawArgs: unknown, ctx: ToolContext): Promise<CallToolResult> {
+    const log = this.#deps.log.child({ tool: name, mcpSession: ctx.session.id });
+    const started = performance.now();
+    try {
+      const tool = this.#byName.get(name);
+      if (!tool) {
+        throw new ReachError('INVALID_ARGUMENT', `unknown tool ${name}`, {
+          recoveryHint: 'call tools/list for the available tools',
+        });
+      }
+      const parsed = tool.input.safeParse(rawArgs);
+      if (!parsed.success) {
+        throw new ReachError('INVALID_ARGUMENT', `invalid arguments for ${name}`, {
+          details: {
+            issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+          },
+        });
+      }
+      const result = await tool.handler(parsed.data, ctx);
+      log.debug({ ms: Math.round(performance.now() - started) }, 'tool call ok');
+      return { content: [{ type: 'text', text: JSON.stringify(result) }] };
+    } catch (err) {
+      const reachErr = toReachError(err);
+      if (reachErr.code === 'INTERNAL_ERROR') log.error({ err }, 'tool call failed with a bug');
+      else log.info({ code: reachErr.code, ms: Math.round(performance.now() - started) }, 'tool call failed');
+      return { content: [{ type: 'text', text: JSON.stringify(reachErr.toJSON()) }], isError: true };
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { z } from 'zod';
+import type { McpSession } from './mcp-session.ts';
+import type { ToolServices } from './tool-services.ts';
+
+/** What a tool handler gets besides its validated arguments. */
+export interface ToolContext {
+  services: ToolServices;
+  session: McpSession;
+  /** Aborted when the MCP caller cancels the request or its session closes. */
+  signal: AbortSignal;
+  /** Sends an MCP progress notification when the caller asked for progress; a no-op otherwise. */
+  progress(progress: number, total?: number, message?: string): void;
+}
+
+/** One MCP tool: its schema and handler side by side. Handlers throw ReachError for typed failures. */
+export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
+  name: string;
+  description: string;
+  input: S;
+  /** Names the client the call touches, for rate limiting; undefined for tools that touch none. */
+  touchesClient?: (args: z.infer<S>) => boolean;
+  handler(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
+}
+
+/** Keeps the schema's inferred type attached to the handler's arguments. */
+export function defineTool<S extends z.ZodObject>(tool: ToolDefinition<S>): ToolDefinition {
+  return tool as unknown as ToolDefinition;
+}

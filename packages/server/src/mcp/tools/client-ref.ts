@@ -1,0 +1,56 @@
+import { ReachError } from '@reach/protocol';
+import { z } from 'zod';
+import type { ClientDetail } from '../../clients/client-service.ts';
+import type { ToolContext } from '../tool.ts';
+
+/** `client_id` on any tool: a UUID, a client_id or a display name. */
+export const ClientRef = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('UUID, client_id or display name; default: selected');
+
+/**
+ * The client a remote tool acts on: the one named, else the session's selection. Offline,
+ * unknown or quarantined clients fail here, before any work, with the online ones listed.
+ */
+export function targetClient(ref: string | undefined, ctx: ToolContext): ClientDetail {
+  const chosen = ref ?? ctx.session.selectedClient;
+  if (chosen === undefined) {
+    const online = ctx.services.clients
+      .list()
+      .filter((c) => c.online)
+      .map((c) => ({ uuid: c.uuid, display_name: c.display_name }));
+    throw new ReachError('NO_ACTIVE_CLIENT', 'no client selected in this session and none named', {
+      details: { online },
+      recoveryHint: 'pass client_id, or call select_client first',
+    });
+  }
+  return ctx.services.clients.resolveOnline(chosen);
+}
+
+/** A client's stored rate-limit overrides in the limiter's terms. */
+export function limitsOf(c: ClientDetail): { rpm?: number; concurrent?: number } {
+  const limits: { rpm?: number; concurrent?: number } = {};
+  if (c.rate_limit_rpm != null) limits.rpm = c.rate_limit_rpm;
+  if (c.rate_limit_concurrent != null) limits.concurrent = c.rate_limit_concurrent;
+  return limits;
+}
+
+/**
+ * Runs `work` against the target client under its rate limits (RATE_LIMIT_EXCEEDED in enforce
+ * mode; counted in warn mode). The concurrency slot is released however the work ends.
+ */
+export async function withClient<T>(
+  ref: string | undefined,
+  ctx: ToolContext,
+  work: (client: ClientDetail) => Promise<T>,
+): Promise<T> {
+  const client = targetClient(ref, ctx);
+  const release = ctx.services.rateLimiter.acquire(client.uuid, limitsOf(client));
+  try {
+    return await work(client);
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,6 @@
+import type { ToolDefinition } from '../tool.ts';
+import { clientTools } from './client-tools.ts';
+import { remoteTools } from './remote-tools.ts';
+
+/** Every MCP tool Reach serves, in listing order. */
+export const allTools: readonly ToolDefinition[] = [...clientTools, ...remoteTools];

@@ -1,0 +1,111 @@
+import { AbsolutePath, LIMITS } from '@reach/protocol';
+import { z } from 'zod';
+import { defineTool } from '../tool.ts';
+import { ClientRef, withClient } from './client-ref.ts';
+
+/** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
+const COMMAND_DEADLINE_GRACE_MS = 5_000;
+/** How often a running command reports progress to a caller that asked for it. */
+const PROGRESS_INTERVAL_MS = 1_000;
+/** Deadline of the quick file and metrics calls. */
+const FILE_CALL_TIMEOUT_MS = 60_000;
+
+const Path = AbsolutePath.describe('absolute path on the client');
+
+export const remoteTools = [
+  defineTool({
+    name: 'run_command',
+    description: 'Run a shell command on the client.',
+    input: z.object({
+      cmd: z.string().min(1).max(LIMITS.maxCommandChars),
+      cwd: Path.optional(),
+      timeout: z
+        .number()
+        .min(LIMITS.minCommandTimeoutS)
+        .max(LIMITS.maxCommandTimeoutS)
+        .default(LIMITS.defaultCommandTimeoutS)
+        .describe('seconds'),
+      env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
+      client_id: ClientRef.optional(),
+    }),
+    handler: ({ client_id, ...params }, ctx) =>
+      withClient(client_id, ctx, async (client) => {
+        const started = Date.now();
+        const ticker = setInterval(() => {
+          const elapsed = Math.round((Date.now() - started) / 1000);
+          ctx.progress(elapsed, params.timeout, `running for ${elapsed} s`);
+        }, PROGRESS_INTERVAL_MS);
+        try {
+          return await ctx.services.clients.call(client.uuid, 'run_command', params, {
+            signal: ctx.signal,
+            timeoutMs: params.timeout * 1000 + COMMAND_DEADLINE_GRACE_MS,
+          });
+        } finally {
+          clearInterval(ticker);
+        }
+      }),
+  }),
+
+  defineTool({
+    name: 'read_file',
+    description: 'Read a file (≤10 MiB); non-UTF-8 comes back base64 with binary:true.',
+    input: z.object({ path: Path, client_id: ClientRef.optional() }),
+    handler: ({ client_id, path }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(
+          client.uuid,
+          'read_file',
+          { path },
+          { signal: ctx.signal, timeoutMs: FILE_CALL_TIMEOUT_MS },
+        ),
+      ),
+  }),
+
+  defineTool({
+    name: 'write_file',
+    description: 'Write a file atomically, creating parents; binary:true means content is base64.',
+    input: z.object({
+      path: Path,
+      content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
+      binary: z.boolean().default(false),
+      client_id: ClientRef.optional(),
+    }),
+    handler: ({ client_id, ...params }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(client.uuid, 'write_file', params, {
+          signal: ctx.signal,
+          timeoutMs: FILE_CALL_TIMEOUT_MS,
+        }),
+      ),
+  }),
+
+  defineTool({
+    name: 'list_files',
+    description: 'List a directory: name, type, size, mode, mtime.',
+    input: z.object({ path: Path, client_id: ClientRef.optional() }),
+    handler: ({ client_id, path }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(
+          client.uuid,
+          'list_files',
+          { path },
+          { signal: ctx.signal, timeoutMs: FILE_CALL_TIMEOUT_MS },
+        ),
+      ),
+  }),
+
+  defineTool({
+    name: 'get_client_metrics',
+    description: 'CPU, memory, disk, network, uptime; summary:true for four numbers.',
+    input: z.object({ summary: z.boolean().default(false), client_id: ClientRef.optional() }),
+    handler: ({ client_id, summary }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(
+          client.uuid,
+          'get_metrics',
+          { summary },
+          { signal: ctx.signal, timeoutMs: FILE_CALL_TIMEOUT_MS },
+        ),
+      ),
+  }),
+];
