@@ -1,0 +1,233 @@
+/**
+ * Test helper: many Reach clients from one process. Each is a real ssh2 connection with its own
+ * ed25519 key that requests the virtual reverse forward (`LINK.agentBindAddr`:0) and answers the
+ * server's agent calls (`hello`, `set_policy`, `heartbeat`) over an RpcPeer on the forwarded
+ * channel, so the server registers it as a real client. Nothing else is served: these clients
+ * exist to be counted and to sit idle.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type HelloResult,
+  LINK,
+  ListClientsResult,
+  type RpcHandler,
+  RpcPeer,
+  SetPolicyParams,
+} from '@reach/protocol';
+import ssh2 from 'ssh2';
+import type { z } from 'zod';
+
+export type ListClients = z.infer<typeof ListClientsResult>;
+
+export interface SimKey {
+  privateKey: string;
+  /** authorized_keys line. */
+  publicKey: string;
+}
+
+export interface SimClient {
+  index: number;
+  uuid: string;
+  conn: ssh2.Client;
+  /** Resolves when the server's `hello` has been answered. */
+  registered: Promise<void>;
+  /** Agent calls answered so far, by method. */
+  calls: Map<string, number>;
+  /** Resolves when the SSH connection has closed. */
+  closed: Promise<void>;
+}
+
+export interface ManyClientsOptions {
+  port: number;
+  host?: string;
+  keys: readonly SimKey[];
+  /** SSH handshakes in progress at once (default 25). */
+  connectConcurrency?: number;
+  /** Per-client wait for the handshake and for `hello`, in ms (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface ManyClients {
+  clients: SimClient[];
+  /** Asks the server for its client list over the `reach-control` subsystem of one connection. */
+  listClients(): Promise<ListClients>;
+  /** Ends every connection and waits until each has closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Fresh ed25519 key pairs (OpenSSH format), generated in-process. */
+export function generateSimKeys(count: number): SimKey[] {
+  return Array.from({ length: count }, (_, i) => {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `sim-${i}` });
+    return { privateKey: pair.private, publicKey: pair.public.trim() };
+  });
+}
+
+/** Appends the keys to `<dataDir>/authorized_keys` (the server re-reads it on change). */
+export async function authorizeSimKeys(dataDir: string, keys: readonly SimKey[]): Promise<void> {
+  await appendFile(join(dataDir, 'authorized_keys'), keys.map((k) => `${k.publicKey}\n`).join(''), {
+    mode: 0o600,
+  });
+}
+
+/**
+ * Connects one client per key, at most `connectConcurrency` handshakes at a time, and resolves once
+ * every client has answered `hello`. On any failure every connection is closed and the error thrown.
+ */
+export async function connectManyClients(options: ManyClientsOptions): Promise<ManyClients> {
+  const clients: SimClient[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.all(clients.map(endConnection));
+  };
+  const limit = options.connectConcurrency ?? 25;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < options.keys.length) {
+      const index = next++;
+      const client = startClient(index, options);
+      clients.push(client);
+      await client.registered;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(limit, options.keys.length) }, worker));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    clients,
+    listClients: () => listClients(clients[0]?.conn, options.timeoutMs ?? 30_000),
+    close,
+  };
+}
+
+function startClient(index: number, options: ManyClientsOptions): SimClient {
+  const key = options.keys[index]!;
+  const conn = new ssh2.Client();
+  const uuid = randomUUID();
+  const calls = new Map<string, number>();
+  const startedAt = Date.now();
+  const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
+  const count = (method: string): void => {
+    calls.set(method, (calls.get(method) ?? 0) + 1);
+  };
+  const hello: HelloResult = {
+    uuid,
+    client_id: `sim-${index}`,
+    display_name: `sim-${index}`,
+    purpose: 'idle test client',
+    tags: ['sim'],
+    capabilities: [],
+    hostname: `sim-host-${index}`,
+    platform: 'linux',
+    username: 'sim',
+    version: '0.0.0-sim',
+    allowed_paths: [],
+  };
+  const registered = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`client ${index}: not registered within ${options.timeoutMs ?? 30_000} ms`)),
+      options.timeoutMs ?? 30_000,
+    );
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      reject(new Error(`client ${index}: ${err.message}`));
+    };
+    const handlers = new Map<string, RpcHandler>([
+      [
+        'hello',
+        async () => {
+          count('hello');
+          clearTimeout(timer);
+          // Answer first, then report: the server registers the client once this reply lands.
+          setImmediate(resolve);
+          return hello;
+        },
+      ],
+      [
+        'set_policy',
+        async (params) => {
+          count('set_policy');
+          return { allowed_paths: SetPolicyParams.parse(params).allowed_paths };
+        },
+      ],
+      [
+        'heartbeat',
+        async () => {
+          count('heartbeat');
+          return { ts: Date.now(), uptime_s: (Date.now() - startedAt) / 1000 };
+        },
+      ],
+    ]);
+    conn.on('tcp connection', (info, accept, rejectChannel) => {
+      if (info.destIP !== LINK.agentBindAddr || info.destPort !== LINK.agentBindPort) {
+        rejectChannel();
+        return;
+      }
+      const stream = accept();
+      const peer = new RpcPeer({
+        transport: { send: (frame) => stream.write(frame), close: () => stream.close() },
+        handlers,
+      });
+      stream.on('data', (chunk: Buffer) => peer.receive(chunk));
+      stream.on('close', () => peer.handleClose());
+      stream.on('error', () => peer.handleClose());
+    });
+    conn.on('ready', () => {
+      conn.forwardIn(LINK.agentBindAddr, LINK.agentBindPort, (err) => {
+        if (err) fail(err);
+      });
+    });
+    conn.on('error', fail);
+    conn.on('close', () => fail(new Error('connection closed')));
+  });
+  // A client that registered and later closes must not surface as an unhandled rejection.
+  registered.catch(() => {});
+  conn.connect({
+    host: options.host ?? '127.0.0.1',
+    port: options.port,
+    username: LINK.defaultUser,
+    privateKey: key.privateKey,
+    hostVerifier: () => true,
+    readyTimeout: options.timeoutMs ?? 30_000,
+    keepaliveInterval: 0,
+  });
+  return { index, uuid, conn, registered, calls, closed };
+}
+
+function listClients(conn: ssh2.Client | undefined, timeoutMs: number): Promise<ListClients> {
+  if (!conn) return Promise.reject(new Error('no connected client to ask'));
+  return new Promise((resolve, reject) => {
+    conn.subsys(LINK.controlSubsystem, (err, stream) => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      const peer = new RpcPeer({
+        transport: { send: (frame) => stream.write(frame), close: () => stream.close() },
+      });
+      stream.on('data', (chunk: Buffer) => peer.receive(chunk));
+      stream.on('close', () => peer.handleClose());
+      peer
+        .call('list_clients', {}, { timeoutMs })
+        .then((result) => resolve(ListClientsResult.parse(result)), reject)
+        .finally(() => peer.close());
+    });
+  });
+}
+
+async function endConnection(client: SimClient): Promise<void> {
+  client.conn.end();
+  let timer: NodeJS.Timeout | undefined;
+  const forced = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      client.conn.destroy();
+      resolve();
+    }, 5000);
+  });
+  await Promise.race([client.closed, forced]);
+  clearTimeout(timer);
+}
