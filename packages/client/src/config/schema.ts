@@ -1,0 +1,47 @@
+import { AbsolutePath, LINK } from '@reach/protocol';
+import { z } from 'zod';
+
+/** Default SSH port of reach-server. */
+export const DEFAULT_SERVER_PORT = 2222;
+
+const Port = z.coerce.number().int().min(1).max(65_535);
+const Seconds = z.coerce.number().min(0).max(86_400);
+
+/**
+ * Every configuration key, with its default. The same schema validates config.yaml, the
+ * environment and flags after they are merged (defaults < file < environment < flags).
+ */
+export const ClientConfig = z
+  .object({
+    /** Stable identity of this client; created once by `--init` (or the first load) and kept. */
+    uuid: z.uuid().optional(),
+    server_host: z.string().min(1).max(255).default('localhost'),
+    server_port: Port.default(DEFAULT_SERVER_PORT),
+    server_user: z.string().min(1).max(64).default(LINK.defaultUser),
+    /** Private key path; relative paths are taken from the config directory, `~/` from the home dir. */
+    key_file: z.string().min(1).max(4096).default('id_ed25519'),
+    /** Connection label; empty means the hostname. */
+    client_id: z.string().max(128).default(''),
+    /** Backoff base and cap for reconnects, in seconds. */
+    reconnect_delay: Seconds.default(5),
+    max_reconnect_delay: Seconds.default(300),
+    /** Absolute path prefixes this client serves; empty means all. */
+    allowed_paths: z.array(AbsolutePath).max(256).default([]),
+    log_level: z.string().max(16).default('INFO'),
+    /** Empty means the hostname. */
+    display_name: z.string().max(100).default(''),
+    purpose: z.string().max(200).default(''),
+    tags: z.array(z.string().min(1).max(64)).max(64).default([]),
+  })
+  .refine((c) => c.max_reconnect_delay >= c.reconnect_delay, {
+    message: 'max_reconnect_delay must be at least reconnect_delay',
+    path: ['max_reconnect_delay'],
+  });
+export type ClientConfig = z.infer<typeof ClientConfig>;
+export type ClientConfigInput = z.input<typeof ClientConfig>;
+
+/** The keys written to a fresh config.yaml by `--init`. */
+export function defaultConfigFile(uuid: string): Record<string, unknown> {
+  const defaults = ClientConfig.parse({});
+  return { ...defaults, uuid };
+}
