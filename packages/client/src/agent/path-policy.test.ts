@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isWithin, PathPolicy, resolvePath } from './path-policy.ts';
+
+describe('path policy', () => {
+  let root = '';
+  let allowed = '';
+  let outside = '';
+  before(async () => {
+    // realpath: tmpdir itself may sit behind a symlink.
+    root = await realpath(await mkdtemp(join(tmpdir(), 'reach-policy-')));
+    allowed = join(root, 'allowed');
+    outside = join(root, 'outside');
+    await mkdir(join(allowed, 'sub'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(outside, 'secret'), 's');
+    await writeFile(join(allowed, 'sub', 'f'), 'f');
+    await symlink(outside, join(allowed, 'escape'));
+    await symlink(join(outside, 'not-yet'), join(allowed, 'dangling'));
+    await symlink('sub', join(allowed, 'rel'));
+    await symlink(join(root, 'loop-b'), join(root, 'loop-a'));
+    await symlink(join(root, 'loop-a'), join(root, 'loop-b'));
+    await mkdir(join(root, 'allowedx'));
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test('resolvePath follows symlinks, applies .. after them, keeps the missing tail', async () => {
+    assert.equal(await resolvePath(join(allowed, 'escape', 'secret')), join(outside, 'secret'));
+    assert.equal(await resolvePath(`${allowed}/escape/../allowed/sub`), join(root, 'allowed', 'sub'));
+    assert.equal(await resolvePath(`${allowed}/rel/f`), join(allowed, 'sub', 'f'));
+    assert.equal(await resolvePath(`${allowed}/sub/../../outside/secret`), join(outside, 'secret'));
+    assert.equal(await resolvePath(`${allowed}/new/deeper/../x`), join(allowed, 'new', 'x'));
+    assert.equal(await resolvePath(join(allowed, 'dangling')), join(outside, 'not-yet'));
+    assert.equal(await resolvePath('/'), '/');
+  });
+
+  test('isWithin compares whole segments', () => {
+    assert.ok(isWithin('/home/a', '/home/a'));
+    assert.ok(isWithin('/home/a/b', '/home/a'));
+    assert.ok(isWithin('/home/a/b', '/home/a/'));
+    assert.ok(!isWithin('/home/ab', '/home/a'));
+    assert.ok(isWithin('/anything', '/'));
+  });
+
+  test('an empty union allows every path', async () => {
+    const policy = new PathPolicy([]);
+    assert.equal(await policy.check(join(outside, 'secret')), join(outside, 'secret'));
+  });
+
+  test('symlink, .. and prefix escapes are denied with the resolved path', async () => {
+    const policy = new PathPolicy([allowed]);
+    assert.equal(await policy.check(join(allowed, 'sub', 'f')), join(allowed, 'sub', 'f'));
+    assert.equal(await policy.check(join(allowed, 'new-file')), join(allowed, 'new-file'));
+    for (const bad of [
+      join(allowed, 'escape', 'secret'),
+      `${allowed}/../outside/secret`,
+      `${allowed}/sub/../../outside`,
+      join(allowed, 'dangling'),
+      `${root}/allowedx`,
+      '/etc/passwd',
+    ]) {
+      await assert.rejects(policy.check(bad), (err: Error & { code?: string; details?: unknown }) => {
+        assert.equal(err.code, 'PATH_DENIED', bad);
+        assert.equal((err.details as { path: string }).path, bad);
+        return true;
+      });
+    }
+  });
+
+  test('allowed roots are resolved too; server paths join the union', async () => {
+    await symlink(allowed, join(root, 'allowed-link'));
+    const policy = new PathPolicy([join(root, 'allowed-link')]);
+    assert.equal(await policy.check(join(allowed, 'sub')), join(allowed, 'sub'));
+    await assert.rejects(policy.check(join(outside, 'secret')), { code: 'PATH_DENIED' });
+    policy.setServerPaths([outside]);
+    assert.deepEqual(policy.allowedPaths, [join(root, 'allowed-link'), outside]);
+    assert.equal(await policy.check(join(outside, 'secret')), join(outside, 'secret'));
+    policy.setServerPaths([]);
+    await assert.rejects(policy.check(join(outside, 'secret')), { code: 'PATH_DENIED' });
+  });
+
+  test('symlink loops are refused, relative paths are invalid', async () => {
+    await assert.rejects(resolvePath(join(root, 'loop-a')), { code: 'PATH_DENIED' });
+    await assert.rejects(resolvePath('relative/x'), { code: 'INVALID_ARGUMENT' });
+  });
+});
