@@ -1,0 +1,97 @@
+import type { Duplex } from 'node:stream';
+import {
+  AGENT_METHODS,
+  type AgentMethod,
+  type AgentParams,
+  type AgentResult,
+  ReachError,
+  RpcPeer,
+} from '@reach/protocol';
+import type { Logger } from '../log/logger.ts';
+
+export interface AgentCallOptions {
+  signal?: AbortSignal | undefined;
+  /** Deadline for the response in ms; default LIMITS.defaultRpcTimeoutMs. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * The RPC link to one online client's agent, over one `forwarded-tcpip` channel. Params are
+ * validated before sending and results after receipt; when the channel closes every call in
+ * flight fails at once with CONNECTION_ERROR.
+ */
+export class AgentConnection {
+  readonly #peer: RpcPeer;
+  readonly #channel: Duplex;
+  readonly #closeListeners: Array<() => void> = [];
+  #closed = false;
+
+  constructor(channel: Duplex, log: Logger) {
+    this.#channel = channel;
+    this.#peer = new RpcPeer({
+      transport: {
+        send: (frame) => {
+          channel.write(frame);
+        },
+        close: () => {
+          channel.destroy();
+        },
+      },
+      onProtocolError: (err) => log.warn({ code: err.code, msg: err.message }, 'agent protocol error'),
+    });
+    channel.on('data', (chunk: Buffer) => this.#peer.receive(chunk));
+    channel.on('close', () => this.#onClosed());
+    channel.on('end', () => this.#onClosed());
+    channel.on('error', () => this.#onClosed());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get pendingCount(): number {
+    return this.#peer.pendingCount;
+  }
+
+  async call<M extends AgentMethod>(
+    method: M,
+    params: AgentParams<M>,
+    opts: AgentCallOptions = {},
+  ): Promise<AgentResult<M>> {
+    const schema = AGENT_METHODS[method];
+    const checked = schema.params.safeParse(params);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      throw new ReachError(
+        'INVALID_ARGUMENT',
+        `invalid ${method} params: ${issue ? `${issue.path.join('.') || 'params'}: ${issue.message}` : 'invalid'}`,
+      );
+    }
+    const raw = await this.#peer.call(method, checked.data, opts);
+    const result = schema.result.safeParse(raw);
+    if (!result.success) {
+      throw new ReachError('INTERNAL_ERROR', `agent returned a malformed ${method} result`);
+    }
+    return result.data as AgentResult<M>;
+  }
+
+  /** Ends the channel; calls in flight fail with CONNECTION_ERROR. Idempotent. */
+  close(reason?: string): void {
+    if (this.#closed) return;
+    this.#peer.handleClose(new ReachError('CONNECTION_ERROR', reason ?? 'agent connection closed'));
+    this.#channel.destroy();
+    this.#onClosed();
+  }
+
+  onClose(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.push(listener);
+  }
+
+  #onClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#peer.handleClose(new ReachError('CONNECTION_ERROR', 'agent connection closed'));
+    for (const l of this.#closeListeners.splice(0)) l();
+  }
+}

@@ -1,0 +1,86 @@
+/** Timer functions, injectable so tests drive time by hand. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface HeartbeatOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures after which `onDead` is called once and the loop stops. */
+  maxFailures: number;
+  /** One beat; must settle by itself within `timeoutMs` (the caller's RPC deadline). */
+  beat(timeoutMs: number): Promise<unknown>;
+  onDead(failures: number, lastError: unknown): void;
+  timers?: Timers;
+}
+
+/**
+ * A simple heartbeat loop: a beat every `intervalMs` (measured from the end of the previous one),
+ * each with its own deadline; `maxFailures` failures in a row declare the link dead.
+ */
+export class Heartbeat {
+  readonly #opts: HeartbeatOptions;
+  readonly #timers: Timers;
+  #handle: unknown;
+  #failures = 0;
+  #stopped = true;
+
+  constructor(opts: HeartbeatOptions) {
+    this.#opts = opts;
+    this.#timers = opts.timers ?? realTimers;
+  }
+
+  get failures(): number {
+    return this.#failures;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#handle !== undefined) this.#timers.clearTimeout(this.#handle);
+    this.#handle = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#handle = this.#timers.setTimeout(() => {
+      this.#handle = undefined;
+      this.#tick();
+    }, this.#opts.intervalMs);
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    this.#opts.beat(this.#opts.timeoutMs).then(
+      () => {
+        this.#failures = 0;
+        this.#schedule();
+      },
+      (err: unknown) => {
+        if (this.#stopped) return;
+        this.#failures++;
+        if (this.#failures >= this.#opts.maxFailures) {
+          this.stop();
+          this.#opts.onDead(this.#failures, err);
+          return;
+        }
+        this.#schedule();
+      },
+    );
+  }
+}

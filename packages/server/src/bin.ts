@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { ReachError } from '@reach/protocol';
+import { authorizeKey } from './commands/authorize.ts';
+import { loadServerConfig } from './config/server-config.ts';
+import { createLogger } from './log/logger.ts';
+
+const USAGE = `usage: reach-server [flags]                     run the server
+       reach-server authorize <pubkey-file|key-text>   allow a client key
+flags: --transport stdio|http  --host H  --port N  --ssh-host H  --ssh-port N  --data-dir DIR
+       --api-key KEY  --log-level LEVEL  --heartbeat-interval S`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { config, positionals, warnings } = loadServerConfig(argv, process.env);
+  const log = createLogger(config.logLevel);
+  for (const w of warnings) log.warn(w);
+  const [command, ...operands] = positionals;
+
+  if (command === 'authorize') {
+    const key = operands.join(' ');
+    if (!key) throw new ReachError('INVALID_ARGUMENT', 'authorize needs a public key file or key text');
+    const result = await authorizeKey(config.dataDir, key);
+    process.stdout.write(
+      result.added
+        ? `authorized ${result.fingerprint} (${result.path})\n`
+        : `already authorized: ${result.fingerprint}\n`,
+    );
+    return 0;
+  }
+  if (command !== undefined) throw new ReachError('INVALID_ARGUMENT', `unknown command ${command}\n${USAGE}`);
+
+  // Imported here so `authorize` does not load node:sqlite (and its experimental warning).
+  const { startServer } = await import('./main.ts');
+  const server = await startServer(config, { log });
+  process.stderr.write(
+    `reach-server: SSH on ${config.sshHost}:${server.sshPort}, host key ${server.hostKeyFingerprint}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ReachError && err.code === 'INVALID_ARGUMENT') {
+      process.stderr.write(`reach-server: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(
+      `reach-server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,217 @@
+import { EventEmitter } from 'node:events';
+import {
+  AbsolutePath,
+  type AgentMethod,
+  type AgentParams,
+  type AgentResult,
+  ReachError,
+} from '@reach/protocol';
+import { z } from 'zod';
+import type { ClientRecord, ClientStore } from '../db/client-store.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ClientRegistry, OnlineClient } from '../registry/client-registry.ts';
+import { type ClientDetail, type ClientView, toClientDetail, toClientView } from './client-view.ts';
+
+export type { ClientDetail, ClientView } from './client-view.ts';
+
+export interface ClientEvent {
+  client: ClientView;
+}
+export interface ClientServiceEvents {
+  connected: [event: ClientEvent];
+  disconnected: [event: ClientEvent & { reason: 'closed' | 'replaced' }];
+  key_mismatch: [event: ClientEvent & { fingerprint: string; expected_fingerprint: string }];
+}
+
+const UpdatePatch = z.strictObject({
+  display_name: z.string().trim().min(1).max(100).nullable().optional(),
+  purpose: z.string().max(200).nullable().optional(),
+  tags: z.array(z.string().min(1).max(64)).max(64).nullable().optional(),
+  allowed_paths: z.array(AbsolutePath).max(256).nullable().optional(),
+});
+export type UpdatePatch = z.input<typeof UpdatePatch>;
+
+const ConfigurePatch = z.strictObject({
+  webhook_url: z
+    .union([z.literal(''), z.url({ protocol: /^https?$/ }).max(2000)])
+    .nullable()
+    .optional(),
+  rate_limit_rpm: z.number().int().min(1).max(1000).nullable().optional(),
+  rate_limit_concurrent: z.number().int().min(1).max(100).nullable().optional(),
+});
+export type ConfigurePatch = z.input<typeof ConfigurePatch>;
+
+function invalid(error: z.ZodError): ReachError {
+  const issue = error.issues[0];
+  return new ReachError(
+    'INVALID_ARGUMENT',
+    issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input',
+  );
+}
+
+/**
+ * The operations on clients that MCP tools and the HTTP API call: listing, lookup by any name,
+ * operator edits, key acceptance and agent calls. Emits typed events for webhooks.
+ */
+export class ClientService extends EventEmitter<ClientServiceEvents> {
+  readonly #store: ClientStore;
+  readonly #registry: ClientRegistry;
+  readonly #log: Logger;
+
+  constructor(deps: { store: ClientStore; registry: ClientRegistry; log: Logger }) {
+    super();
+    this.#store = deps.store;
+    this.#registry = deps.registry;
+    this.#log = deps.log;
+    this.#registry.on('connected', (online) => {
+      const record = this.#store.get(online.uuid);
+      if (record) this.emit('connected', { client: toClientView(record, online) });
+    });
+    this.#registry.on('disconnected', (online, reason) => {
+      if (!online.quarantined && reason === 'closed') {
+        this.#store.touchLastSeen(online.uuid, new Date().toISOString());
+      }
+      const record = this.#store.get(online.uuid);
+      if (record) this.emit('disconnected', { client: toClientView(record, undefined), reason });
+    });
+  }
+
+  /** Called by registration when another key claims a known UUID. */
+  reportKeyMismatch(record: ClientRecord, fingerprint: string): void {
+    this.emit('key_mismatch', {
+      client: toClientView(record, this.#registry.get(record.uuid)),
+      fingerprint,
+      expected_fingerprint: record.fingerprint,
+    });
+  }
+
+  /** Every known client, online first, then by display name. */
+  list(): ClientView[] {
+    const views = this.#store.list().map((r) => toClientView(r, this.#registry.get(r.uuid)));
+    return [...views.filter((v) => v.online), ...views.filter((v) => !v.online)];
+  }
+
+  /** By uuid, client_id or display name (case-insensitive); unknown → CLIENT_NOT_FOUND. */
+  resolve(ref: string): ClientDetail {
+    const record = this.#store.findByRef(ref);
+    if (!record) throw this.#notFound(`no client matches "${ref}"`);
+    return toClientDetail(record, this.#registry.get(record.uuid));
+  }
+
+  /** Like resolve, but the client must be online and not quarantined. */
+  resolveOnline(ref: string): ClientDetail {
+    const record = this.#store.findByRef(ref);
+    if (!record) throw this.#notFound(`no client matches "${ref}"`);
+    const online = this.#onlineOrThrow(record);
+    return toClientDetail(record, online);
+  }
+
+  async update(uuid: string, patch: UpdatePatch): Promise<ClientDetail> {
+    const parsed = UpdatePatch.safeParse(patch);
+    if (!parsed.success) throw invalid(parsed.error);
+    const uuidOf = this.resolve(uuid).uuid;
+    const record = this.#store.update(uuidOf, parsed.data);
+    const online = this.#registry.get(uuidOf);
+    if (parsed.data.allowed_paths !== undefined && online && !online.quarantined) {
+      try {
+        await online.agent.call('set_policy', { allowed_paths: record.allowed_paths }, { timeoutMs: 10_000 });
+      } catch (err) {
+        // The stored policy is applied at the next registration; force one rather than leave the
+        // agent on a stale (possibly wider) policy.
+        this.#log.warn({ clientId: uuidOf, err: (err as Error).message }, 'set_policy failed; closing link');
+        online.agent.close('policy update failed');
+        online.link.close();
+      }
+    }
+    return toClientDetail(record, this.#registry.get(uuidOf));
+  }
+
+  /** Trusts the pending key of a key-mismatched client and lifts the quarantine. */
+  acceptKey(uuid: string): ClientDetail {
+    const uuidOf = this.resolve(uuid).uuid;
+    let record = this.#store.acceptKey(uuidOf);
+    const online = this.#registry.get(uuidOf);
+    if (online) {
+      const trusted = online.link.fingerprint === record.fingerprint;
+      if (trusted && online.quarantined) record = this.#store.recordConnection(uuidOf, online.registration);
+      this.#registry.setQuarantined(uuidOf, !trusted);
+    }
+    this.#log.info({ clientId: uuidOf, fingerprint: record.fingerprint }, 'client key accepted');
+    return toClientDetail(record, online);
+  }
+
+  configure(uuid: string, patch: ConfigurePatch): ClientDetail {
+    const parsed = ConfigurePatch.safeParse(patch);
+    if (!parsed.success) throw invalid(parsed.error);
+    const uuidOf = this.resolve(uuid).uuid;
+    const { webhook_url, ...limits } = parsed.data;
+    const record = this.#store.configure(uuidOf, {
+      ...limits,
+      ...(webhook_url === undefined ? {} : { webhook_url: webhook_url === '' ? null : webhook_url }),
+    });
+    return toClientDetail(record, this.#registry.get(uuidOf));
+  }
+
+  /** Calls an agent method on an online, trusted client. */
+  call<M extends AgentMethod>(
+    ref: string,
+    method: M,
+    params: AgentParams<M>,
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<AgentResult<M>> {
+    let online: OnlineClient;
+    try {
+      online = this.onlineClient(ref);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return online.agent.call(method, params, opts);
+  }
+
+  /** The online connection for `ref` (fast path by uuid); throws like resolveOnline. */
+  onlineClient(ref: string): OnlineClient {
+    const direct = this.#registry.get(ref);
+    if (direct) {
+      if (direct.quarantined) throw this.#mismatch(direct.uuid);
+      return direct;
+    }
+    const record = this.#store.findByRef(ref);
+    if (!record) throw this.#notFound(`no client matches "${ref}"`);
+    return this.#onlineOrThrow(record);
+  }
+
+  counts(): { online: number; total: number } {
+    return { online: this.#registry.size, total: this.#store.count() };
+  }
+
+  #onlineOrThrow(record: ClientRecord): OnlineClient {
+    const online = this.#registry.get(record.uuid);
+    if (!online) {
+      throw this.#notFound(`client ${record.display_name || record.uuid} is offline`);
+    }
+    if (online.quarantined) throw this.#mismatch(record.uuid);
+    return online;
+  }
+
+  #mismatch(uuid: string): ReachError {
+    return new ReachError(
+      'SSH_KEY_MISMATCH',
+      `client ${uuid} connected with a key that does not match its registered key`,
+      {
+        details: { uuid },
+        recoveryHint: 'Verify the client, then call accept_key to trust its new key.',
+      },
+    );
+  }
+
+  #notFound(message: string): ReachError {
+    const online = this.#registry.all().map((c) => ({
+      uuid: c.uuid,
+      display_name: this.#store.get(c.uuid)?.display_name ?? c.registration.display_name,
+    }));
+    return new ReachError('CLIENT_NOT_FOUND', message, {
+      details: { online },
+      recoveryHint: online.length > 0 ? 'Use one of the online clients listed in details.' : undefined,
+    });
+  }
+}

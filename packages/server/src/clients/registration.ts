@@ -1,0 +1,106 @@
+import type { HelloResult } from '@reach/protocol';
+import { AgentConnection } from '../agent/agent-connection.ts';
+import { Heartbeat } from '../agent/heartbeat.ts';
+import type { ClientRecord, ClientStore, RegistrationInfo } from '../db/client-store.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ClientRegistry, OnlineClient } from '../registry/client-registry.ts';
+import type { SshLink } from '../ssh/ssh-server.ts';
+
+export interface RegistrationDeps {
+  store: ClientStore;
+  registry: ClientRegistry;
+  log: Logger;
+  serverVersion: string;
+  heartbeat: { intervalMs: number; timeoutMs: number; maxFailures: number };
+  /** Deadline for hello and set_policy during registration, in ms. */
+  registrationTimeoutMs: number;
+  onKeyMismatch(record: ClientRecord, link: SshLink): void;
+  now?: () => Date;
+}
+
+export function registrationInfo(hello: HelloResult, connectedAt: string): RegistrationInfo {
+  return {
+    display_name: hello.display_name,
+    purpose: hello.purpose,
+    tags: hello.tags,
+    capabilities: hello.capabilities,
+    connection: {
+      client_id: hello.client_id,
+      hostname: hello.hostname,
+      platform: hello.platform,
+      username: hello.username,
+      connected_at: connectedAt,
+    },
+  };
+}
+
+/**
+ * Registers a link that asked for the agent forward: opens the agent channel, asks `hello`, binds
+ * or checks the UUID against the handshake key, pushes the server's policy, then puts the client
+ * online with a heartbeat. Any failure closes the link (the client reconnects).
+ */
+export async function registerLink(link: SshLink, deps: RegistrationDeps): Promise<OnlineClient | undefined> {
+  const log = deps.log.child({ link: link.id });
+  let agent: AgentConnection | undefined;
+  try {
+    const channel = await link.openAgentChannel();
+    agent = new AgentConnection(channel, log);
+    const timeoutMs = deps.registrationTimeoutMs;
+    const hello = await agent.call('hello', { server_version: deps.serverVersion }, { timeoutMs });
+    const clientLog = log.child({ clientId: hello.uuid });
+    const info = registrationInfo(hello, (deps.now?.() ?? new Date()).toISOString());
+    const key = { public_key: link.publicKey, fingerprint: link.fingerprint };
+
+    let record = deps.store.get(hello.uuid);
+    let quarantined = false;
+    if (!record) {
+      record = deps.store.insert(hello.uuid, key, info);
+      clientLog.info({ fingerprint: key.fingerprint }, 'new client registered');
+    } else if (record.fingerprint === key.fingerprint) {
+      record = deps.store.recordConnection(hello.uuid, info);
+    } else {
+      quarantined = true;
+      record = deps.store.recordKeyMismatch(hello.uuid, key);
+      clientLog.warn(
+        { fingerprint: key.fingerprint, expected: record.fingerprint },
+        'client key mismatch: connection quarantined until accept_key',
+      );
+      deps.onKeyMismatch(record, link);
+      const current = deps.registry.get(hello.uuid);
+      if (current && !current.quarantined) {
+        // Never let an unaccepted key push out the trusted connection.
+        agent.close('key mismatch while the trusted key is online');
+        link.close();
+        return undefined;
+      }
+    }
+
+    await agent.call('set_policy', { allowed_paths: record.allowed_paths }, { timeoutMs });
+    if (link.closed || agent.closed) return undefined;
+
+    const online: OnlineClient = { uuid: hello.uuid, link, agent, registration: info, quarantined };
+    const connectedAgent = agent;
+    const heartbeat = new Heartbeat({
+      ...deps.heartbeat,
+      beat: (ms) => connectedAgent.call('heartbeat', {}, { timeoutMs: ms }),
+      onDead: (failures) => {
+        clientLog.warn({ failures }, 'heartbeat failed; closing the link');
+        connectedAgent.close('heartbeat failed');
+        link.close();
+      },
+    });
+    agent.onClose(() => heartbeat.stop());
+    deps.registry.add(online);
+    heartbeat.start();
+    clientLog.info(
+      { hostname: hello.hostname, client_id: hello.client_id, quarantined, remote: link.remoteAddress },
+      'client online',
+    );
+    return online;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'registration failed; closing the link');
+    agent?.close('registration failed');
+    link.close();
+    return undefined;
+  }
+}

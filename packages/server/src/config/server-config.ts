@@ -1,0 +1,128 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ReachError } from '@reach/protocol';
+import { z } from 'zod';
+
+/**
+ * The server's configuration: one schema, merged as defaults < environment < flags. This module is
+ * the only reader of `process.env` on the server (callers pass it in).
+ */
+const Port = z.coerce.number().int().min(0).max(65_535);
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const ServerConfigSchema = z.object({
+  transport: z.enum(['stdio', 'http']).default('stdio'),
+  /** HTTP listener (transport http). */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: Port.default(8765),
+  /** Embedded SSH server; port 0 picks an ephemeral port (tests). */
+  sshHost: z.string().min(1).default('0.0.0.0'),
+  sshPort: Port.default(2222),
+  /** Holds the host key, authorized_keys and reach.db. */
+  dataDir: z.string().min(1),
+  apiKey: z.string().min(1).optional(),
+  logLevel: LogLevel.default('info'),
+  /** Seconds between heartbeats to each client. */
+  heartbeatIntervalS: z.coerce.number().positive().max(3600).default(30),
+  /** Seconds a heartbeat may take before it counts as a failure. */
+  heartbeatTimeoutS: z.coerce.number().positive().max(600).default(10),
+  /** Consecutive failed heartbeats after which the link is closed. */
+  heartbeatMaxFailures: z.coerce.number().int().min(1).max(100).default(3),
+  /** SSH connections allowed to be handshaking/authenticating at once; more are dropped at accept. */
+  maxUnauthenticated: z.coerce.number().int().min(1).max(100_000).default(128),
+  /** Seconds a connection may take to authenticate and register. */
+  authTimeoutS: z.coerce.number().positive().max(600).default(30),
+});
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+type ConfigKey = keyof ServerConfig;
+
+/** Flag name → config key. Every flag takes a value. */
+const FLAGS: Record<string, ConfigKey> = {
+  transport: 'transport',
+  host: 'host',
+  port: 'port',
+  'ssh-host': 'sshHost',
+  'ssh-port': 'sshPort',
+  'data-dir': 'dataDir',
+  'api-key': 'apiKey',
+  'log-level': 'logLevel',
+  'heartbeat-interval': 'heartbeatIntervalS',
+  'heartbeat-timeout': 'heartbeatTimeoutS',
+  'max-unauthenticated': 'maxUnauthenticated',
+  'auth-timeout': 'authTimeoutS',
+};
+
+/** Environment variable (without prefix) → config key; `ETPHONEHOME_<name>` is a deprecated alias. */
+const ENV: Record<string, ConfigKey> = {
+  TRANSPORT: 'transport',
+  HOST: 'host',
+  PORT: 'port',
+  SSH_HOST: 'sshHost',
+  SSH_PORT: 'sshPort',
+  SERVER_HOME: 'dataDir',
+  API_KEY: 'apiKey',
+  LOG_LEVEL: 'logLevel',
+  HEARTBEAT_INTERVAL: 'heartbeatIntervalS',
+  HEARTBEAT_TIMEOUT: 'heartbeatTimeoutS',
+};
+
+export interface LoadedServerConfig {
+  config: ServerConfig;
+  /** Arguments left after the flags (subcommand and its operands). */
+  positionals: string[];
+  /** Deprecation notices to log once the logger exists. */
+  warnings: string[];
+}
+
+const warnedAliases = new Set<string>();
+
+/**
+ * Parses flags and environment into a validated config. A bad flag or value throws
+ * ReachError INVALID_ARGUMENT naming it.
+ */
+export function loadServerConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): LoadedServerConfig {
+  const warnings: string[] = [];
+  const raw: Partial<Record<ConfigKey, string>> = { dataDir: join(homedir(), '.reach-server') };
+
+  for (const [name, key] of Object.entries(ENV)) {
+    const modern = env[`REACH_${name}`];
+    const legacy = env[`ETPHONEHOME_${name}`];
+    if (modern !== undefined && modern !== '') raw[key] = modern;
+    else if (legacy !== undefined && legacy !== '') {
+      raw[key] = legacy;
+      if (!warnedAliases.has(name)) {
+        warnedAliases.add(name);
+        warnings.push(`ETPHONEHOME_${name} is deprecated; use REACH_${name}`);
+      }
+    }
+  }
+
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    throw new ReachError('INVALID_ARGUMENT', (err as Error).message);
+  }
+  for (const [flag, value] of Object.entries(parsed.values)) {
+    const key = FLAGS[flag];
+    if (key !== undefined && typeof value === 'string') raw[key] = value;
+  }
+
+  const result = ServerConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
+    const flag = Object.entries(FLAGS).find(([, k]) => k === path)?.[0] ?? path;
+    throw new ReachError('INVALID_ARGUMENT', `invalid --${flag}: ${issue?.message ?? 'invalid value'}`);
+  }
+  return { config: result.data, positionals: parsed.positionals, warnings };
+}

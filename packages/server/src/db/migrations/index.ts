@@ -1,0 +1,11 @@
+import { migration as clients } from './001-clients.ts';
+
+/** One schema step: `up` is SQL run once, inside a transaction, in `version` order. */
+export interface Migration {
+  version: number;
+  name: string;
+  up: string;
+}
+
+/** Every migration, in order. Add a new file `NNN-name.ts` and one line here. */
+export const MIGRATIONS: readonly Migration[] = [clients];

@@ -1,0 +1,141 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClientService } from './clients/client-service.ts';
+import { registerLink } from './clients/registration.ts';
+import type { ServerConfig } from './config/server-config.ts';
+import { ControlServer } from './control/control-server.ts';
+import { ClientStore } from './db/client-store.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { MIGRATIONS } from './db/migrations/index.ts';
+import { createLogger, type Logger } from './log/logger.ts';
+import { ClientRegistry } from './registry/client-registry.ts';
+import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
+import { loadOrCreateHostKey } from './ssh/host-key.ts';
+import { SshServer } from './ssh/ssh-server.ts';
+import { startTransports, type Transports } from './transports.ts';
+import { SERVER_VERSION } from './version.ts';
+
+export const DB_FILE = 'reach.db';
+
+/** Every service the transports (MCP, HTTP) and benchmarks use. */
+export interface ServerServices {
+  config: ServerConfig;
+  log: Logger;
+  db: Database;
+  store: ClientStore;
+  registry: ClientRegistry;
+  clients: ClientService;
+  control: ControlServer;
+  ssh: SshServer;
+  /** `SHA256:…` of the server's host key. */
+  hostKeyFingerprint: string;
+}
+
+export interface StartServerDeps {
+  log?: Logger;
+  /** Replaces the transports (default: ./transports.ts); tests pass a no-op. */
+  startTransports?: typeof startTransports;
+}
+
+export interface RunningServer {
+  services: ServerServices;
+  /** The bound SSH port (useful with `sshPort: 0`). */
+  sshPort: number;
+  hostKeyFingerprint: string;
+  /** Stops everything in reverse order of start. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every service in order (data dir, host key, store, registry,
+ * client service, SSH server, transports) and returns a handle that closes them in reverse.
+ */
+export async function startServer(config: ServerConfig, deps: StartServerDeps = {}): Promise<RunningServer> {
+  const log = deps.log ?? createLogger(config.logLevel);
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.error({ err }, 'error during shutdown');
+      }
+    }
+  };
+  try {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const hostKey = await loadOrCreateHostKey(config.dataDir);
+    const db = openDatabase(join(config.dataDir, DB_FILE), MIGRATIONS);
+    closers.push(() => db.close());
+    const store = new ClientStore(db);
+    const registry = new ClientRegistry();
+    closers.push(() => registry.closeAll());
+    const clients = new ClientService({ store, registry, log: log.child({ component: 'clients' }) });
+    const control = new ControlServer({ clients, store, log: log.child({ component: 'control' }) });
+    const authorizedKeys = new AuthorizedKeys(
+      join(config.dataDir, AUTHORIZED_KEYS_FILE),
+      log.child({ component: 'authorized_keys' }),
+    );
+    const registrationLog = log.child({ component: 'registration' });
+    const ssh = new SshServer({
+      host: config.sshHost,
+      port: config.sshPort,
+      hostKey: hostKey.privateKey,
+      authorizedKeys,
+      log: log.child({ component: 'ssh' }),
+      maxUnauthenticated: config.maxUnauthenticated,
+      authTimeoutMs: config.authTimeoutS * 1000,
+      onLink: (link) => {
+        void registerLink(link, {
+          store,
+          registry,
+          log: registrationLog,
+          serverVersion: SERVER_VERSION,
+          heartbeat: {
+            intervalMs: config.heartbeatIntervalS * 1000,
+            timeoutMs: config.heartbeatTimeoutS * 1000,
+            maxFailures: config.heartbeatMaxFailures,
+          },
+          registrationTimeoutMs: config.authTimeoutS * 1000,
+          onKeyMismatch: (record, l) => clients.reportKeyMismatch(record, l.fingerprint),
+        });
+      },
+      onControl: (link, stream) => control.serve(link, stream),
+    });
+    const sshPort = await ssh.listen();
+    closers.push(() => ssh.close());
+    log.info(
+      { port: sshPort, host: config.sshHost, hostKeyFingerprint: hostKey.fingerprint },
+      'ssh listening',
+    );
+
+    const services: ServerServices = {
+      config,
+      log,
+      db,
+      store,
+      registry,
+      clients,
+      control,
+      ssh,
+      hostKeyFingerprint: hostKey.fingerprint,
+    };
+    // LEAD: MCP and HTTP start here (./transports.ts).
+    const transports: Transports = await (deps.startTransports ?? startTransports)(services, config, log);
+    closers.push(() => transports.close());
+
+    let closing: Promise<void> | undefined;
+    return {
+      services,
+      sshPort,
+      hostKeyFingerprint: hostKey.fingerprint,
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,315 @@
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { LINK, ReachError } from '@reach/protocol';
+import ssh2 from 'ssh2';
+import type { Logger } from '../log/logger.ts';
+import type { AuthorizedKeys } from './authorized-keys.ts';
+import { publicKeyLine } from './fingerprint.ts';
+
+/**
+ * One authenticated SSH connection from a client, seen through Reach's own types. Identity
+ * (`fingerprint`, `publicKey`) comes from the handshake, never from anything the client says.
+ */
+export interface SshLink {
+  /** Process-unique id of this connection, for logs. */
+  readonly id: number;
+  /** `SHA256:…` of the key the client authenticated with. */
+  readonly fingerprint: string;
+  /** `<type> <base64>` of that key. */
+  readonly publicKey: string;
+  /** SSH user name the client logged in as. */
+  readonly username: string;
+  readonly remoteAddress: string;
+  readonly closed: boolean;
+  /** Opens a `forwarded-tcpip` channel to the client's virtual agent forward (`agent`:0). */
+  openAgentChannel(): Promise<Duplex>;
+  /** Ends the SSH connection. Idempotent. */
+  close(): void;
+  /** Called once when the connection is gone (immediately if it already is). */
+  onClose(listener: () => void): void;
+}
+
+export interface SshServerOptions {
+  host: string;
+  /** 0 picks an ephemeral port; see `port` after `listen()`. */
+  port: number;
+  /** OpenSSH private host key text. */
+  hostKey: string;
+  authorizedKeys: AuthorizedKeys;
+  log: Logger;
+  /** Connections still handshaking or authenticating; further ones are dropped on accept. */
+  maxUnauthenticated: number;
+  /** A connection not authenticated within this many ms is dropped. */
+  authTimeoutMs: number;
+  /** The client asked for the virtual agent forward: the link is ready for registration. */
+  onLink(link: SshLink): void;
+  /** The client opened the control subsystem on a session channel. */
+  onControl(link: SshLink, stream: Duplex): void;
+}
+
+/** Failed authentication attempts (each a refused key or method) before the connection is dropped. */
+const MAX_AUTH_ATTEMPTS = 10;
+
+/**
+ * Ciphers in order of preference: AES-GCM first, it carried the most throughput on these hosts
+ * (see PITFALLS 2); chacha20 for peers without AES acceleration.
+ */
+const CIPHERS = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'chacha20-poly1305@openssh.com',
+  'aes128-ctr',
+  'aes256-ctr',
+] as const;
+
+let nextLinkId = 1;
+
+/** The embedded SSH server (the only ssh2 user on the server side). */
+export class SshServer {
+  readonly #opts: SshServerOptions;
+  readonly #server: ssh2.Server;
+  readonly #links = new Set<ssh2.Connection>();
+  #unauthenticated = 0;
+  #port = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: SshServerOptions) {
+    this.#opts = opts;
+    this.#server = new ssh2.Server(
+      {
+        hostKeys: [opts.hostKey],
+        ident: 'reach-server',
+        algorithms: { cipher: [...CIPHERS] },
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 4,
+      },
+      (conn, info) => this.#onConnection(conn, info),
+    );
+  }
+
+  /** The bound SSH port (after listen). */
+  get port(): number {
+    return this.#port;
+  }
+
+  get connectionCount(): number {
+    return this.#links.size;
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#opts.port, this.#opts.host, () => {
+        this.#server.off('error', reject);
+        this.#server.on('error', (err: Error) => this.#opts.log.error({ err }, 'ssh server error'));
+        this.#port = (this.#server.address() as AddressInfo).port;
+        resolve(this.#port);
+      });
+    });
+  }
+
+  /** Stops listening and ends every connection. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      for (const conn of this.#links) conn.end();
+      if (!this.#server.listening) {
+        resolve();
+        return;
+      }
+      this.#server.close(() => resolve());
+    });
+    return this.#closing;
+  }
+
+  #onConnection(conn: ssh2.Connection, info: ssh2.ClientInfo): void {
+    const log = this.#opts.log.child({ remote: `${info.ip}:${info.port}` });
+    this.#links.add(conn);
+    conn.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh connection error'));
+    if (this.#unauthenticated >= this.#opts.maxUnauthenticated) {
+      log.warn({ limit: this.#opts.maxUnauthenticated }, 'too many unauthenticated connections; dropping');
+      conn.once('close', () => this.#links.delete(conn));
+      conn.end();
+      return;
+    }
+    this.#unauthenticated++;
+    let authenticated = false;
+    let attempts = 0;
+    let identity: { fingerprint: string; publicKey: string; username: string } | undefined;
+    const authTimer = setTimeout(() => {
+      log.info('authentication timed out');
+      conn.end();
+    }, this.#opts.authTimeoutMs);
+    const leaveUnauthenticated = (): void => {
+      if (authenticated) return;
+      authenticated = true;
+      this.#unauthenticated--;
+      clearTimeout(authTimer);
+    };
+
+    let link: Link | undefined;
+    conn.once('close', () => {
+      if (!authenticated) leaveUnauthenticated();
+      this.#links.delete(conn);
+      link?.markClosed();
+    });
+
+    conn.on('authentication', (ctx) => {
+      const refuse = (reason: string): void => {
+        attempts++;
+        log.info({ method: ctx.method, user: ctx.username, reason }, 'authentication refused');
+        if (attempts >= MAX_AUTH_ATTEMPTS) {
+          ctx.reject();
+          conn.end();
+          return;
+        }
+        ctx.reject(['publickey']);
+      };
+      if (ctx.method !== 'publickey') {
+        // RFC 4252 §5.2: "none" is how a client learns the allowed methods; it is not an attempt.
+        if (ctx.method === 'none') ctx.reject(['publickey']);
+        else refuse('only publickey authentication is accepted');
+        return;
+      }
+      const offered = ctx.key;
+      this.#opts.authorizedKeys.find(offered.data).then(
+        (key) => {
+          if (!key || key.type !== offered.algo.replace(/^rsa-sha2-(256|512)$/, 'ssh-rsa')) {
+            refuse('key not in authorized_keys');
+            return;
+          }
+          if (ctx.signature === undefined || ctx.blob === undefined) {
+            ctx.accept(); // RFC 4252 §7: the key would be acceptable; the client signs next.
+            return;
+          }
+          if (!key.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) {
+            refuse('bad signature');
+            return;
+          }
+          identity = {
+            fingerprint: key.fingerprint,
+            publicKey: publicKeyLine(key.type, key.blob),
+            username: ctx.username,
+          };
+          ctx.accept();
+        },
+        (err: unknown) => {
+          log.error({ err }, 'authorized_keys lookup failed');
+          ctx.reject(['publickey']);
+        },
+      );
+    });
+
+    conn.on('ready', () => {
+      leaveUnauthenticated();
+      if (!identity) {
+        conn.end();
+        return;
+      }
+      link = new Link(nextLinkId++, identity, info.ip, conn);
+      const current = link;
+      log.debug({ link: current.id, fingerprint: current.fingerprint }, 'client authenticated');
+
+      conn.on('request', (accept, reject, name, data) => {
+        const forward = data as { bindAddr?: string; bindPort?: number };
+        if (
+          name === 'tcpip-forward' &&
+          forward.bindAddr === LINK.agentBindAddr &&
+          forward.bindPort === LINK.agentBindPort
+        ) {
+          // Virtual forward (PITFALLS 4): nothing is bound; the server opens channels itself.
+          accept?.();
+          if (!current.forwarded) {
+            current.forwarded = true;
+            this.#opts.onLink(current);
+          }
+          return;
+        }
+        if (name === 'cancel-tcpip-forward' && forward.bindAddr === LINK.agentBindAddr) {
+          accept?.();
+          return;
+        }
+        log.info({ request: name, bindAddr: forward.bindAddr }, 'global request refused');
+        reject?.();
+      });
+
+      conn.on('tcpip', (_accept, reject) => reject());
+      conn.on('session', (accept) => {
+        const session = accept();
+        session.on('subsystem', (acceptSub, rejectSub, sub) => {
+          if (sub.name !== LINK.controlSubsystem) {
+            rejectSub();
+            return;
+          }
+          const stream = acceptSub();
+          stream.on('error', () => {});
+          this.#opts.onControl(current, stream);
+        });
+      });
+    });
+  }
+}
+
+class Link implements SshLink {
+  readonly id: number;
+  readonly fingerprint: string;
+  readonly publicKey: string;
+  readonly username: string;
+  readonly remoteAddress: string;
+  forwarded = false;
+  readonly #conn: ssh2.Connection;
+  #closed = false;
+  #listeners: Array<() => void> = [];
+
+  constructor(
+    id: number,
+    identity: { fingerprint: string; publicKey: string; username: string },
+    remoteAddress: string,
+    conn: ssh2.Connection,
+  ) {
+    this.id = id;
+    this.fingerprint = identity.fingerprint;
+    this.publicKey = identity.publicKey;
+    this.username = identity.username;
+    this.remoteAddress = remoteAddress;
+    this.#conn = conn;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  openAgentChannel(): Promise<Duplex> {
+    if (this.#closed) return Promise.reject(new ReachError('CONNECTION_ERROR', 'link closed'));
+    return new Promise((resolve, reject) => {
+      try {
+        this.#conn.forwardOut(LINK.agentBindAddr, LINK.agentBindPort, '127.0.0.1', 0, (err, channel) => {
+          if (err) {
+            reject(new ReachError('CONNECTION_ERROR', `agent channel refused: ${err.message}`));
+            return;
+          }
+          channel.on('error', () => {});
+          resolve(channel);
+        });
+      } catch (err) {
+        reject(new ReachError('CONNECTION_ERROR', `agent channel failed: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  close(): void {
+    if (!this.#closed) this.#conn.end();
+  }
+
+  onClose(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#listeners.push(listener);
+  }
+
+  markClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const l of listeners) l();
+  }
+}
