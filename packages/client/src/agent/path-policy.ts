@@ -14,7 +14,7 @@ const MAX_SYMLINK_HOPS = 40;
 export async function resolvePath(path: string): Promise<string> {
   if (!isAbsolute(path)) throw new ReachError('INVALID_ARGUMENT', `path must be absolute: ${path}`);
   const pending = splitComponents(path).reverse();
-  let current = sep;
+  let current: string = sep;
   let hops = 0;
   while (pending.length > 0) {
     const part = pending.pop() as string;

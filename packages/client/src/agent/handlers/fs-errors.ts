@@ -1,0 +1,22 @@
+import { ReachError, toReachError } from '@reach/protocol';
+
+/** Maps a Node filesystem error to the shared codes, naming the path the caller gave. */
+export function fsError(err: unknown, path: string): ReachError {
+  if (err instanceof ReachError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new ReachError('FILE_NOT_FOUND', `no such file or directory: ${path}`, { details: { path } });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new ReachError('PERMISSION_DENIED', `permission denied: ${path}`, { details: { path } });
+    case 'EISDIR':
+      return new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, { details: { path } });
+    case 'ELOOP':
+      return new ReachError('PATH_DENIED', `too many symbolic links: ${path}`, { details: { path } });
+    default:
+      return toReachError(err);
+  }
+}

@@ -1,0 +1,78 @@
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { LIMITS, ReachError, ReadFileParams, type ReadFileResult } from '@reach/protocol';
+import type { PathPolicy } from '../path-policy.ts';
+import { defineHandler } from './define-handler.ts';
+import { fsError } from './fs-errors.ts';
+
+export interface ReadFileDeps {
+  policy: PathPolicy;
+  /** Largest body returned inline, in bytes. */
+  maxFileBytes?: number;
+}
+
+export function tooLarge(path: string, size: number, limit: number): ReachError {
+  return new ReachError('FILE_TOO_LARGE', `file is ${size} bytes, over the ${limit}-byte limit: ${path}`, {
+    details: { path, size, limit },
+    recoveryHint: 'use download_file',
+  });
+}
+
+/** `read_file`: UTF-8 text as is, anything else base64 with `binary: true`. */
+export function readFileHandler(deps: ReadFileDeps) {
+  const limit = deps.maxFileBytes ?? LIMITS.maxFileBytes;
+  return defineHandler(ReadFileParams, async ({ path }): Promise<ReadFileResult> => {
+    const resolved = await deps.policy.check(path);
+    try {
+      // stat before open: opening a FIFO would block, and the size limit is checked before reading.
+      const st = await stat(resolved);
+      if (st.isDirectory()) {
+        throw new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, {
+          details: { path },
+          recoveryHint: 'use list_files',
+        });
+      }
+      if (!st.isFile())
+        throw new ReachError('INVALID_ARGUMENT', `not a regular file: ${path}`, { details: { path } });
+      if (st.size > limit) throw tooLarge(path, st.size, limit);
+      const fh = await open(resolved, 'r');
+      try {
+        // Bounded: also catches files that grew since stat, or report size 0 (/proc).
+        const body = await readBounded(fh, limit);
+        if (body === null) throw tooLarge(path, Math.max(st.size, limit + 1), limit);
+        const text = decodeUtf8(body);
+        return text === null
+          ? { content: body.toString('base64'), size: body.length, path, binary: true }
+          : { content: text, size: body.length, path };
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw fsError(err, path);
+    }
+  });
+}
+
+/** Reads at most `limit` bytes; null when the file holds more. */
+async function readBounded(fh: FileHandle, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, limit + 1 - total));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) break;
+    chunks.push(buf.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > limit) return null;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeUtf8(body: Buffer): string | null {
+  try {
+    return utf8.decode(body);
+  } catch {
+    return null;
+  }
+}

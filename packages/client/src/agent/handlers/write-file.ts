@@ -1,0 +1,60 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { LIMITS, ReachError, WriteFileParams } from '@reach/protocol';
+import { writeFileAtomic } from '../../fs/atomic-write.ts';
+import type { PathPolicy } from '../path-policy.ts';
+import { defineHandler } from './define-handler.ts';
+import { fsError } from './fs-errors.ts';
+import { tooLarge } from './read-file.ts';
+
+export interface WriteFileDeps {
+  policy: PathPolicy;
+  maxFileBytes?: number;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * `write_file`: atomic replace (temp file beside the target, fsync, rename, fsync of the directory),
+ * parents created, the existing file's mode kept unless `mode` is given.
+ */
+export function writeFileHandler(deps: WriteFileDeps) {
+  const limit = deps.maxFileBytes ?? LIMITS.maxFileBytes;
+  return defineHandler(WriteFileParams, async ({ path, content, binary, mode }) => {
+    const resolved = await deps.policy.check(path);
+    let body: Buffer;
+    if (binary) {
+      const compact = content.replace(/\s+/g, '');
+      if (compact.length % 4 === 1 || !BASE64.test(compact)) {
+        throw new ReachError('INVALID_ARGUMENT', 'content is not valid base64', { details: { path } });
+      }
+      body = Buffer.from(compact, 'base64');
+    } else {
+      body = Buffer.from(content, 'utf8');
+    }
+    if (body.length > limit) throw tooLarge(path, body.length, limit);
+    try {
+      let keepMode: number | undefined = mode;
+      const existing = await stat(resolved).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+        throw err;
+      });
+      if (existing?.isDirectory()) {
+        throw new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, { details: { path } });
+      }
+      if (existing && keepMode === undefined) keepMode = existing.mode & 0o7777;
+      await mkdir(dirname(resolved), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
+          throw new ReachError('INVALID_ARGUMENT', `a parent of ${path} is not a directory`, {
+            details: { path },
+          });
+        }
+        throw err;
+      });
+      await writeFileAtomic(resolved, body, { mode: keepMode });
+    } catch (err) {
+      throw fsError(err, path);
+    }
+    return { path, size: body.length };
+  });
+}
