@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    server.ended.then(() => stop('stdin closed'));
   });
   await server.close();
   return 0;

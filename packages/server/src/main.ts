@@ -42,6 +42,10 @@ export interface RunningServer {
   /** The bound SSH port (useful with `sshPort: 0`). */
   sshPort: number;
   hostKeyFingerprint: string;
+  /** Bound HTTP port, with transport http. */
+  httpPort?: number;
+  /** Resolves when the transport ends by itself (stdio: the MCP host closed stdin). */
+  ended: Promise<void>;
   /** Stops everything in reverse order of start. Idempotent. */
   close(): Promise<void>;
 }
@@ -129,6 +133,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       services,
       sshPort,
       hostKeyFingerprint: hostKey.fingerprint,
+      ...(transports.httpPort === undefined ? {} : { httpPort: transports.httpPort }),
+      ended: transports.ended ?? new Promise<void>(() => {}),
       close: () => {
         closing ??= closeAll();
         return closing;

@@ -1,20 +1,90 @@
+import { ReachError } from '@reach/protocol';
 import type { ServerConfig } from './config/server-config.ts';
+import { defaultAllowedHosts } from './http/host-check.ts';
+import { createHttpApp } from './http/http-app.ts';
+import { isLoopbackHost, listenHttp } from './http/http-server.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
+import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
+import { McpEndpointFactory } from './mcp/mcp-server.ts';
+import { StdioEndpoint } from './mcp/stdio-endpoint.ts';
+import { allTools } from './mcp/tools/index.ts';
+import { RateLimiter } from './rate-limit/rate-limiter.ts';
+import { SERVER_VERSION } from './version.ts';
 
 /** A started transport set (MCP stdio / HTTP); closed first on shutdown. */
 export interface Transports {
+  /** Bound HTTP port (transport http). */
+  httpPort?: number;
+  /** Resolves when the transport ends by itself (stdio: the MCP host closed stdin). */
+  ended?: Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * LEAD: start MCP (stdio or Streamable HTTP/SSE) and the HTTP API here from `services`, according
- * to `config.transport`. Called by startServer() after the SSH server listens. Stub for now.
+ * Starts MCP over stdio, or the HTTP daemon (Streamable HTTP /mcp, legacy SSE /sse + /messages,
+ * /health), on top of the services the composition root built.
  */
 export async function startTransports(
-  _services: ServerServices,
-  _config: ServerConfig,
-  _log: Logger,
+  services: ServerServices,
+  config: ServerConfig,
+  log: Logger,
 ): Promise<Transports> {
-  return { close: async () => {} };
+  const rateLog = log.child({ component: 'rate-limit' });
+  const rateLimiter = new RateLimiter({
+    mode: config.rateLimitMode,
+    defaults: { rpm: config.rateLimitRpm, concurrent: config.rateLimitConcurrent },
+    onExceeded: (uuid, kind, stats) => rateLog.warn({ clientId: uuid, kind, stats }, 'rate limit exceeded'),
+  });
+  const factory = new McpEndpointFactory({
+    services: { clients: services.clients, rateLimiter },
+    tools: allTools,
+    version: SERVER_VERSION,
+    log: log.child({ component: 'mcp' }),
+  });
+
+  if (config.transport === 'stdio') {
+    const stdio = new StdioEndpoint(factory);
+    let onEnded!: () => void;
+    const ended = new Promise<void>((resolve) => {
+      onEnded = resolve;
+    });
+    await stdio.start(onEnded);
+    log.info({ tools: factory.listing.length }, 'mcp stdio ready');
+    return { ended, close: () => stdio.close() };
+  }
+
+  if (!isLoopbackHost(config.host) && config.apiKey === undefined) {
+    throw new ReachError(
+      'INVALID_ARGUMENT',
+      `refusing to serve HTTP on ${config.host} without an API key: set --api-key or REACH_API_KEY, or bind 127.0.0.1`,
+    );
+  }
+  if (config.apiKey === undefined) {
+    log.warn('no API key set: HTTP is open to every local process (bound to loopback only)');
+  }
+  const startedAt = Date.now();
+  const mcp = new McpHttpEndpoints(factory);
+  let allowedHosts: string[] = [];
+  const app = createHttpApp({
+    apiKey: config.apiKey,
+    allowedHosts: () => allowedHosts,
+    mcp,
+    health: () => ({
+      status: 'ok',
+      version: SERVER_VERSION,
+      uptime_s: Math.round((Date.now() - startedAt) / 1000),
+      clients: services.clients.counts(),
+    }),
+  });
+  const http = await listenHttp(app, config.host, config.port);
+  allowedHosts = defaultAllowedHosts(config.host, http.port, config.allowedHosts);
+  log.info({ host: config.host, port: http.port, tools: factory.listing.length }, 'http listening');
+  return {
+    httpPort: http.port,
+    close: async () => {
+      await mcp.close();
+      await http.close();
+    },
+  };
 }

@@ -33,6 +33,21 @@ export const ServerConfigSchema = z.object({
   maxUnauthenticated: z.coerce.number().int().min(1).max(100_000).default(128),
   /** Seconds a connection may take to authenticate and register. */
   authTimeoutS: z.coerce.number().positive().max(600).default(30),
+  /** `warn` counts and logs requests over a client's limits (the reference); `enforce` refuses them. */
+  rateLimitMode: z.enum(['warn', 'enforce']).default('warn'),
+  /** Default per-client limits; configure_client overrides them per client. */
+  rateLimitRpm: z.coerce.number().int().min(1).max(1000).default(60),
+  rateLimitConcurrent: z.coerce.number().int().min(1).max(100).default(10),
+  /** Extra Host header values accepted by the MCP endpoints (comma-separated), e.g. a public name. */
+  allowedHosts: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 type ConfigKey = keyof ServerConfig;
@@ -51,6 +66,10 @@ const FLAGS: Record<string, ConfigKey> = {
   'heartbeat-timeout': 'heartbeatTimeoutS',
   'max-unauthenticated': 'maxUnauthenticated',
   'auth-timeout': 'authTimeoutS',
+  'rate-limit-mode': 'rateLimitMode',
+  'rate-limit-rpm': 'rateLimitRpm',
+  'rate-limit-concurrent': 'rateLimitConcurrent',
+  'allowed-hosts': 'allowedHosts',
 };
 
 /** Environment variable (without prefix) → config key; `ETPHONEHOME_<name>` is a deprecated alias. */
@@ -65,6 +84,10 @@ const ENV: Record<string, ConfigKey> = {
   LOG_LEVEL: 'logLevel',
   HEARTBEAT_INTERVAL: 'heartbeatIntervalS',
   HEARTBEAT_TIMEOUT: 'heartbeatTimeoutS',
+  RATE_LIMIT_MODE: 'rateLimitMode',
+  RATE_LIMIT_RPM: 'rateLimitRpm',
+  RATE_LIMIT_CONCURRENT: 'rateLimitConcurrent',
+  ALLOWED_HOSTS: 'allowedHosts',
 };
 
 export interface LoadedServerConfig {

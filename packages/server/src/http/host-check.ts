@@ -4,9 +4,9 @@ import type { MiddlewareHandler } from 'hono';
  * DNS-rebinding guard for the MCP endpoints: the Host header must name this server (a loopback
  * name or an allowed host), and a browser's Origin, when sent, must name the same.
  */
-export function hostCheck(allowedHosts: readonly string[]): MiddlewareHandler {
-  const allowed = new Set(allowedHosts.map((h) => h.toLowerCase()));
+export function hostCheck(allowedHosts: () => readonly string[]): MiddlewareHandler {
   return async (c, next) => {
+    const allowed = new Set(allowedHosts().map((h) => h.toLowerCase()));
     const host = (c.req.header('host') ?? '').toLowerCase();
     if (!allowed.has(host)) {
       return c.json({ error: 'PERMISSION_DENIED', message: `host ${host || '(none)'} is not allowed` }, 403);

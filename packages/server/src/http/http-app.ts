@@ -14,7 +14,8 @@ export interface HealthBody {
 
 export interface HttpAppDeps {
   apiKey: string | undefined;
-  allowedHosts: readonly string[];
+  /** Host header values the MCP endpoints accept; read per request (known once the port is bound). */
+  allowedHosts: () => readonly string[];
   mcp: McpHttpEndpoints;
   health(): HealthBody;
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { type ServerType, serve } from '@hono/node-server';
+import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 
 /** A listening HTTP server; `close()` is idempotent. */
@@ -13,7 +13,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 export async function listenHttp(
-  app: Hono<{ Bindings: never }> | Hono<never>,
+  app: Hono<{ Bindings: HttpBindings }>,
   host: string,
   port: number,
 ): Promise<HttpServerHandle> {
