@@ -1,0 +1,422 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ReachError,
+  type SshJumpHost,
+  type SshSessionInfo,
+  type SshSessionOpenResult,
+  type SshSessionRestoreResult,
+  toReachError,
+} from '@reach/protocol';
+import type { Logger } from '../log/logger.ts';
+import {
+  type ConnectOnwardOptions,
+  connectOnward,
+  type OnwardHop,
+  type ShellOptions,
+  validatePrivateKey,
+} from '../tunnel/onward-connect.ts';
+import { KnownHosts, SSH_KNOWN_HOSTS_FILE } from './known-hosts.ts';
+import {
+  type PersistedHop,
+  type PersistedSession,
+  SessionStore,
+  SSH_SESSIONS_FILE,
+} from './session-store.ts';
+import { ShellSession } from './shell-session.ts';
+
+export interface SshSessionManagerDeps {
+  /** The client config dir: holds ssh_known_hosts and ssh_sessions.json. */
+  configDir: string;
+  log: Logger;
+  /** Wall clock in ms (injected in tests); drives created_at, last_activity and idle expiry. */
+  clock?: () => number;
+  /** The client's path policy: resolves a key_file path or throws PATH_DENIED. */
+  checkPath?: (path: string) => Promise<string>;
+  /** Most sessions open at once (default 10). */
+  maxSessions?: number;
+  /** A session unused this long is closed, in ms (default 30 min). */
+  idleTimeoutMs?: number;
+  /** Unread output kept per session, in characters (default 1 MiB). */
+  maxBufferChars?: number;
+  /** How often idle sessions are looked for on a real timer, in ms (default 60 s; 0 disables). */
+  sweepIntervalMs?: number;
+  /** Handshake + authentication deadline per hop, in ms (default 20 s). */
+  readyTimeoutMs?: number;
+  shell?: Partial<ShellOptions>;
+}
+
+/** A host to open a session on: the target or one of its jump hosts. */
+export interface HopRequest {
+  host: string;
+  port: number;
+  username: string;
+  password?: string | undefined;
+  key_file?: string | undefined;
+}
+
+export interface OpenRequest extends HopRequest {
+  jump_hosts?: SshJumpHost[] | undefined;
+  accept_new_host_key?: boolean | undefined;
+}
+
+const DEFAULTS = {
+  maxSessions: 10,
+  idleTimeoutMs: 30 * 60 * 1000,
+  maxBufferChars: 1024 * 1024,
+  sweepIntervalMs: 60_000,
+};
+const DEFAULT_SHELL: ShellOptions = { term: 'xterm-256color', cols: 250, rows: 50 };
+
+interface LiveSession {
+  session: ShellSession;
+  meta: PersistedSession;
+}
+
+/**
+ * Owns every onward SSH session of this client: opening (with jump hosts and known-host checks),
+ * the session cap, idle expiry, and the metadata file that lets sessions be restored after a
+ * restart. `start()` loads that file; `close()` ends every session but keeps the file, so a client
+ * restart can restore them.
+ */
+export class SshSessionManager {
+  readonly #deps: SshSessionManagerDeps;
+  readonly #clock: () => number;
+  readonly #log: Logger;
+  readonly #knownHosts: KnownHosts;
+  readonly #store: SessionStore;
+  readonly #live = new Map<string, LiveSession>();
+  /** Sessions of an earlier run (or lost connections) that ssh_session_restore may reopen. */
+  #stale: PersistedSession[] = [];
+  #loadError: ReachError | undefined;
+  #opening = 0;
+  #started: Promise<void> | undefined;
+  #closing = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: SshSessionManagerDeps) {
+    this.#deps = deps;
+    this.#clock = deps.clock ?? Date.now;
+    this.#log = deps.log;
+    this.#knownHosts = new KnownHosts(join(deps.configDir, SSH_KNOWN_HOSTS_FILE));
+    this.#store = new SessionStore(join(deps.configDir, SSH_SESSIONS_FILE));
+  }
+
+  get #maxSessions(): number {
+    return this.#deps.maxSessions ?? DEFAULTS.maxSessions;
+  }
+
+  /** Loads persisted sessions and starts the idle timer. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      await mkdir(this.#deps.configDir, { recursive: true, mode: 0o700 });
+      try {
+        this.#stale = await this.#store.load();
+      } catch (err) {
+        this.#loadError = toReachError(err);
+        this.#log.warn({ err: this.#loadError.message }, 'ssh sessions file unreadable; restore will fail');
+      }
+      const every = this.#deps.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
+      if (every > 0 && !this.#closing) {
+        this.#timer = setInterval(() => this.sweepIdle(), every);
+        this.#timer.unref();
+      }
+    })();
+    return this.#started;
+  }
+
+  /** Closes sessions idle past the limit (by the injected clock); returns their ids. */
+  sweepIdle(): string[] {
+    const limit = this.#deps.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
+    const now = this.#clock();
+    const expired: string[] = [];
+    for (const [id, live] of this.#live) {
+      if (now - live.session.lastActivity >= limit) expired.push(id);
+    }
+    for (const id of expired) {
+      this.#log.info({ sessionId: id }, 'ssh session idle: closing');
+      this.#forget(id);
+    }
+    if (expired.length > 0) void this.#persist();
+    return expired;
+  }
+
+  /** The open session `id`, or SSH_SESSION_NOT_FOUND. Counts as activity. */
+  get(id: string): ShellSession {
+    this.sweepIdle();
+    const live = this.#live.get(id);
+    if (live === undefined || live.session.closed) {
+      throw new ReachError('SSH_SESSION_NOT_FOUND', `no open ssh session ${id}`, {
+        details: { session_id: id, open_sessions: [...this.#live.keys()] },
+        recoveryHint: 'list sessions with ssh_session_list, or open one with ssh_session_open',
+      });
+    }
+    return live.session;
+  }
+
+  list(): SshSessionInfo[] {
+    this.sweepIdle();
+    return [...this.#live.values()].map(({ session }) => this.#info(session));
+  }
+
+  async open(request: OpenRequest): Promise<SshSessionOpenResult> {
+    this.sweepIdle();
+    this.#checkCapacity();
+    this.#opening++;
+    try {
+      const meta: PersistedSession = {
+        session_id: randomUUID(),
+        created_at: new Date(this.#clock()).toISOString(),
+        ...persistedHop(request),
+        jump_hosts: (request.jump_hosts ?? []).map(persistedHop),
+      };
+      const hops = await Promise.all([...(request.jump_hosts ?? []), request].map((h) => this.#hop(h)));
+      const session = await this.#connect(meta, hops, request.accept_new_host_key ?? false);
+      await this.#persist();
+      const jumps = meta.jump_hosts.length;
+      return {
+        ...this.#info(session),
+        message: `connected to ${request.username}@${request.host}:${request.port}${jumps > 0 ? ` through ${jumps} jump host(s)` : ''}`,
+      };
+    } finally {
+      this.#opening--;
+    }
+  }
+
+  /** Closes session `id`; a session left from an earlier run is forgotten. */
+  async close(id: string): Promise<{ closed: boolean; message: string }> {
+    this.sweepIdle();
+    if (this.#live.has(id)) {
+      this.#forget(id);
+      await this.#persist();
+      return { closed: true, message: `session ${id} closed` };
+    }
+    const staleIndex = this.#stale.findIndex((s) => s.session_id === id);
+    if (staleIndex !== -1) {
+      this.#stale.splice(staleIndex, 1);
+      await this.#persist();
+      return { closed: true, message: `session ${id} (not restored) forgotten` };
+    }
+    throw new ReachError('SSH_SESSION_NOT_FOUND', `no ssh session ${id}`, {
+      details: { session_id: id },
+      recoveryHint: 'list sessions with ssh_session_list',
+    });
+  }
+
+  /**
+   * Reopens the sessions of an earlier run that authenticated with keys only. Password sessions come
+   * back as manual_required (their passwords were never stored) and are forgotten; failures stay
+   * for a later attempt.
+   */
+  async restore(): Promise<SshSessionRestoreResult> {
+    const loadError = this.#loadError;
+    if (loadError !== undefined) {
+      // Reported once; sessions opened since then have already replaced the damaged file.
+      this.#loadError = undefined;
+      throw new ReachError('SSH_SESSION_RESTORE_ERROR', loadError.message, {
+        details: { file: this.#store.path },
+        cause: loadError,
+        recoveryHint: 'remove or fix the file, then open sessions again',
+      });
+    }
+    const result: SshSessionRestoreResult = { restored: [], failed: [], manual_required: [] };
+    const pending = this.#stale;
+    this.#stale = [];
+    const keep: PersistedSession[] = [];
+    for (const old of pending) {
+      const hops = [...old.jump_hosts, old];
+      if (hops.some((h) => h.auth === 'password')) {
+        result.manual_required.push({
+          session_id: old.session_id,
+          host: old.host,
+          reason:
+            'password authentication: passwords are not stored; open the session again with ssh_session_open',
+        });
+        continue;
+      }
+      try {
+        this.#checkCapacity();
+        this.#opening++;
+        try {
+          const meta: PersistedSession = {
+            ...old,
+            session_id: randomUUID(),
+            created_at: new Date(this.#clock()).toISOString(),
+          };
+          const resolved = await Promise.all(hops.map((h) => this.#hop(h)));
+          const session = await this.#connect(meta, resolved, false);
+          result.restored.push({
+            old_session_id: old.session_id,
+            new_session_id: session.id,
+            host: old.host,
+            username: old.username,
+          });
+        } finally {
+          this.#opening--;
+        }
+      } catch (err) {
+        const e = toReachError(err);
+        this.#log.warn({ sessionId: old.session_id, code: e.code }, 'ssh session restore failed');
+        result.failed.push({ session_id: old.session_id, host: old.host, error: `${e.code}: ${e.message}` });
+        keep.push(old);
+      }
+    }
+    this.#stale = [...keep, ...this.#stale];
+    await this.#persist();
+    return result;
+  }
+
+  /** Ends every session (client shutdown) but keeps the metadata file for a later restore. Idempotent. */
+  async shutdown(): Promise<void> {
+    this.#closing = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#started?.catch(() => undefined);
+    for (const { session } of this.#live.values()) session.close();
+    this.#live.clear();
+  }
+
+  #checkCapacity(): void {
+    if (this.#closing) throw new ReachError('CONNECTION_ERROR', 'the client is shutting down');
+    const inUse = this.#live.size + this.#opening;
+    if (inUse >= this.#maxSessions) {
+      throw new ReachError('RATE_LIMIT_EXCEEDED', `at most ${this.#maxSessions} ssh sessions may be open`, {
+        details: { max_sessions: this.#maxSessions, open_sessions: this.#live.size },
+        recoveryHint: 'close a session with ssh_session_close first',
+      });
+    }
+  }
+
+  async #hop(request: HopRequest | PersistedHop): Promise<OnwardHop> {
+    const hop: OnwardHop = { host: request.host, port: request.port, username: request.username };
+    if ('password' in request && request.password !== undefined) hop.password = request.password;
+    else if (request.key_file !== undefined) hop.privateKey = await this.#readKey(request.key_file);
+    return hop;
+  }
+
+  async #readKey(path: string): Promise<Buffer> {
+    const resolved = this.#deps.checkPath ? await this.#deps.checkPath(path) : path;
+    let data: Buffer;
+    try {
+      data = await readFile(resolved);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ReachError('SSH_KEY_NOT_FOUND', `cannot read key file ${path}: ${code ?? 'error'}`, {
+        details: { key_file: path, reason: code },
+        recoveryHint: 'give the absolute path of a private key file on the client',
+      });
+    }
+    validatePrivateKey(data, path);
+    return data;
+  }
+
+  async #connect(
+    meta: PersistedSession,
+    hops: OnwardHop[],
+    acceptNewHostKey: boolean,
+  ): Promise<ShellSession> {
+    const log = this.#log.child({ sessionId: meta.session_id });
+    const options: ConnectOnwardOptions = {
+      checkHostKey: async (hop, key) => {
+        const outcome = await this.#knownHosts.check(hop.host, hop.port, key, acceptNewHostKey);
+        if (outcome !== 'known') {
+          log.info(
+            { host: hop.host, port: hop.port, fingerprint: key.fingerprint, outcome },
+            'ssh host key recorded',
+          );
+        }
+      },
+    };
+    if (this.#deps.readyTimeoutMs !== undefined) options.readyTimeoutMs = this.#deps.readyTimeoutMs;
+    const started = Date.now();
+    const connection = await connectOnward(hops, options);
+    let session: ShellSession;
+    try {
+      const shell = await connection.openShell({ ...DEFAULT_SHELL, ...this.#deps.shell });
+      session = new ShellSession({
+        info: {
+          id: meta.session_id,
+          host: meta.host,
+          port: meta.port,
+          username: meta.username,
+          createdAt: Date.parse(meta.created_at),
+        },
+        shell,
+        connection,
+        clock: this.#clock,
+        maxBufferChars: this.#deps.maxBufferChars ?? DEFAULTS.maxBufferChars,
+      });
+    } catch (err) {
+      connection.close();
+      throw err;
+    }
+    if (this.#closing) {
+      session.close();
+      throw new ReachError('CONNECTION_ERROR', 'the client is shutting down');
+    }
+    this.#live.set(meta.session_id, { session, meta });
+    session.onClose((exitCode) => this.#onSessionClosed(meta, exitCode));
+    await session.settle(150, 3000);
+    log.info(
+      {
+        host: meta.host,
+        port: meta.port,
+        username: meta.username,
+        auth: meta.auth,
+        jumpHosts: meta.jump_hosts.length,
+        ms: Date.now() - started,
+      },
+      'ssh session open',
+    );
+    return session;
+  }
+
+  #onSessionClosed(meta: PersistedSession, exitCode: number | undefined): void {
+    if (this.#closing || !this.#live.has(meta.session_id)) return;
+    this.#live.delete(meta.session_id);
+    // A shell that exited was ended on purpose; a dropped connection may be restored later.
+    if (exitCode === undefined) this.#stale.push(meta);
+    this.#log.info({ sessionId: meta.session_id, exitCode }, 'ssh session ended');
+    void this.#persist();
+  }
+
+  /** Closes and drops a live session without keeping it for restore. */
+  #forget(id: string): void {
+    const live = this.#live.get(id);
+    if (live === undefined) return;
+    this.#live.delete(id);
+    live.session.close();
+  }
+
+  async #persist(): Promise<void> {
+    if (this.#closing) return;
+    const sessions = [...[...this.#live.values()].map((l) => l.meta), ...this.#stale];
+    try {
+      await this.#store.save(sessions);
+    } catch (err) {
+      this.#log.warn({ err: toReachError(err).message }, 'could not save ssh sessions');
+    }
+  }
+
+  #info(session: ShellSession): SshSessionInfo {
+    return {
+      session_id: session.id,
+      host: session.host,
+      username: session.username,
+      port: session.port,
+      created_at: new Date(session.createdAt).toISOString(),
+      last_activity: new Date(session.lastActivity).toISOString(),
+    };
+  }
+}
+
+function persistedHop(hop: HopRequest): PersistedHop {
+  const out: PersistedHop = {
+    host: hop.host,
+    port: hop.port,
+    username: hop.username,
+    auth: hop.password !== undefined ? 'password' : 'key',
+  };
+  if (hop.key_file !== undefined) out.key_file = hop.key_file;
+  return out;
+}

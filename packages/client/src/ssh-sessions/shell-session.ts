@@ -1,0 +1,344 @@
+import { randomBytes } from 'node:crypto';
+import { ReachError } from '@reach/protocol';
+import type { OnwardConnection, OnwardShell } from '../tunnel/onward-connect.ts';
+import { splitPartialEscape, toPlainText } from './terminal-text.ts';
+
+export interface ShellSessionInfo {
+  id: string;
+  host: string;
+  port: number;
+  username: string;
+  /** Milliseconds since the epoch, from the injected clock. */
+  createdAt: number;
+}
+
+export interface ShellSessionOptions {
+  info: ShellSessionInfo;
+  shell: OnwardShell;
+  connection: OnwardConnection;
+  /** Wall clock in ms; drives last_activity (idle expiry), not timeouts. */
+  clock: () => number;
+  /** Unread output kept per session, in UTF-16 code units; past it the oldest is dropped and flagged. */
+  maxBufferChars: number;
+  /** Most output one ssh_session_read returns; the rest stays buffered (`has_more`). */
+  maxReadChars?: number;
+}
+
+export interface CommandOutcome {
+  output: string;
+  exitCode: number;
+  truncated: boolean;
+}
+
+export interface ReadOutcome {
+  stdout: string;
+  hasMore: boolean;
+  dropped: boolean;
+}
+
+interface ActiveCommand {
+  raw: string;
+  truncated: boolean;
+  searchFrom: number;
+  sentinel: RegExp;
+  echoMarker: string;
+  done(outcome: CommandOutcome | ReachError): void;
+}
+
+const DEFAULT_MAX_READ_CHARS = 256 * 1024;
+/** How long a read that saw data waits for the rest of a burst, in ms. */
+const READ_COALESCE_MS = 25;
+/** Longest sentinel line, so a sentinel split across chunks is still found. */
+const SENTINEL_OVERLAP = 64;
+/** A sentinel line of a command that finished after its timeout: stripped from later reads. */
+const ORPHAN_SENTINEL = /\r?\n?[0-9a-f]{24}:\d+\r?\n/g;
+
+/** Renders a command's raw capture: drop everything up to the end of the echoed sentinel line. */
+function commandOutput(raw: string, echoMarker: string): string {
+  const echo = raw.lastIndexOf(echoMarker);
+  let start = 0;
+  if (echo !== -1) {
+    const nl = raw.indexOf('\n', echo);
+    start = nl === -1 ? raw.length : nl + 1;
+  }
+  return toPlainText(raw.slice(start)).replace(/\n+$/, '');
+}
+
+/**
+ * One interactive PTY shell on a remote host. Commands run one at a time and end at a sentinel line
+ * carrying a per-command random nonce and `$?`; the rest of the output waits in a bounded buffer for
+ * `read`. Owned by the session manager, which closes it.
+ */
+export class ShellSession {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly createdAt: number;
+  lastActivity: number;
+
+  readonly #shell: OnwardShell;
+  readonly #connection: OnwardConnection;
+  readonly #clock: () => number;
+  readonly #maxBufferChars: number;
+  readonly #maxReadChars: number;
+  #pending = '';
+  #dropped = false;
+  #active: ActiveCommand | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  readonly #wakers = new Set<() => void>();
+  readonly #closeListeners: Array<(exitCode: number | undefined) => void> = [];
+
+  constructor(options: ShellSessionOptions) {
+    this.id = options.info.id;
+    this.host = options.info.host;
+    this.port = options.info.port;
+    this.username = options.info.username;
+    this.createdAt = options.info.createdAt;
+    this.lastActivity = options.info.createdAt;
+    this.#shell = options.shell;
+    this.#connection = options.connection;
+    this.#clock = options.clock;
+    this.#maxBufferChars = options.maxBufferChars;
+    this.#maxReadChars = options.maxReadChars ?? DEFAULT_MAX_READ_CHARS;
+    this.#shell.onData((text) => this.#onData(text));
+    this.#shell.onClose((code) => this.#onClosed(code));
+    this.#connection.onClose(() => this.#onClosed(undefined));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  touch(): void {
+    this.lastActivity = this.#clock();
+  }
+
+  /** Called once when the shell or its connection ends, with the shell's exit status if known. */
+  onClose(listener: (exitCode: number | undefined) => void): void {
+    this.#closeListeners.push(listener);
+  }
+
+  /** Waits for the login output (banner, first prompt) to arrive and go quiet; bounded by `maxMs`. */
+  async settle(quietMs: number, maxMs: number): Promise<void> {
+    const end = Date.now() + maxMs;
+    let seen = this.#pending.length;
+    await this.#waitForData(Math.max(0, end - Date.now()));
+    while (!this.#closed && Date.now() < end) {
+      await this.#waitForData(Math.min(quietMs, Math.max(0, end - Date.now())));
+      if (this.#pending.length === seen) return;
+      seen = this.#pending.length;
+    }
+  }
+
+  /**
+   * Runs `command` in the shell and resolves with its output and exit status once its sentinel
+   * arrives. Commands queue behind each other; `timeoutMs` counts from the call. On timeout the
+   * command gets Ctrl-C and the call fails with SSH_COMMAND_TIMEOUT carrying the partial output.
+   * Unread output from before the command is discarded.
+   */
+  command(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandOutcome> {
+    const deadline = Date.now() + timeoutMs;
+    const turn = this.#queue.then(() => this.#run(command, deadline, timeoutMs, signal));
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  #run(command: string, deadline: number, timeoutMs: number, signal?: AbortSignal): Promise<CommandOutcome> {
+    this.touch();
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (signal?.aborted) return Promise.reject(new ReachError('CANCELLED', 'command cancelled'));
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return Promise.reject(this.#timeoutError(timeoutMs, '', false));
+    this.#pending = '';
+    this.#dropped = false;
+    // The nonce is split in two so the echoed command line never contains the joined sentinel.
+    const a = randomBytes(6).toString('hex');
+    const b = randomBytes(6).toString('hex');
+    // A brace group keeps cd/export in this shell, tolerates trailing comments and `&`, and is
+    // parsed whole before it runs, so the printf line is never read as the command's stdin.
+    const text = `{ ${command}\n}; printf '\\n%s%s:%s\\n' ${a} ${b} "$?"\n`;
+    return new Promise<CommandOutcome>((resolve, reject) => {
+      const onAbort = (): void => {
+        finish(new ReachError('CANCELLED', 'command cancelled'));
+        this.#interrupt();
+      };
+      const timer = setTimeout(() => {
+        const active = this.#active;
+        finish(
+          this.#timeoutError(timeoutMs, active?.raw ?? '', active?.truncated ?? false, active?.echoMarker),
+        );
+        this.#interrupt();
+      }, remaining);
+      const finish = (outcome: CommandOutcome | ReachError): void => {
+        if (this.#active !== active) return;
+        this.#active = undefined;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.touch();
+        if (outcome instanceof ReachError) reject(outcome);
+        else resolve(outcome);
+      };
+      const active: ActiveCommand = {
+        raw: '',
+        truncated: false,
+        searchFrom: 0,
+        sentinel: new RegExp(`${a}${b}:(\\d+)\\r?\\n`, 'g'),
+        echoMarker: `${b} "$?"`,
+        done: finish,
+      };
+      this.#active = active;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        this.#shell.write(text);
+      } catch (err) {
+        finish(err instanceof ReachError ? err : this.#closedError());
+      }
+    });
+  }
+
+  /** Writes `text` (and Enter, `\r`, as a terminal sends it) to the shell; returns the bytes sent. */
+  send(text: string, sendNewline: boolean): number {
+    this.touch();
+    if (this.#closed) throw this.#closedError('SSH_SESSION_SEND_ERROR');
+    return this.#shell.write(sendNewline ? `${text}\r` : text);
+  }
+
+  /**
+   * Returns buffered output as plain text. With nothing buffered it waits up to `timeoutMs` for some
+   * to arrive; output produced while a command runs belongs to that command, not to reads.
+   */
+  async read(timeoutMs: number, signal?: AbortSignal): Promise<ReadOutcome> {
+    this.touch();
+    const end = Date.now() + timeoutMs;
+    if (this.#pending === '' && !this.#closed) {
+      await this.#waitForData(timeoutMs, signal);
+      if (this.#pending !== '') await this.#waitForData(Math.min(READ_COALESCE_MS, end - Date.now()), signal);
+    }
+    this.touch();
+    const take = this.#pending.slice(0, this.#maxReadChars);
+    const rest = this.#pending.slice(take.length);
+    const [ready, held] = splitPartialEscape(take);
+    this.#pending = held + rest;
+    const dropped = this.#dropped;
+    this.#dropped = false;
+    return {
+      stdout: toPlainText(ready.replace(ORPHAN_SENTINEL, '\n')),
+      hasMore: rest.length > 0,
+      dropped,
+    };
+  }
+
+  /** Closes the shell and its connection. Idempotent. */
+  close(): void {
+    this.#shell.close();
+    this.#connection.close();
+    this.#onClosed(undefined);
+  }
+
+  #interrupt(): void {
+    try {
+      if (!this.#closed) this.#shell.write('\x03');
+    } catch {
+      // The shell closed meanwhile: nothing to interrupt.
+    }
+  }
+
+  #onData(text: string): void {
+    const active = this.#active;
+    if (active === undefined) {
+      this.#appendPending(text);
+      return;
+    }
+    active.raw += text;
+    const over = active.raw.length - this.#maxBufferChars;
+    if (over > 0) {
+      active.raw = active.raw.slice(over);
+      active.searchFrom = Math.max(0, active.searchFrom - over);
+      active.truncated = true;
+    }
+    active.sentinel.lastIndex = Math.max(0, active.searchFrom - SENTINEL_OVERLAP);
+    active.searchFrom = active.raw.length;
+    const match = active.sentinel.exec(active.raw);
+    if (match === null) return;
+    const body = active.raw.slice(0, match.index).replace(/\r?\n$/, '');
+    const rest = active.raw.slice(match.index + match[0].length);
+    active.done({
+      output: commandOutput(body, active.echoMarker),
+      exitCode: Number(match[1]),
+      truncated: active.truncated,
+    });
+    if (rest !== '') this.#appendPending(rest);
+  }
+
+  #appendPending(text: string): void {
+    this.#pending += text;
+    const over = this.#pending.length - this.#maxBufferChars;
+    if (over > 0) {
+      this.#pending = this.#pending.slice(over);
+      this.#dropped = true;
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const w of [...this.#wakers]) w();
+  }
+
+  #waitForData(ms: number, signal?: AbortSignal): Promise<void> {
+    if (ms <= 0 || this.#closed || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wakers.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakers.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #onClosed(exitCode: number | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const active = this.#active;
+    if (active !== undefined) {
+      if (exitCode !== undefined) {
+        active.done({
+          output: commandOutput(active.raw, active.echoMarker),
+          exitCode,
+          truncated: active.truncated,
+        });
+      } else {
+        active.done(
+          new ReachError('SSH_CONNECTION_FAILED', 'the session closed while the command ran', {
+            details: { session_id: this.id, partial_output: commandOutput(active.raw, active.echoMarker) },
+          }),
+        );
+      }
+    }
+    this.#wake();
+    for (const l of this.#closeListeners) l(exitCode);
+  }
+
+  #closedError(
+    code: 'SSH_SESSION_SEND_ERROR' | 'SSH_SESSION_NOT_FOUND' = 'SSH_SESSION_SEND_ERROR',
+  ): ReachError {
+    return new ReachError(code, `session ${this.id} is closed`, {
+      details: { session_id: this.id },
+      recoveryHint: 'open a new session',
+    });
+  }
+
+  #timeoutError(timeoutMs: number, raw: string, truncated: boolean, echoMarker?: string): ReachError {
+    const partial = echoMarker === undefined ? toPlainText(raw) : commandOutput(raw, echoMarker);
+    return new ReachError('SSH_COMMAND_TIMEOUT', `command did not finish within ${timeoutMs / 1000} s`, {
+      details: { session_id: this.id, timeout: timeoutMs / 1000, partial_output: partial, truncated },
+      recoveryHint:
+        'it was interrupted with Ctrl-C; use a longer timeout, or ssh_session_send plus ssh_session_read for long or interactive commands',
+    });
+  }
+}
