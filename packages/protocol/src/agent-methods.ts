@@ -1,16 +1,13 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.ts';
+import { AbsolutePath } from './paths.ts';
+
+export { AbsolutePath };
 
 /**
  * Schemas of every agent method (server → client over the reverse tunnel) and every control
  * method (client → server). Both ends validate with these: params on receipt, results on return.
  */
-export const AbsolutePath = z
-  .string()
-  .min(1)
-  .max(LIMITS.maxPathChars)
-  .refine((p) => !p.includes('\0'), 'path must not contain NUL')
-  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'path must be absolute');
 
 const ShortText = z.string().max(200);
 

@@ -3,5 +3,7 @@ export * from './errors.ts';
 export * from './framing.ts';
 export * from './json-rpc.ts';
 export * from './limits.ts';
+export * from './link-methods.ts';
+export * from './paths.ts';
 export * from './rpc-peer.ts';
 export * from './ssh-session-methods.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AbsolutePath } from './agent-methods.ts';
+import { AbsolutePath } from './paths.ts';
 
 /**
  * Schemas of the seven `ssh_session_*` agent methods: persistent PTY shells the client opens onward

@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream';
 import {
-  AGENT_METHODS,
-  type AgentMethod,
-  type AgentParams,
-  type AgentResult,
+  LINK_METHODS,
+  type LinkMethod,
+  type LinkParams,
+  type LinkResult,
   ReachError,
   RpcPeer,
 } from '@reach/protocol';
@@ -53,12 +53,12 @@ export class AgentConnection {
     return this.#peer.pendingCount;
   }
 
-  async call<M extends AgentMethod>(
+  async call<M extends LinkMethod>(
     method: M,
-    params: AgentParams<M>,
+    params: LinkParams<M>,
     opts: AgentCallOptions = {},
-  ): Promise<AgentResult<M>> {
-    const schema = AGENT_METHODS[method];
+  ): Promise<LinkResult<M>> {
+    const schema = LINK_METHODS[method];
     const checked = schema.params.safeParse(params);
     if (!checked.success) {
       const issue = checked.error.issues[0];
@@ -72,7 +72,7 @@ export class AgentConnection {
     if (!result.success) {
       throw new ReachError('INTERNAL_ERROR', `agent returned a malformed ${method} result`);
     }
-    return result.data as AgentResult<M>;
+    return result.data as LinkResult<M>;
   }
 
   /** Ends the channel; calls in flight fail with CONNECTION_ERROR. Idempotent. */

@@ -1,11 +1,5 @@
 import { EventEmitter } from 'node:events';
-import {
-  AbsolutePath,
-  type AgentMethod,
-  type AgentParams,
-  type AgentResult,
-  ReachError,
-} from '@reach/protocol';
+import { AbsolutePath, type LinkMethod, type LinkParams, type LinkResult, ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import type { ClientRecord, ClientStore } from '../db/client-store.ts';
 import type { Logger } from '../log/logger.ts';
@@ -153,12 +147,12 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
   }
 
   /** Calls an agent method on an online, trusted client. */
-  call<M extends AgentMethod>(
+  call<M extends LinkMethod>(
     ref: string,
     method: M,
-    params: AgentParams<M>,
+    params: LinkParams<M>,
     opts: { signal?: AbortSignal; timeoutMs?: number } = {},
-  ): Promise<AgentResult<M>> {
+  ): Promise<LinkResult<M>> {
     let online: OnlineClient;
     try {
       online = this.onlineClient(ref);

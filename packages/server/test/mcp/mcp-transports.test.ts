@@ -66,7 +66,9 @@ describe('MCP over legacy SSE, the Inspector CLI, and key quarantine', () => {
   });
 
   test('a third-party MCP client (MCP Inspector CLI) lists tools and calls run_command', async () => {
-    const cli = join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build/index.js');
+    // The Inspector resolves its own package.json against the working directory: run it from its build dir.
+    const cwd = join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build');
+    const cli = join(cwd, 'index.js');
     const common = [
       cli,
       `http://127.0.0.1:${server.httpPort}/mcp`,
@@ -75,7 +77,7 @@ describe('MCP over legacy SSE, the Inspector CLI, and key quarantine', () => {
       '--header',
       `Authorization: Bearer ${API_KEY}`,
     ];
-    const list = await run(NODE, [...common, '--method', 'tools/list'], { timeout: 60_000 });
+    const list = await run(NODE, [...common, '--method', 'tools/list'], { timeout: 60_000, cwd });
     const tools = JSON.parse(list.stdout).tools as { name: string }[];
     assert.ok(tools.some((t) => t.name === 'run_command'));
     const call = await run(
@@ -90,7 +92,7 @@ describe('MCP over legacy SSE, the Inspector CLI, and key quarantine', () => {
         'cmd=echo from-inspector',
         `client_id=${alpha.uuid}`,
       ],
-      { timeout: 60_000 },
+      { timeout: 60_000, cwd },
     );
     const result = JSON.parse(call.stdout) as { content: { text: string }[]; isError?: boolean };
     assert.notEqual(result.isError, true, call.stdout);
