@@ -1,0 +1,68 @@
+import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
+import type { Logger } from '../../log/logger.ts';
+import type { PathPolicy } from '../path-policy.ts';
+import { getMetricsHandler } from './get-metrics.ts';
+import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from './hello.ts';
+import { listFilesHandler } from './list-files.ts';
+import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './policy-and-status.ts';
+import { readFileHandler } from './read-file.ts';
+import { runCommandHandler } from './run-command.ts';
+import { writeFileHandler } from './write-file.ts';
+
+export type { ClientIdentity, SystemInfo };
+
+/** The methods served here; ssh_session_* come from ssh-sessions/ and are merged by main.ts. */
+export type CoreAgentMethod = Exclude<AgentMethod, SshSessionMethod>;
+
+export interface AgentHandlerDeps {
+  identity: ClientIdentity;
+  /** Client software version reported in hello. */
+  version: string;
+  policy: PathPolicy;
+  log: Logger;
+  /** Environment commands inherit. */
+  baseEnv: Readonly<Record<string, string | undefined>>;
+  /** Working directory of run_command when none is given. */
+  defaultCwd: string;
+  /** Capabilities found at startup. */
+  capabilities: readonly string[];
+  /** Re-detects capabilities (the `capabilities` method). */
+  detectCapabilities: () => Promise<string[]>;
+  system?: SystemInfo;
+  /** Wall clock in ms; injected in tests. */
+  now?: () => number;
+}
+
+/** Every core agent method, keyed by method name, ready for an RpcPeer. */
+export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHandler> {
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
+  let capabilities = [...deps.capabilities];
+  const log = deps.log.child({ component: 'agent' });
+  const handlers: Record<CoreAgentMethod, RpcHandler> = {
+    hello: helloHandler({
+      identity: deps.identity,
+      version: deps.version,
+      policy: deps.policy,
+      system: deps.system ?? systemInfo(),
+      capabilities: () => capabilities,
+      log,
+    }),
+    set_policy: setPolicyHandler(deps.policy),
+    heartbeat: heartbeatHandler(now, startedAt),
+    run_command: runCommandHandler({
+      policy: deps.policy,
+      log,
+      baseEnv: deps.baseEnv,
+      defaultCwd: deps.defaultCwd,
+    }),
+    read_file: readFileHandler({ policy: deps.policy }),
+    write_file: writeFileHandler({ policy: deps.policy }),
+    list_files: listFilesHandler({ policy: deps.policy }),
+    get_metrics: getMetricsHandler(),
+    capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
+      capabilities = caps;
+    }),
+  };
+  return new Map(Object.entries(handlers));
+}
