@@ -1,6 +1,7 @@
 import type { ToolDefinition } from '../tool.ts';
 import { clientTools } from './client-tools.ts';
 import { remoteTools } from './remote-tools.ts';
+import { sshSessionTools } from './ssh-session-tools.ts';
 
 /** Every MCP tool Reach serves, in listing order. */
-export const allTools: readonly ToolDefinition[] = [...clientTools, ...remoteTools];
+export const allTools: readonly ToolDefinition[] = [...clientTools, ...remoteTools, ...sshSessionTools];

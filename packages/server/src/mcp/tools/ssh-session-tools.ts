@@ -1,0 +1,116 @@
+import {
+  SshSessionCloseParams,
+  SshSessionCommandParams,
+  SshSessionOpenParams,
+  SshSessionReadParams,
+  SshSessionSendParams,
+} from '@reach/protocol';
+import { z } from 'zod';
+import { defineTool } from '../tool.ts';
+import { ClientRef, withClient } from './client-ref.ts';
+
+/**
+ * Persistent SSH sessions the client opens onward to hosts in its network. The agent does the
+ * work; these tools validate, apply the client's rate limits and forward. Passwords travel to
+ * the agent only and are never logged.
+ */
+const OPEN_TIMEOUT_MS = 60_000;
+const QUICK_TIMEOUT_MS = 30_000;
+const COMMAND_GRACE_MS = 5_000;
+
+const ref = { client_id: ClientRef.optional() };
+
+export const sshSessionTools = [
+  defineTool({
+    name: 'ssh_session_open',
+    description: 'Open a persistent SSH shell from the client to a host in its network.',
+    input: z
+      .object({ ...SshSessionOpenParams.shape, client_id: ClientRef.optional() })
+      .refine((v) => (v.password === undefined) !== (v.key_file === undefined), {
+        message: 'give exactly one of password or key_file',
+      }),
+    handler: ({ client_id, ...params }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(client.uuid, 'ssh_session_open', params, {
+          signal: ctx.signal,
+          timeoutMs: OPEN_TIMEOUT_MS,
+        }),
+      ),
+  }),
+  defineTool({
+    name: 'ssh_session_command',
+    description: 'Run a command in a session; returns its output and exit code.',
+    input: SshSessionCommandParams.extend(ref),
+    handler: ({ client_id, ...params }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(client.uuid, 'ssh_session_command', params, {
+          signal: ctx.signal,
+          timeoutMs: params.timeout * 1000 + COMMAND_GRACE_MS,
+        }),
+      ),
+  }),
+  defineTool({
+    name: 'ssh_session_send',
+    description: 'Send text (e.g. a prompt answer) to a session.',
+    input: SshSessionSendParams.extend(ref),
+    handler: ({ client_id, ...params }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(client.uuid, 'ssh_session_send', params, {
+          signal: ctx.signal,
+          timeoutMs: QUICK_TIMEOUT_MS,
+        }),
+      ),
+  }),
+  defineTool({
+    name: 'ssh_session_read',
+    description: 'Read pending output of a session, waiting up to timeout seconds.',
+    input: SshSessionReadParams.extend(ref),
+    handler: ({ client_id, ...params }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(client.uuid, 'ssh_session_read', params, {
+          signal: ctx.signal,
+          timeoutMs: params.timeout * 1000 + QUICK_TIMEOUT_MS,
+        }),
+      ),
+  }),
+  defineTool({
+    name: 'ssh_session_list',
+    description: "List the client's open SSH sessions.",
+    input: z.object({ client_id: ClientRef.optional() }),
+    handler: ({ client_id }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(
+          client.uuid,
+          'ssh_session_list',
+          {},
+          { signal: ctx.signal, timeoutMs: QUICK_TIMEOUT_MS },
+        ),
+      ),
+  }),
+  defineTool({
+    name: 'ssh_session_close',
+    description: 'Close an SSH session.',
+    input: SshSessionCloseParams.extend(ref),
+    handler: ({ client_id, ...params }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(client.uuid, 'ssh_session_close', params, {
+          signal: ctx.signal,
+          timeoutMs: QUICK_TIMEOUT_MS,
+        }),
+      ),
+  }),
+  defineTool({
+    name: 'ssh_session_restore',
+    description: 'Reopen key-authenticated sessions saved before a client restart.',
+    input: z.object({ client_id: ClientRef.optional() }),
+    handler: ({ client_id }, ctx) =>
+      withClient(client_id, ctx, (client) =>
+        ctx.services.clients.call(
+          client.uuid,
+          'ssh_session_restore',
+          {},
+          { signal: ctx.signal, timeoutMs: OPEN_TIMEOUT_MS * 2 },
+        ),
+      ),
+  }),
+];
