@@ -1,0 +1,387 @@
+import { randomUUID } from 'node:crypto';
+import type { OutboxRow, OutboxTarget, WebhookOutboxStore } from '../db/webhook-outbox-store.ts';
+import type { WebhookConfig } from './webhook-config.ts';
+import type { WebhookEventName, WebhookPayload } from './webhook-event.ts';
+import { nextRetry } from './webhook-retry.ts';
+import { signWebhook } from './webhook-signature.ts';
+
+/** Timer functions, injectable so tests drive time by hand (same shape as the heartbeat's). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** The few logger methods used (a pino logger fits). Never given a body, secret or full URL. */
+export interface DispatchLog {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  debug(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface WebhookDispatcherOptions {
+  store: WebhookOutboxStore;
+  config: WebhookConfig;
+  /** The client's own `webhook_url` (from the client store), looked up at enqueue time. */
+  clientWebhookUrl?: (uuid: string) => string | null | undefined;
+  fetch?: typeof globalThis.fetch;
+  /** Milliseconds clock. */
+  now?: () => number;
+  timers?: Timers;
+  /** [0, 1) source for backoff jitter. */
+  random?: () => number;
+  log?: DispatchLog;
+}
+
+export interface WebhookEventInput {
+  event: WebhookEventName;
+  client: { uuid: string; display_name: string };
+  data?: Record<string, unknown>;
+  /** Overrides the `clientWebhookUrl` lookup for this event (null: no per-client target). */
+  clientWebhookUrl?: string | null;
+}
+
+export interface EnqueueResult {
+  /** The event's idempotency id. */
+  id: string;
+  /** Target URLs it was stored for (0: no webhook configured, nothing stored). */
+  targets: number;
+}
+
+interface TargetState extends OutboxTarget {
+  key: string;
+  /** Cached head row; undefined means "load it". */
+  head: OutboxRow | undefined;
+  busy: boolean;
+}
+
+/** Bytes of a response body read before the connection is released (the body is not used). */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+/** Pause after an outbox (SQLite) error before the dispatcher looks again. */
+const OUTBOX_ERROR_RETRY_MS = 1000;
+
+/**
+ * Delivers webhook events from the SQLite outbox. `enqueue()` only INSERTs (one row per target URL)
+ * and returns; sending happens later, off the caller's path. Per target (client uuid + URL) events
+ * go out one at a time in insertion order: event N+1 waits until N is delivered or dead. Across
+ * targets at most `config.concurrency` requests are in flight. Failures are retried with capped
+ * exponential backoff (see `nextRetry`), then kept as dead letters. Delivery is at-least-once: a
+ * receiver deduplicates by the payload's `id` / `X-Webhook-Id`.
+ */
+export class WebhookDispatcher {
+  readonly #store: WebhookOutboxStore;
+  readonly #config: WebhookConfig;
+  readonly #clientUrl: (uuid: string) => string | null | undefined;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #now: () => number;
+  readonly #timers: Timers;
+  readonly #random: () => number;
+  readonly #log: DispatchLog | undefined;
+  /** Targets with (possibly) pending rows; insertion order is the round-robin order. */
+  readonly #targets = new Map<string, TargetState>();
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #abort = new AbortController();
+  #state: 'new' | 'running' | 'closed' = 'new';
+  #active = 0;
+  #pumpQueued = false;
+  #timer: { handle: unknown; at: number } | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: WebhookDispatcherOptions) {
+    this.#store = options.store;
+    this.#config = options.config;
+    this.#clientUrl = options.clientWebhookUrl ?? (() => undefined);
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#now = options.now ?? Date.now;
+    this.#timers = options.timers ?? realTimers;
+    this.#random = options.random ?? Math.random;
+    this.#log = options.log;
+  }
+
+  /** Picks up every pending row (from before a restart too), due at once, and starts sending. */
+  start(): void {
+    if (this.#state !== 'new') return;
+    this.#state = 'running';
+    this.#store.makeAllDue(this.#now());
+    for (const t of this.#store.pendingTargets()) this.#track(t);
+    this.#schedulePump();
+  }
+
+  /**
+   * Stores the event for every target (global URL, client URL; the same URL once) and returns.
+   * Never waits for the network; works before `start()` too (rows wait in the outbox).
+   */
+  enqueue(input: WebhookEventInput): EnqueueResult {
+    const id = randomUUID();
+    const urls = new Set<string>();
+    if (this.#config.url !== undefined) urls.add(this.#config.url);
+    const own =
+      input.clientWebhookUrl !== undefined ? input.clientWebhookUrl : this.#clientUrl(input.client.uuid);
+    if (own) urls.add(own);
+    if (urls.size === 0) return { id, targets: 0 };
+    const now = this.#now();
+    const payload: WebhookPayload = {
+      id,
+      event: input.event,
+      timestamp: new Date(now).toISOString(),
+      client: { uuid: input.client.uuid, display_name: input.client.display_name },
+      data: input.data ?? {},
+    };
+    const body = JSON.stringify(payload);
+    this.#store.insert(
+      [...urls].map((url) => ({
+        id,
+        event: input.event,
+        client_uuid: input.client.uuid,
+        url,
+        body,
+        created_at: now,
+      })),
+    );
+    for (const url of urls) this.#track({ client_uuid: input.client.uuid, url });
+    this.#schedulePump();
+    return { id, targets: urls.size };
+  }
+
+  /** Dead letters, newest first. */
+  deadLetters(limit = 100): OutboxRow[] {
+    return this.#store.deadLetters(limit);
+  }
+
+  /** Puts dead letters (all, or the given `seq`s) back in the queue with a fresh retry window. */
+  requeueDeadLetters(seqs?: readonly number[]): number {
+    const targets = this.#store.requeue(this.#now(), seqs);
+    for (const t of targets) {
+      const state = this.#track(t);
+      if (!state.busy) state.head = undefined;
+    }
+    this.#schedulePump();
+    return targets.length;
+  }
+
+  /** Rows waiting or in flight, and dead letters. */
+  stats(): { pending: number; dead: number; inFlight: number } {
+    return { ...this.#store.counts(), inFlight: this.#active };
+  }
+
+  /**
+   * Stops sending: aborts requests in flight (their rows stay pending and are sent again after the
+   * next start, with the same id) and waits for them to settle. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closed';
+      this.#clearTimer();
+      this.#abort.abort();
+      await Promise.allSettled([...this.#inflight]);
+    })();
+    return this.#closing;
+  }
+
+  #track(t: OutboxTarget): TargetState {
+    const key = `${t.client_uuid}\n${t.url}`;
+    let state = this.#targets.get(key);
+    if (state === undefined) {
+      state = { key, client_uuid: t.client_uuid, url: t.url, head: undefined, busy: false };
+      this.#targets.set(key, state);
+    }
+    return state;
+  }
+
+  /** Coalesces many enqueues into one pump on the next turn of the event loop. */
+  #schedulePump(): void {
+    if (this.#state !== 'running' || this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    setImmediate(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
+  }
+
+  /** Starts every due head it has room for, then arms one timer for the earliest future head. */
+  #pump(): void {
+    if (this.#state !== 'running') return;
+    try {
+      this.#pumpOnce();
+    } catch (err) {
+      // The outbox is unreadable (disk, locked file): try again shortly instead of crashing the server.
+      this.#log?.warn({ error: describe(err) }, 'webhook outbox error');
+      this.#armTimer(this.#now() + OUTBOX_ERROR_RETRY_MS, this.#now());
+    }
+  }
+
+  #pumpOnce(): void {
+    const now = this.#now();
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const t of [...this.#targets.values()]) {
+      if (t.busy) continue;
+      t.head ??= this.#store.head(t);
+      if (t.head === undefined) {
+        this.#targets.delete(t.key);
+        continue;
+      }
+      if (t.head.next_attempt_at > now) {
+        earliest = Math.min(earliest, t.head.next_attempt_at);
+        continue;
+      }
+      if (this.#active >= this.#config.concurrency) continue;
+      this.#startSend(t, t.head);
+    }
+    this.#armTimer(earliest, now);
+  }
+
+  #armTimer(at: number, now: number): void {
+    if (this.#state !== 'running' || at === Number.POSITIVE_INFINITY) return;
+    if (this.#timer !== undefined && this.#timer.at <= at) return;
+    this.#clearTimer();
+    const handle = this.#timers.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#pump();
+      },
+      Math.max(0, at - now),
+    );
+    this.#timer = { handle, at };
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    this.#timers.clearTimeout(this.#timer.handle);
+    this.#timer = undefined;
+  }
+
+  #startSend(t: TargetState, row: OutboxRow): void {
+    t.busy = true;
+    this.#active++;
+    const p = this.#send(row)
+      .catch((err: unknown) => {
+        this.#log?.warn({ id: row.id, error: describe(err) }, 'webhook outbox error');
+        return 'error' as const;
+      })
+      .then((result) => {
+        this.#inflight.delete(p);
+        this.#active--;
+        t.busy = false;
+        t.head = undefined;
+        if (result === 'delivered' || result === 'failed') {
+          // Round robin: a target that just sent goes to the back of the line.
+          this.#targets.delete(t.key);
+          this.#targets.set(t.key, t);
+        }
+        if (result === 'error') this.#armTimer(this.#now() + OUTBOX_ERROR_RETRY_MS, this.#now());
+        else this.#schedulePump();
+      });
+    this.#inflight.add(p);
+  }
+
+  async #send(row: OutboxRow): Promise<'delivered' | 'failed' | 'aborted'> {
+    const attempt = row.attempts + 1;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'reach-webhooks/1',
+      'x-webhook-id': row.id,
+      'x-webhook-event': row.event,
+      'x-webhook-attempt': String(attempt),
+    };
+    const secret = this.#config.secret;
+    if (secret !== undefined) {
+      // The timestamp is the send time, so a retry an hour later is still inside the receiver's window.
+      const ts = Math.floor(this.#now() / 1000);
+      headers['x-webhook-timestamp'] = String(ts);
+      headers['x-webhook-signature'] = signWebhook(secret, row.body, ts);
+    }
+    let error: string;
+    try {
+      const res = await this.#fetch(row.url, {
+        method: 'POST',
+        headers,
+        body: row.body,
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(this.#config.timeoutS * 1000), this.#abort.signal]),
+      });
+      const text = await readSome(res);
+      if (res.status >= 200 && res.status < 300) {
+        this.#store.markDelivered(row.seq);
+        this.#log?.debug(
+          { id: row.id, event: row.event, target: origin(row.url), attempt },
+          'webhook delivered',
+        );
+        return 'delivered';
+      }
+      error = `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    } catch (err) {
+      if (this.#abort.signal.aborted) return 'aborted';
+      error = describe(err);
+    }
+    if (this.#state === 'closed') return 'aborted';
+    const now = this.#now();
+    const decision = nextRetry(this.#config, attempt, now - row.retry_since, this.#random);
+    if (decision.dead) {
+      this.#store.markDead(row.seq, attempt, now, `${decision.reason}; last error: ${error}`);
+      // Rows queued behind this one that are past their own window die with it, so a receiver
+      // that is gone for good does not grow an endless backlog.
+      const expired = this.#store.expireTarget(
+        row,
+        now - this.#config.maxAgeS * 1000,
+        now,
+        `expired while waiting behind a dead letter; last error: ${error}`,
+      );
+      this.#log?.warn(
+        { id: row.id, event: row.event, target: origin(row.url), attempts: attempt, expired, error },
+        'webhook dead letter',
+      );
+    } else {
+      this.#store.markRetry(row.seq, attempt, now, error, now + decision.delayMs);
+      this.#log?.debug(
+        { id: row.id, target: origin(row.url), attempt, retryInMs: decision.delayMs, error },
+        'webhook attempt failed',
+      );
+    }
+    return 'failed';
+  }
+}
+
+/** Reads at most MAX_RESPONSE_BYTES of the body (so keep-alive connections are reused), as text. */
+async function readSome(res: Response): Promise<string> {
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size >= MAX_RESPONSE_BYTES) {
+      await reader.cancel();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, 1000));
+}
+
+/** scheme://host:port only: a URL's path or query may carry a token. */
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return 'timed out';
+    const cause =
+      err.cause instanceof Error ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.message}` : '';
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}
