@@ -5,9 +5,12 @@
  * channel, so the server registers it as a real client. Nothing else is served: these clients
  * exist to be counted and to sit idle.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, readFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type HelloResult,
   LINK,
@@ -17,7 +20,7 @@ import {
   SetPolicyParams,
 } from '@reach/protocol';
 import ssh2 from 'ssh2';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 export type ListClients = z.infer<typeof ListClientsResult>;
 
@@ -60,8 +63,14 @@ export interface ManyClients {
 /** Fresh ed25519 key pairs (OpenSSH format), generated in-process. */
 export function generateSimKeys(count: number): SimKey[] {
   return Array.from({ length: count }, (_, i) => {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `sim-${i}` });
-    return { privateKey: pair.private, publicKey: pair.public.trim() };
+    // ssh2 1.17 emits a private key its own parser rejects ("Malformed OpenSSH private key") about
+    // once in 300 ed25519 generations: regenerate until it parses.
+    for (;;) {
+      const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `sim-${i}` });
+      if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) {
+        return { privateKey: pair.private, publicKey: pair.public.trim() };
+      }
+    }
   });
 }
 
@@ -230,4 +239,120 @@ async function endConnection(client: SimClient): Promise<void> {
   });
   await Promise.race([client.closed, forced]);
   clearTimeout(timer);
+}
+
+const SERVER_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../src/bin.ts');
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  sshPort: number;
+  httpPort: number;
+  /** Client counts from the unauthenticated `GET /health`. */
+  clientCounts(): Promise<{ online: number; total: number }>;
+  /** The server's stderr so far (bounded), for diagnosing failures. */
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves when the process has exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `reach-server` as a real process (so its memory can be read from /proc) on loopback with
+ * ephemeral SSH and HTTP ports, and resolves once it prints its SSH port.
+ */
+export async function spawnServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+  // The server does not print its HTTP port at log level warn: pick a free one (a lost race makes
+  // the start fail loudly, it cannot pass wrongly).
+  const httpPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      SERVER_BIN,
+      '--transport',
+      'http',
+      '--port',
+      String(httpPort),
+      '--ssh-host',
+      '127.0.0.1',
+      '--ssh-port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  const sshPort = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within 20 s:\n${stderr}`)), 20_000);
+    child.stderr?.on('data', (d: string) => {
+      stderr = (stderr + d).slice(-65_536);
+      const m = /SSH on [^\s]+:(\d+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${stderr}`));
+    });
+  }).catch(async (err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    child,
+    pid: child.pid!,
+    sshPort,
+    httpPort,
+    clientCounts: async () => {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/health`);
+      if (!res.ok) throw new Error(`GET /health: HTTP ${res.status}`);
+      return HealthCounts.parse(await res.json()).clients;
+    },
+    stderr: () => stderr,
+    stop: () => {
+      stopped ??= new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      });
+      return stopped;
+    },
+  };
+}
+
+const HealthCounts = z.object({
+  clients: z.object({ online: z.number().int(), total: z.number().int() }),
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size of a process in bytes (Linux: VmRSS in /proc/<pid>/status). */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
 }
