@@ -7,7 +7,7 @@ import {
 import { ReachError, toReachError } from '@reach/protocol';
 import type { Logger } from '../log/logger.ts';
 import type { McpSession } from './mcp-session.ts';
-import type { ToolContext, ToolDefinition } from './tool.ts';
+import type { ToolCallRecord, ToolContext, ToolDefinition } from './tool.ts';
 import { type ListedTool, listTools } from './tool-listing.ts';
 import type { ToolServices } from './tool-services.ts';
 
@@ -16,6 +16,8 @@ export interface McpServerDeps {
   tools: readonly ToolDefinition[];
   version: string;
   log: Logger;
+  /** Told about every finished tool call; must not throw or block. */
+  onToolCall?: (record: ToolCallRecord) => void;
 }
 
 /**
@@ -75,6 +77,9 @@ export class McpEndpointFactory {
   async #call(name: string, rawArgs: unknown, ctx: ToolContext): Promise<CallToolResult> {
     const log = this.#deps.log.child({ tool: name, mcpSession: ctx.session.id });
     const started = performance.now();
+    let args: unknown = rawArgs;
+    let outcome = 'OK';
+    let result: unknown;
     try {
       const tool = this.#byName.get(name);
       if (!tool) {
@@ -90,14 +95,30 @@ export class McpEndpointFactory {
           },
         });
       }
-      const result = await tool.handler(parsed.data, ctx);
+      args = parsed.data;
+      result = await tool.handler(parsed.data, ctx);
       log.debug({ ms: Math.round(performance.now() - started) }, 'tool call ok');
       return { content: [{ type: 'text', text: JSON.stringify(result) }] };
     } catch (err) {
       const reachErr = toReachError(err);
+      outcome = reachErr.code;
       if (reachErr.code === 'INTERNAL_ERROR') log.error({ err }, 'tool call failed with a bug');
       else log.info({ code: reachErr.code, ms: Math.round(performance.now() - started) }, 'tool call failed');
       return { content: [{ type: 'text', text: JSON.stringify(reachErr.toJSON()) }], isError: true };
+    } finally {
+      try {
+        this.#deps.onToolCall?.({
+          tool: name,
+          args,
+          caller: `mcp:${ctx.session.id}`,
+          client: ctx.touchedClient,
+          outcome,
+          durationMs: Math.round(performance.now() - started),
+          result,
+        });
+      } catch (err) {
+        log.error({ err }, 'tool call observer failed');
+      }
     }
   }
 }

@@ -10,6 +10,21 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Sends an MCP progress notification when the caller asked for progress; a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): void;
+  /** UUID of the client the call acted on, set once it is resolved (for the audit trail). */
+  touchedClient?: string;
+}
+
+/** One finished tool call, as told to observers (audit trail, activity webhooks). */
+export interface ToolCallRecord {
+  tool: string;
+  /** Validated arguments, or the raw ones when validation failed. Observers redact. */
+  args: unknown;
+  caller: string;
+  client: string | undefined;
+  /** 'OK' or the error code. */
+  outcome: string;
+  durationMs: number;
+  result: unknown;
 }
 
 /** One MCP tool: its schema and handler side by side. Handlers throw ReachError for typed failures. */
@@ -17,8 +32,6 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   name: string;
   description: string;
   input: S;
-  /** Names the client the call touches, for rate limiting; undefined for tools that touch none. */
-  touchesClient?: (args: z.infer<S>) => boolean;
   handler(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
 }
 

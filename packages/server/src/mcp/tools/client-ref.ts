@@ -47,6 +47,7 @@ export async function withClient<T>(
   work: (client: ClientDetail) => Promise<T>,
 ): Promise<T> {
   const client = targetClient(ref, ctx);
+  ctx.touchedClient = client.uuid;
   const release = ctx.services.rateLimiter.acquire(client.uuid, limitsOf(client));
   try {
     return await work(client);

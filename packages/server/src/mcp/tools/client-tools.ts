@@ -38,6 +38,7 @@ export const clientTools = [
     input: z.object({ client_id: Uuid }),
     handler: async ({ client_id }, ctx) => {
       const c = ctx.services.clients.resolveOnline(client_id);
+      ctx.touchedClient = c.uuid;
       ctx.session.selectedClient = c.uuid;
       return {
         selected: { uuid: c.uuid, display_name: c.display_name, hostname: c.hostname ?? null },
@@ -88,8 +89,11 @@ export const clientTools = [
     input: z
       .object({ uuid: Uuid.optional(), client_id: Uuid.optional() })
       .refine((a) => a.uuid !== undefined || a.client_id !== undefined, 'uuid or client_id is required'),
-    handler: async (args, ctx) =>
-      withSelection(ctx.services.clients.resolve((args.uuid ?? args.client_id)!), ctx),
+    handler: async (args, ctx) => {
+      const c = ctx.services.clients.resolve((args.uuid ?? args.client_id)!);
+      ctx.touchedClient = c.uuid;
+      return withSelection(c, ctx);
+    },
   }),
 
   defineTool({
@@ -104,6 +108,7 @@ export const clientTools = [
     }),
     handler: async ({ uuid, ...patch }, ctx) => {
       const target = ctx.services.clients.resolve(uuid);
+      ctx.touchedClient = target.uuid;
       const updated = await ctx.services.clients.update(target.uuid, patch);
       return { updated: withSelection(updated, ctx), message: `updated ${updated.display_name}` };
     },
@@ -115,6 +120,7 @@ export const clientTools = [
     input: z.object({ uuid: Uuid }),
     handler: async ({ uuid }, ctx) => {
       const target = ctx.services.clients.resolve(uuid);
+      ctx.touchedClient = target.uuid;
       const c: ClientDetail = ctx.services.clients.acceptKey(target.uuid);
       return {
         accepted: { uuid: c.uuid, public_key_fingerprint: c.public_key_fingerprint, key_mismatch: false },
@@ -134,6 +140,7 @@ export const clientTools = [
     }),
     handler: async ({ uuid, webhook_url, rate_limit_rpm, rate_limit_concurrent }, ctx) => {
       const target = ctx.services.clients.resolve(uuid);
+      ctx.touchedClient = target.uuid;
       const patch: { webhook_url?: string | null; rate_limit_rpm?: number; rate_limit_concurrent?: number } =
         {};
       if (webhook_url !== undefined) patch.webhook_url = webhook_url === '' ? null : webhook_url;
@@ -156,6 +163,7 @@ export const clientTools = [
     input: z.object({ uuid: Uuid }),
     handler: async ({ uuid }, ctx) => {
       const c = ctx.services.clients.resolve(uuid);
+      ctx.touchedClient = c.uuid;
       return { uuid: c.uuid, stats: ctx.services.rateLimiter.stats(c.uuid, limitsOf(c)) };
     },
   }),
