@@ -53,7 +53,10 @@ async function readConfigDocument(path: string): Promise<Document | null> {
   }
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
-    throw new ReachError('INVALID_ARGUMENT', `${path}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
+    throw new ReachError(
+      'INVALID_ARGUMENT',
+      `${path}: ${doc.errors[0]?.message.split('\n')[0] ?? 'invalid YAML'}`,
+    );
   }
   const value: unknown = doc.toJS();
   if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { main } from './main.ts';
+
+// Signal handling lives here only: the first SIGINT/SIGTERM asks main to close, a second forces exit.
+const stop = new AbortController();
+let signals = 0;
+const onSignal = (sig: NodeJS.Signals) => {
+  signals += 1;
+  if (signals > 1) process.exit(130);
+  process.stderr.write(`reach: ${sig} received, closing\n`);
+  stop.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await main(process.argv.slice(2), { signal: stop.signal });
+process.exitCode = code;
+// Whatever still holds the event loop (a socket in teardown) gets a moment, not forever.
+setTimeout(() => process.exit(code), 2000).unref();

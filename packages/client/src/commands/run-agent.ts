@@ -1,0 +1,84 @@
+import { homedir } from 'node:os';
+import { ReachError } from '@reach/protocol';
+import { systemInfo } from '../agent/handlers/hello.ts';
+import { createAgentHandlers } from '../agent/handlers/index.ts';
+import { PathPolicy } from '../agent/path-policy.ts';
+import { detectCapabilities } from '../capabilities/detect.ts';
+import { loadConfig } from '../config/load-config.ts';
+import { createLogger } from '../log/logger.ts';
+import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
+import { Tunnel } from '../tunnel/tunnel.ts';
+import { VERSION } from '../version.ts';
+import type { Command } from './command.ts';
+import { linkTarget } from './link-credentials.ts';
+
+/**
+ * The default action: build the agent (path policy, handlers, capabilities) and keep the tunnel to
+ * the server up until the signal aborts. Services are closed in reverse order of creation.
+ */
+export const runAgentCommand: Command = {
+  flag: '',
+  description: 'connect to the server and serve agent requests (the default)',
+  run: async ({ io, sources }) => {
+    const loaded = await loadConfig(sources);
+    const target = await linkTarget(loaded);
+    const { config } = loaded;
+    const log = createLogger(config.log_level).child({ uuid: config.uuid });
+    const system = systemInfo();
+    const policy = new PathPolicy(config.allowed_paths);
+    const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? '' });
+    const capabilities = await detect();
+    log.info({ capabilities, server: `${target.host}:${target.port}` }, 'starting agent');
+
+    const core = createAgentHandlers({
+      identity: {
+        uuid: config.uuid,
+        client_id: config.client_id || system.hostname || config.uuid,
+        display_name: config.display_name || system.hostname,
+        purpose: config.purpose,
+        tags: config.tags,
+      },
+      version: VERSION,
+      policy,
+      log,
+      baseEnv: io.env,
+      defaultCwd: io.homedir ?? homedir(),
+      capabilities,
+      detectCapabilities: detect,
+      system,
+    });
+    const sshSessions = createSshSessionHandlers({
+      configDir: loaded.dir,
+      log,
+      checkPath: (p) => policy.check(p),
+    });
+    const handlers = new Map([...core, ...sshSessions.handlers]);
+    const tunnel = new Tunnel({
+      ...target,
+      handlers,
+      reconnectDelayS: config.reconnect_delay,
+      maxReconnectDelayS: config.max_reconnect_delay,
+      log,
+    });
+    const stop = () => {
+      log.info('shutting down');
+      tunnel.close().catch((err: unknown) => log.error({ err }, 'closing the tunnel failed'));
+    };
+    io.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      if (io.signal?.aborted) return 0;
+      await tunnel.start();
+      return 0;
+    } catch (err) {
+      if (err instanceof ReachError && err.code === 'SSH_HOST_KEY_MISMATCH') {
+        io.stderr(`reach: ${err.message}\n`);
+        return 3;
+      }
+      throw err;
+    } finally {
+      io.signal?.removeEventListener('abort', stop);
+      await tunnel.close();
+      await sshSessions.close();
+    }
+  },
+};
