@@ -1,0 +1,178 @@
+import { toReachError } from '@reach/protocol';
+import type { AuditRow, AuditStore } from '../db/audit-store.ts';
+import { redactArguments } from './redact.ts';
+
+/** Timer functions, injectable so tests drive the daily prune by hand. */
+export interface AuditTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: AuditTimers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** One call to record. Arguments are given raw: `record` redacts them. */
+export interface AuditEntry {
+  /** Who: `mcp:<session id>`, `api-key:<key id>`, `web:<user>`, … */
+  caller: string;
+  client_uuid?: string | null;
+  /** The MCP tool or HTTP API operation. */
+  tool: string;
+  arguments: unknown;
+  /** 'OK' or the ReachError code (see `auditOutcome`). */
+  outcome: string;
+  duration_ms: number;
+  /** Milliseconds since the epoch; default: now. */
+  time?: number;
+}
+
+/** One audit entry as returned by `query` (what `get_audit_log` and `reach-server audit --json` show). */
+export interface AuditRecord {
+  id: number;
+  /** ISO 8601, UTC. */
+  time: string;
+  caller: string;
+  client_uuid: string | null;
+  client_name: string | null;
+  tool: string;
+  arguments: unknown;
+  outcome: string;
+  duration_ms: number;
+}
+
+export interface AuditQuery {
+  /** Client uuid, client_id or display name. */
+  client?: string;
+  /** Milliseconds since the epoch, inclusive. */
+  since?: number;
+  until?: number;
+  tool?: string;
+  caller?: string;
+  outcome?: string;
+  /** Default 100, at most 10,000. */
+  limit?: number;
+}
+
+export interface AuditLogOptions {
+  store: AuditStore;
+  /** Rows older than this are deleted by `prune()` (default 90). */
+  retentionDays?: number;
+  /** How often `start()` prunes (default daily). */
+  pruneIntervalMs?: number;
+  /** Milliseconds clock. */
+  now?: () => number;
+  timers?: AuditTimers;
+  /** Told about a failed scheduled prune (the log); never given arguments. */
+  onError?: (err: unknown) => void;
+}
+
+export const DEFAULT_RETENTION_DAYS = 90;
+const DAY_MS = 86_400_000;
+const MAX_LIMIT = 10_000;
+
+/** 'OK' for a success (`undefined`), else the error's ReachError code. */
+export function auditOutcome(error?: unknown): string {
+  return error === undefined ? 'OK' : toReachError(error).code;
+}
+
+/**
+ * The audit trail: every tool or API call that touches a client, with arguments redacted before
+ * they are stored. `start()` prunes rows past the retention now and then every `pruneIntervalMs`.
+ */
+export class AuditLog {
+  readonly #store: AuditStore;
+  readonly #retentionDays: number;
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  readonly #timers: AuditTimers;
+  readonly #onError: (err: unknown) => void;
+  #timer: unknown;
+  #state: 'new' | 'running' | 'closed' = 'new';
+
+  constructor(options: AuditLogOptions) {
+    const days = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (!(days > 0)) throw new RangeError('retentionDays must be positive');
+    this.#store = options.store;
+    this.#retentionDays = days;
+    this.#intervalMs = options.pruneIntervalMs ?? DAY_MS;
+    this.#now = options.now ?? Date.now;
+    this.#timers = options.timers ?? realTimers;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  get retentionDays(): number {
+    return this.#retentionDays;
+  }
+
+  start(): void {
+    if (this.#state !== 'new') return;
+    this.#state = 'running';
+    this.#scheduledPrune();
+  }
+
+  close(): void {
+    this.#state = 'closed';
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Stores one entry (synchronously; a few tens of microseconds). Returns its id. */
+  record(entry: AuditEntry): number {
+    return this.#store.insert({
+      time: entry.time ?? this.#now(),
+      caller: entry.caller,
+      client_uuid: entry.client_uuid ?? null,
+      tool: entry.tool,
+      arguments: JSON.stringify(redactArguments(entry.arguments ?? {})) ?? '{}',
+      outcome: entry.outcome,
+      duration_ms: Math.max(0, Math.round(entry.duration_ms)),
+    });
+  }
+
+  /** Matching entries, newest first. */
+  query(q: AuditQuery = {}): AuditRecord[] {
+    const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(q.limit ?? 100)));
+    return this.#store.query({ ...q, limit }).map(toRecord);
+  }
+
+  /** Deletes entries older than `olderThanDays` (default: the retention). Returns how many. */
+  prune(olderThanDays = this.#retentionDays): number {
+    return this.#store.prune(this.#now() - olderThanDays * DAY_MS);
+  }
+
+  #scheduledPrune(): void {
+    if (this.#state !== 'running') return;
+    try {
+      this.prune();
+    } catch (err) {
+      this.#onError(err);
+    }
+    this.#timer = this.#timers.setTimeout(() => this.#scheduledPrune(), this.#intervalMs);
+  }
+}
+
+function toRecord(r: AuditRow): AuditRecord {
+  let args: unknown;
+  try {
+    args = JSON.parse(r.arguments);
+  } catch {
+    args = r.arguments;
+  }
+  return {
+    id: r.id,
+    time: new Date(r.time).toISOString(),
+    caller: r.caller,
+    client_uuid: r.client_uuid,
+    client_name: r.client_name,
+    tool: r.tool,
+    arguments: args,
+    outcome: r.outcome,
+    duration_ms: r.duration_ms,
+  };
+}
