@@ -66,6 +66,14 @@ describe('file handlers', () => {
       assert.deepEqual(Buffer.from(r.content, 'base64'), bytes);
     });
 
+    test('text that would not fit one frame once JSON-escaped is sent as base64', async () => {
+      const p = join(dir, 'nuls');
+      await writeFile(p, Buffer.alloc(10 * 1024 * 1024));
+      const r = await read({ path: p });
+      assert.equal(r.binary, true);
+      assert.equal(Buffer.from(r.content, 'base64').length, 10 * 1024 * 1024);
+    });
+
     test('FILE_TOO_LARGE is decided from stat, before reading', async () => {
       const p = join(dir, 'big');
       await writeFile(p, 'x'.repeat(101));

@@ -40,7 +40,11 @@ export function readFileHandler(deps: ReadFileDeps) {
         const body = await readBounded(fh, limit);
         if (body === null) throw tooLarge(path, Math.max(st.size, limit + 1), limit);
         const text = decodeUtf8(body);
-        return text === null
+        // Text that JSON escaping would blow past one frame (control bytes become \u00XX) goes as
+        // base64, which is at most 4/3 of the limit.
+        const fits =
+          text !== null && Buffer.byteLength(JSON.stringify(text)) <= LIMITS.maxFrameBytes - 64 * 1024;
+        return text === null || !fits
           ? { content: body.toString('base64'), size: body.length, path, binary: true }
           : { content: text, size: body.length, path };
       } finally {

@@ -7,7 +7,7 @@ import { RunCommandResult } from '@reach/protocol';
 import { isDead, rpcContext, waitFor } from '../../../test/helpers/rpc-context.ts';
 import { createLogger } from '../../log/logger.ts';
 import { PathPolicy } from '../path-policy.ts';
-import { runCommandHandler } from './run-command.ts';
+import { fitOutputs, runCommandHandler } from './run-command.ts';
 
 interface Failure {
   code: string;
@@ -87,6 +87,26 @@ describe('run_command', () => {
     assert.equal(r.stderr, 'done\n');
     assert.equal(r.truncated, true);
     assert.equal(r.returncode, 0);
+  });
+
+  test('two full streams are cut to fit one RPC frame, and reported', async () => {
+    const r = await run({
+      cmd: 'head -c 10485760 /dev/zero | tr "\\0" a; head -c 10485760 /dev/zero | tr "\\0" b >&2',
+    });
+    assert.equal(r.truncated, true);
+    assert.ok(r.stdout.length > 1_000_000 && r.stderr.length > 1_000_000);
+    assert.ok(Buffer.byteLength(JSON.stringify(r)) < 16 * 1024 * 1024);
+  });
+
+  test('output that JSON escaping inflates is cut to the budget', () => {
+    const nul = '\0'.repeat(10_000);
+    const fitted = fitOutputs(nul, 'ok', 20_000);
+    assert.equal(fitted.cut, true);
+    assert.ok(
+      Buffer.byteLength(JSON.stringify(fitted.stdout)) + Buffer.byteLength(JSON.stringify(fitted.stderr)) <=
+        20_000,
+    );
+    assert.deepEqual(fitOutputs('a', 'b', 100), { stdout: 'a', stderr: 'b', cut: false });
   });
 
   test('timeout kills the whole process group, grandchild included, with the partial output', async () => {

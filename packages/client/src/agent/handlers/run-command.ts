@@ -21,6 +21,30 @@ export interface RunCommandDeps {
   killGraceMs?: number;
   /** After the shell exits, how long to wait for its pipes to close (a daemon may hold them), in ms. */
   drainMs?: number;
+  /** JSON size the two outputs together may take so the reply fits in one RPC frame, in bytes. */
+  maxResultBytes?: number;
+}
+
+/** Room left in a frame for the envelope, error message and the other fields. */
+const FRAME_HEADROOM = 64 * 1024;
+
+const jsonBytes = (s: string) => Buffer.byteLength(JSON.stringify(s));
+
+/**
+ * Two full streams (2 × 10 MiB), or output that JSON escaping inflates (control bytes become
+ * \u00XX), would not fit in one frame: cut both streams' tails in proportion until they do.
+ */
+export function fitOutputs(stdout: string, stderr: string, budget: number) {
+  let out = stdout;
+  let err = stderr;
+  let cut = false;
+  for (let size = jsonBytes(out) + jsonBytes(err); size > budget; size = jsonBytes(out) + jsonBytes(err)) {
+    const ratio = (budget / size) * 0.95;
+    out = out.slice(0, Math.floor(out.length * ratio));
+    err = err.slice(0, Math.floor(err.length * ratio));
+    cut = true;
+  }
+  return { stdout: out, stderr: err, cut };
 }
 
 /** `run_command`: runs the user's command with /bin/sh -c in its own process group. */
@@ -58,16 +82,26 @@ export function runCommandHandler(deps: RunCommandDeps) {
       { reqId: ctx.id, returncode: outcome.result.returncode, duration_ms: outcome.result.duration_ms },
       'run_command finished',
     );
+    const fitted = fitOutputs(
+      outcome.result.stdout,
+      outcome.result.stderr,
+      deps.maxResultBytes ?? LIMITS.maxFrameBytes - FRAME_HEADROOM,
+    );
+    const { stdout, stderr } = fitted;
+    const { duration_ms, returncode } = outcome.result;
+    const truncated = outcome.result.truncated || fitted.cut;
     if (outcome.kind === 'timeout') {
       throw new ReachError('COMMAND_TIMEOUT', `command timed out after ${params.timeout} s`, {
-        details: { ...outcome.result, timeout: params.timeout },
+        details: { stdout, stderr, duration_ms, truncated, timeout: params.timeout },
         recoveryHint: 'raise timeout (max 3600 s) or run the command in the background',
       });
     }
     if (outcome.kind === 'cancelled') {
-      throw new ReachError('CANCELLED', 'command cancelled', { details: { ...outcome.result } });
+      throw new ReachError('CANCELLED', 'command cancelled', {
+        details: { stdout, stderr, duration_ms, truncated },
+      });
     }
-    return outcome.result;
+    return { stdout, stderr, returncode, duration_ms, truncated };
   });
 }
 
