@@ -112,11 +112,16 @@ export class SshServer {
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
       for (const conn of this.#links) conn.end();
-      if (!this.#server.listening) {
+      // A peer that never answers our FIN would hold close() forever: destroy what is left.
+      const force = setTimeout(() => {
+        for (const conn of this.#links) (conn as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
+      }, 2000);
+      force.unref();
+      // Resolves once every connection is gone; an error only means it was not listening.
+      this.#server.close(() => {
+        clearTimeout(force);
         resolve();
-        return;
-      }
-      this.#server.close(() => resolve());
+      });
     });
     return this.#closing;
   }

@@ -1,0 +1,181 @@
+import type { Duplex } from 'node:stream';
+import { LINK, ReachError, type RpcHandler, RpcPeer, toReachError } from '@reach/protocol';
+import type ssh2 from 'ssh2';
+import type { Logger } from '../log/logger.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { connectSsh } from './ssh-connect.ts';
+
+export interface TunnelOptions {
+  host: string;
+  port: number;
+  username: string;
+  /** OpenSSH private key text; never logged. */
+  privateKey: string;
+  /** OpenSSH known_hosts file pinning the server host key. */
+  knownHostsPath: string;
+  /** Agent methods served on every forwarded channel. */
+  handlers: ReadonlyMap<string, RpcHandler>;
+  /** Backoff base and cap, in seconds. */
+  reconnectDelayS: number;
+  maxReconnectDelayS: number;
+  log: Logger;
+  /** Uniform [0,1) source for the jitter; injectable for tests. */
+  random?: () => number;
+}
+
+type TunnelState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
+
+/**
+ * The client's one SSH connection to the server. It asks for the virtual `agent` reverse forward
+ * and serves agent RPC on every channel the server opens to it; when the link drops it reconnects
+ * forever with capped exponential backoff and full jitter. A changed server host key stops it.
+ */
+export class Tunnel {
+  readonly #opts: TunnelOptions;
+  readonly #peers = new Set<RpcPeer>();
+  #state: TunnelState = 'idle';
+  #client: ssh2.Client | undefined;
+  #wake: (() => void) | undefined;
+  #running: Promise<void> | undefined;
+
+  constructor(opts: TunnelOptions) {
+    this.#opts = opts;
+  }
+
+  get state(): TunnelState {
+    return this.#state;
+  }
+
+  /** Runs until close(); rejects on SSH_HOST_KEY_MISMATCH. */
+  start(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  /** Stops reconnecting, closes the link and every channel. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    for (const peer of this.#peers) peer.close();
+    this.#client?.end();
+    this.#wake?.();
+    await this.#running?.catch(() => {});
+  }
+
+  async #run(): Promise<void> {
+    const log = this.#opts.log;
+    let attempt = 0;
+    while (this.#isOpen()) {
+      this.#state = 'connecting';
+      let client: ssh2.Client;
+      try {
+        client = await connectSsh(this.#opts);
+      } catch (err) {
+        const reachErr = toReachError(err);
+        if (reachErr.code === 'SSH_HOST_KEY_MISMATCH') {
+          this.#state = 'closed';
+          log.error({ code: reachErr.code, details: reachErr.details }, reachErr.message);
+          throw reachErr;
+        }
+        if (!this.#isOpen()) break;
+        const level = reachErr.code === 'SSH_AUTH_FAILED' ? 'error' : 'warn';
+        const delayMs = this.#delay(attempt++);
+        log[level]({ code: reachErr.code, retry_in_ms: delayMs }, reachErr.message);
+        await this.#sleep(delayMs);
+        continue;
+      }
+      if (!this.#isOpen()) {
+        client.end();
+        break;
+      }
+      this.#client = client;
+      this.#state = 'connected';
+      const established = await this.#serve(client);
+      this.#client = undefined;
+      if (established) attempt = 0;
+      if (!this.#isOpen()) break;
+      const delayMs = this.#delay(attempt++);
+      log.warn({ retry_in_ms: delayMs }, 'link to server lost; reconnecting');
+      await this.#sleep(delayMs);
+    }
+    this.#state = 'closed';
+  }
+
+  /** Serves one connection until it closes; true if the agent forward was established. */
+  #serve(client: ssh2.Client): Promise<boolean> {
+    const log = this.#opts.log;
+    return new Promise((resolve) => {
+      let forwarded = false;
+      client.on('tcp connection', (info, accept, reject) => {
+        if (info.destIP !== LINK.agentBindAddr || info.destPort !== LINK.agentBindPort) {
+          reject();
+          return;
+        }
+        this.#servePeer(accept());
+      });
+      client.once('close', () => {
+        log.info('link closed');
+        resolve(forwarded);
+      });
+      client.forwardIn(LINK.agentBindAddr, LINK.agentBindPort, (err) => {
+        if (err) {
+          log.error({ err: err.message }, 'server refused the agent forward');
+          client.end();
+          return;
+        }
+        forwarded = true;
+        log.info({ host: this.#opts.host, port: this.#opts.port }, 'connected to server');
+      });
+    });
+  }
+
+  #servePeer(channel: Duplex): void {
+    const peer = new RpcPeer({
+      transport: {
+        send: (frame) => {
+          channel.write(frame);
+        },
+        close: () => {
+          channel.destroy();
+        },
+      },
+      handlers: this.#opts.handlers,
+      onProtocolError: (err) =>
+        this.#opts.log.warn({ code: err.code, msg: err.message }, 'rpc protocol error'),
+    });
+    this.#peers.add(peer);
+    const closed = (): void => {
+      this.#peers.delete(peer);
+      peer.handleClose(new ReachError('CONNECTION_ERROR', 'channel closed'));
+    };
+    channel.on('data', (chunk: Buffer) => peer.receive(chunk));
+    channel.on('close', closed);
+    channel.on('error', closed);
+  }
+
+  #delay(attempt: number): number {
+    return backoffDelayMs(
+      attempt,
+      this.#opts.reconnectDelayS,
+      this.#opts.maxReconnectDelayS,
+      this.#opts.random,
+    );
+  }
+
+  #isOpen(): boolean {
+    return this.#state !== 'closed';
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    }).finally(() => {
+      this.#wake = undefined;
+    });
+  }
+}
