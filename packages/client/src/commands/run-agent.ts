@@ -33,8 +33,8 @@ export const runAgentCommand: Command = {
     const core = createAgentHandlers({
       identity: {
         uuid: config.uuid,
-        client_id: config.client_id || system.hostname || config.uuid,
-        display_name: config.display_name || system.hostname,
+        client_id: (config.client_id || system.hostname || config.uuid).slice(0, 128),
+        display_name: (config.display_name || system.hostname).slice(0, 100),
         purpose: config.purpose,
         tags: config.tags,
       },
