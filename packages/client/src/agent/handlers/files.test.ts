@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   chmod,
   mkdir,
@@ -150,6 +151,22 @@ describe('file handlers', () => {
       });
       assert.equal(await readFile(blocker, 'utf8'), 'p');
       assert.equal((await readdir(dir)).filter((n) => n.endsWith('.tmp')).length, 0);
+    });
+
+    test('a file the OS refuses to replace is PERMISSION_DENIED (immutable: refused even to root)', async (t) => {
+      const p = join(dir, 'immutable');
+      await writeFile(p, 'keep');
+      if (spawnSync('chattr', ['+i', p]).status !== 0) {
+        t.skip('chattr +i not supported here');
+        return;
+      }
+      try {
+        await assert.rejects(write({ path: p, content: 'x' }), { code: 'PERMISSION_DENIED' });
+        assert.equal(await readFile(p, 'utf8'), 'keep');
+        assert.equal((await readdir(dir)).filter((n) => n.endsWith('.tmp')).length, 0);
+      } finally {
+        spawnSync('chattr', ['-i', p]);
+      }
     });
 
     test('symlink and .. escapes are denied and nothing is written outside', async () => {
