@@ -28,7 +28,7 @@ describe('WebhookOutboxStore', () => {
     const head = s.head({ client_uuid: 'c1', url: 'u1' });
     assert.equal(head?.id, 'a');
     assert.equal(head?.next_attempt_at, 1000);
-    s.markDelivered(head!.seq);
+    s.markDelivered([head!.seq]);
     assert.equal(s.head({ client_uuid: 'c1', url: 'u1' })?.id, 'b');
   });
 

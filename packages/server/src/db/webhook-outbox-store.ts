@@ -126,9 +126,12 @@ export class WebhookOutboxStore {
     return row === undefined ? undefined : Row.parse(row);
   }
 
-  /** Delivered: the row is removed. */
-  markDelivered(seq: number): void {
-    this.#delete.run(seq);
+  /** Delivered: the rows are removed (one transaction for the batch). */
+  markDelivered(seqs: readonly number[]): void {
+    if (seqs.length === 0) return;
+    this.#transaction(() => {
+      for (const seq of seqs) this.#delete.run(seq);
+    });
   }
 
   /** A failed attempt with another one scheduled. */

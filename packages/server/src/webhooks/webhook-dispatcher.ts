@@ -87,6 +87,8 @@ export class WebhookDispatcher {
   /** Targets with (possibly) pending rows; insertion order is the round-robin order. */
   readonly #targets = new Map<string, TargetState>();
   readonly #inflight = new Set<Promise<void>>();
+  /** Delivered rows not yet deleted from the outbox. */
+  readonly #delivered: number[] = [];
   readonly #abort = new AbortController();
   #state: 'new' | 'running' | 'closed' = 'new';
   #active = 0;
@@ -168,6 +170,7 @@ export class WebhookDispatcher {
 
   /** Rows waiting or in flight, and dead letters. */
   stats(): { pending: number; dead: number; inFlight: number } {
+    this.#flushDelivered();
     return { ...this.#store.counts(), inFlight: this.#active };
   }
 
@@ -181,8 +184,20 @@ export class WebhookDispatcher {
       this.#clearTimer();
       this.#abort.abort();
       await Promise.allSettled([...this.#inflight]);
+      try {
+        this.#flushDelivered();
+      } catch (err) {
+        // The database was closed first: those rows are simply sent again (same id) after a restart.
+        this.#log?.warn({ error: describe(err) }, 'webhook outbox error');
+      }
     })();
     return this.#closing;
+  }
+
+  #flushDelivered(): void {
+    if (this.#delivered.length === 0) return;
+    this.#store.markDelivered(this.#delivered);
+    this.#delivered.length = 0;
   }
 
   #track(t: OutboxTarget): TargetState {
@@ -218,6 +233,7 @@ export class WebhookDispatcher {
   }
 
   #pumpOnce(): void {
+    this.#flushDelivered();
     const now = this.#now();
     let earliest = Number.POSITIVE_INFINITY;
     for (const t of [...this.#targets.values()]) {
@@ -308,7 +324,8 @@ export class WebhookDispatcher {
       });
       const text = await readSome(res);
       if (res.status >= 200 && res.status < 300) {
-        this.#store.markDelivered(row.seq);
+        // Deleted in a batch at the next pump: a crash before that only means a redelivery (same id).
+        this.#delivered.push(row.seq);
         this.#log?.debug(
           { id: row.id, event: row.event, target: origin(row.url), attempt },
           'webhook delivered',
