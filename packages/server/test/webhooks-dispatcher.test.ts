@@ -480,6 +480,29 @@ describe('WebhookDispatcher retry schedule (injected clock, fake fetch)', () => 
     assert.deepEqual(d.deadLetters(), []);
   });
 
+  test('dead letters are kept for deadLetterRetentionDays, then purged', async () => {
+    const clock = new FakeClock();
+    const f = fakeFetch(() => new Response(null, { status: 500 }));
+    const file = tempDb();
+    const db = file.open();
+    cleanups.push(() => db.close());
+    const config = { url, maxRetries: 0, maxAttempts: 1, deadLetterRetentionDays: 30 };
+    const first = dispatcher(db, config, { now: () => clock.now, timers: clock.timers, fetch: f.fetch });
+    first.d.start();
+    first.d.enqueue({ event: 'client.connected', client: client(1) });
+    await waitFor(() => first.d.stats().dead === 1, 'dead letter');
+    await first.d.close();
+    clock.now += 29 * 86_400_000;
+    const second = dispatcher(db, config, { now: () => clock.now, timers: clock.timers, fetch: f.fetch });
+    second.d.start();
+    assert.equal(second.d.stats().dead, 1, 'kept within the retention');
+    await second.d.close();
+    clock.now += 2 * 86_400_000;
+    const third = dispatcher(db, config, { now: () => clock.now, timers: clock.timers, fetch: f.fetch });
+    third.d.start();
+    assert.equal(third.d.stats().dead, 0, 'purged after it');
+  });
+
   test('after the quick retries an event past maxAge is dead, and older events queued behind it expire', async () => {
     const clock = new FakeClock();
     const f = fakeFetch(() => new Response(null, { status: 502 }));

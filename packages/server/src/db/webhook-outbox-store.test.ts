@@ -47,7 +47,7 @@ describe('WebhookOutboxStore', () => {
     assert.equal(s.deadLetters()[0]?.id, 'a');
     assert.equal(s.expireTarget(t, 2001, 3000, 'expired'), 1);
     assert.deepEqual(s.counts(), { pending: 0, dead: 2 });
-    assert.deepEqual(s.requeue(4000, [a.seq]), [t]);
+    assert.deepEqual(s.requeue(4000, [a.seq]), { rows: 1, targets: [t] });
     const back = s.head(t)!;
     assert.deepEqual(
       [back.id, back.attempts, back.retry_since, back.next_attempt_at, back.created_at],

@@ -177,9 +177,9 @@ export class WebhookOutboxStore {
 
   /**
    * Turns dead letters back into pending rows with a fresh retry window, due at `at`; all of them
-   * when `seqs` is omitted. Returns the targets touched.
+   * when `seqs` is omitted. Returns how many rows and the targets touched.
    */
-  requeue(at: number, seqs?: readonly number[]): OutboxTarget[] {
+  requeue(at: number, seqs?: readonly number[]): { rows: number; targets: OutboxTarget[] } {
     return this.#transaction(() => {
       const select =
         seqs === undefined
@@ -195,14 +195,15 @@ export class WebhookOutboxStore {
         `UPDATE webhook_outbox SET status = 'pending', attempts = 0, retry_since = ?, next_attempt_at = ?,
            dead_at = NULL WHERE status = 'dead' AND (? IS NULL OR seq = ?)`,
       );
-      if (seqs === undefined) update.run(at, at, null, null);
-      else for (const s of seqs) update.run(at, at, s, s);
+      let rows = 0;
+      if (seqs === undefined) rows = Number(update.run(at, at, null, null).changes);
+      else for (const s of seqs) rows += Number(update.run(at, at, s, s).changes);
       const targets = new Map<string, OutboxTarget>();
       for (const raw of select) {
         const t = Target.parse(raw);
         targets.set(`${t.client_uuid}\n${t.url}`, t);
       }
-      return [...targets.values()];
+      return { rows, targets: [...targets.values()] };
     });
   }
 

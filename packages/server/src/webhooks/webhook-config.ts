@@ -34,6 +34,8 @@ export const WebhookConfigSchema = z.object({
   /** First backoff delay; doubles per attempt up to `maxDelayMs`, with jitter. */
   baseDelayMs: z.coerce.number().int().min(1).max(3_600_000).default(1000),
   maxDelayMs: z.coerce.number().int().min(1).max(3_600_000).default(300_000),
+  /** Dead letters are deleted this many days after they died (at start and whenever one dies). */
+  deadLetterRetentionDays: z.coerce.number().positive().max(3650).default(30),
   /** Requests in flight at once across all targets (one per target at a time, to keep order). */
   concurrency: z.coerce.number().int().min(1).max(256).default(8),
 });

@@ -66,6 +66,7 @@ interface TargetState extends OutboxTarget {
 const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Pause after an outbox (SQLite) error before the dispatcher looks again. */
 const OUTBOX_ERROR_RETRY_MS = 1000;
+const DAY_MS = 86_400_000;
 
 /**
  * Delivers webhook events from the SQLite outbox. `enqueue()` only INSERTs (one row per target URL)
@@ -112,6 +113,7 @@ export class WebhookDispatcher {
     if (this.#state !== 'new') return;
     this.#state = 'running';
     this.#store.makeAllDue(this.#now());
+    this.#store.purgeDeadLetters(this.#now() - this.#config.deadLetterRetentionDays * DAY_MS);
     for (const t of this.#store.pendingTargets()) this.#track(t);
     this.#schedulePump();
   }
@@ -157,15 +159,18 @@ export class WebhookDispatcher {
     return this.#store.deadLetters(limit);
   }
 
-  /** Puts dead letters (all, or the given `seq`s) back in the queue with a fresh retry window. */
+  /**
+   * Puts dead letters (all, or the given `seq`s) back in the queue with a fresh retry window; they
+   * go out ahead of newer events of their target. Returns how many.
+   */
   requeueDeadLetters(seqs?: readonly number[]): number {
-    const targets = this.#store.requeue(this.#now(), seqs);
+    const { rows, targets } = this.#store.requeue(this.#now(), seqs);
     for (const t of targets) {
       const state = this.#track(t);
       if (!state.busy) state.head = undefined;
     }
     this.#schedulePump();
-    return targets.length;
+    return rows;
   }
 
   /** Rows waiting or in flight, and dead letters. */
@@ -342,6 +347,7 @@ export class WebhookDispatcher {
     const decision = nextRetry(this.#config, attempt, now - row.retry_since, this.#random);
     if (decision.dead) {
       this.#store.markDead(row.seq, attempt, now, `${decision.reason}; last error: ${error}`);
+      this.#store.purgeDeadLetters(now - this.#config.deadLetterRetentionDays * DAY_MS);
       // Rows queued behind this one that are past their own window die with it, so a receiver
       // that is gone for good does not grow an endless backlog.
       const expired = this.#store.expireTarget(
