@@ -20,7 +20,7 @@ import {
   startClient,
   startHttpServer,
 } from './harness.ts';
-import { fails, ok } from './mcp-client.ts';
+import { callTool, fails, ok } from './mcp-client.ts';
 
 const run = promisify(execFile);
 const API_KEY = 'transport-key-93ab71';
@@ -99,28 +99,44 @@ describe('MCP over legacy SSE, the Inspector CLI, and key quarantine', () => {
     assert.equal(JSON.parse(result.content[0]!.text).stdout, 'from-inspector\n');
   });
 
-  test('the same UUID with another key is quarantined until accept_key', async () => {
+  test('the same UUID with another key: refused while the trusted key is online, quarantined until accept_key', async () => {
     const client = new Client({ name: 'quarantine-test', version: '1.0.0' });
     await client.connect(
       new SSEClientTransport(new URL(`http://127.0.0.1:${server.httpPort}/sse`), {
         requestInit: { headers: { Authorization: `Bearer ${API_KEY}` } },
       }),
     );
-    const rekeyed = await startClient(server, { displayName: 'alpha', copyConfigFrom: alpha.home });
+    const rekeyed = await startClient(server, {
+      displayName: 'alpha',
+      copyConfigFrom: alpha.home,
+      env: { REACH_RECONNECT_DELAY: '1', REACH_MAX_RECONNECT_DELAY: '2' },
+    });
     try {
       assert.equal(rekeyed.uuid, alpha.uuid);
       const flagged = await eventually(async () => {
         const d = await ok(client, 'describe_client', { uuid: alpha.uuid });
         return d.key_mismatch ? d : undefined;
       });
-      assert.ok(flagged.previous_fingerprint || flagged.public_key_fingerprint);
-      await fails(client, 'run_command', { cmd: 'true', client_id: alpha.uuid }, 'SSH_KEY_MISMATCH');
+      assert.match(String(flagged.public_key_fingerprint), /^SHA256:/);
+      // An unaccepted key never pushes out the trusted connection.
+      const still = await ok(client, 'run_command', { cmd: 'echo "$REACH_HOME"', client_id: alpha.uuid });
+      assert.equal(still.stdout.trim(), alpha.home);
+
+      // With the trusted client gone, the other key gets in, but only quarantined.
+      await alpha.stop();
+      await eventually(async () => {
+        const r = await callTool(client, 'run_command', { cmd: 'true', client_id: alpha.uuid });
+        return r.isError && r.body.error === 'SSH_KEY_MISMATCH' ? r : undefined;
+      }, 30_000);
+      await fails(client, 'read_file', { path: '/etc/hostname', client_id: alpha.uuid }, 'SSH_KEY_MISMATCH');
+
       const accepted = await ok(client, 'accept_key', { uuid: alpha.uuid });
       assert.equal(accepted.accepted.key_mismatch, false);
-      await eventually(async () => {
-        const r = await ok(client, 'run_command', { cmd: 'echo accepted', client_id: alpha.uuid });
-        return r.stdout === 'accepted\n' ? r : undefined;
-      });
+      const r = await ok(client, 'run_command', { cmd: 'echo "$REACH_HOME"', client_id: alpha.uuid });
+      assert.equal(r.stdout.trim(), rekeyed.home);
+      const d = await ok(client, 'describe_client', { uuid: alpha.uuid });
+      assert.equal(d.key_mismatch, false);
+      assert.equal(d.public_key_fingerprint, accepted.accepted.public_key_fingerprint);
     } finally {
       await rekeyed.stop();
       await client.close();
