@@ -330,6 +330,27 @@ describe('WebhookDispatcher over real sockets', () => {
     assert.equal(d.stats().pending, 0);
   });
 
+  test('enqueue never throws: a closed database loses the event (logged); huge data is truncated', async () => {
+    const db = tempDb().open();
+    const warnings: string[] = [];
+    const log = { warn: (_: object, msg: string) => warnings.push(msg), debug: () => {} };
+    const { d, store } = dispatcher(db, { url: 'http://127.0.0.1:9/h' }, { log });
+    const big = d.enqueue({
+      event: 'command_executed',
+      client: client(1),
+      data: { out: 'x'.repeat(300_000) },
+    });
+    assert.equal(big.targets, 1);
+    const row = store.head({ client_uuid: client(1).uuid, url: 'http://127.0.0.1:9/h' });
+    const data = (JSON.parse(row?.body ?? '{}') as { data: { truncated: boolean; original_bytes: number } })
+      .data;
+    assert.equal(data.truncated, true);
+    assert.ok(data.original_bytes > 300_000 && data.original_bytes < 300_400, String(data.original_bytes));
+    db.close();
+    assert.equal(d.enqueue({ event: 'client.connected', client: client(1) }).targets, 0);
+    assert.deepEqual(warnings, ['webhook event lost: outbox write failed']);
+  });
+
   test('a receiver that never answers times out and is retried', async () => {
     const receiver = new Receiver();
     receiver.hold = true;

@@ -67,6 +67,8 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Pause after an outbox (SQLite) error before the dispatcher looks again. */
 const OUTBOX_ERROR_RETRY_MS = 1000;
 const DAY_MS = 86_400_000;
+/** Largest webhook body stored and sent. */
+const MAX_EVENT_BYTES = 256 * 1024;
 
 /**
  * Delivers webhook events from the SQLite outbox. `enqueue()` only INSERTs (one row per target URL)
@@ -120,38 +122,55 @@ export class WebhookDispatcher {
 
   /**
    * Stores the event for every target (global URL, client URL; the same URL once) and returns.
-   * Never waits for the network; works before `start()` too (rows wait in the outbox).
+   * Never waits for the network and never throws (a tool call must not fail because of a webhook):
+   * if the outbox cannot be written the event is logged as lost and `targets` is 0. Works before
+   * `start()` too (rows wait in the outbox). A body over 256 KiB has its `data` replaced by
+   * `{ truncated: true, original_bytes }`.
    */
   enqueue(input: WebhookEventInput): EnqueueResult {
     const id = randomUUID();
-    const urls = new Set<string>();
-    if (this.#config.url !== undefined) urls.add(this.#config.url);
-    const own =
-      input.clientWebhookUrl !== undefined ? input.clientWebhookUrl : this.#clientUrl(input.client.uuid);
-    if (own) urls.add(own);
-    if (urls.size === 0) return { id, targets: 0 };
-    const now = this.#now();
-    const payload: WebhookPayload = {
-      id,
-      event: input.event,
-      timestamp: new Date(now).toISOString(),
-      client: { uuid: input.client.uuid, display_name: input.client.display_name },
-      data: input.data ?? {},
-    };
-    const body = JSON.stringify(payload);
-    this.#store.insert(
-      [...urls].map((url) => ({
+    try {
+      const urls = new Set<string>();
+      if (this.#config.url !== undefined) urls.add(this.#config.url);
+      const own =
+        input.clientWebhookUrl !== undefined ? input.clientWebhookUrl : this.#clientUrl(input.client.uuid);
+      if (own) urls.add(own);
+      if (urls.size === 0) return { id, targets: 0 };
+      const now = this.#now();
+      const payload: WebhookPayload = {
         id,
         event: input.event,
-        client_uuid: input.client.uuid,
-        url,
-        body,
-        created_at: now,
-      })),
-    );
-    for (const url of urls) this.#track({ client_uuid: input.client.uuid, url });
-    this.#schedulePump();
-    return { id, targets: urls.size };
+        timestamp: new Date(now).toISOString(),
+        client: { uuid: input.client.uuid, display_name: input.client.display_name },
+        data: input.data ?? {},
+      };
+      let body = JSON.stringify(payload);
+      if (Buffer.byteLength(body) > MAX_EVENT_BYTES) {
+        body = JSON.stringify({
+          ...payload,
+          data: { truncated: true, original_bytes: Buffer.byteLength(body) },
+        });
+      }
+      this.#store.insert(
+        [...urls].map((url) => ({
+          id,
+          event: input.event,
+          client_uuid: input.client.uuid,
+          url,
+          body,
+          created_at: now,
+        })),
+      );
+      for (const url of urls) this.#track({ client_uuid: input.client.uuid, url });
+      this.#schedulePump();
+      return { id, targets: urls.size };
+    } catch (err) {
+      this.#log?.warn(
+        { id, event: input.event, error: describe(err) },
+        'webhook event lost: outbox write failed',
+      );
+      return { id, targets: 0 };
+    }
   }
 
   /** Dead letters, newest first. */
