@@ -304,6 +304,9 @@ export class ShellSession {
   #onClosed(exitCode: number | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
+    // The shell ending (e.g. `exit`) ends the session: release the whole connection chain too.
+    this.#shell.close();
+    this.#connection.close();
     const active = this.#active;
     if (active !== undefined) {
       if (exitCode !== undefined) {
