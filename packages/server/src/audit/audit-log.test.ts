@@ -117,6 +117,18 @@ describe('AuditLog', () => {
     assert.equal(timers[1]?.cleared, true);
   });
 
+  test('record never throws: a failed write goes to onError', () => {
+    const db = openDatabase(':memory:', MIGRATIONS);
+    const errors: unknown[] = [];
+    const audit = new AuditLog({ store: new AuditStore(db), onError: (e) => errors.push(e) });
+    db.close();
+    assert.equal(
+      audit.record({ caller: 'c', tool: 't', arguments: {}, outcome: 'OK', duration_ms: 1 }),
+      undefined,
+    );
+    assert.equal(errors.length, 1);
+  });
+
   test('auditOutcome', () => {
     assert.equal(auditOutcome(), 'OK');
     assert.equal(auditOutcome(new ReachError('PATH_DENIED', 'no')), 'PATH_DENIED');

@@ -68,7 +68,7 @@ export interface AuditLogOptions {
   /** Milliseconds clock. */
   now?: () => number;
   timers?: AuditTimers;
-  /** Told about a failed scheduled prune (the log); never given arguments. */
+  /** Told about a failed `record` or scheduled prune (log it); the error never holds arguments. */
   onError?: (err: unknown) => void;
 }
 
@@ -122,17 +122,26 @@ export class AuditLog {
     this.#timer = undefined;
   }
 
-  /** Stores one entry (synchronously; a few tens of microseconds). Returns its id. */
-  record(entry: AuditEntry): number {
-    return this.#store.insert({
-      time: entry.time ?? this.#now(),
-      caller: entry.caller,
-      client_uuid: entry.client_uuid ?? null,
-      tool: entry.tool,
-      arguments: JSON.stringify(redactArguments(entry.arguments ?? {})) ?? '{}',
-      outcome: entry.outcome,
-      duration_ms: Math.max(0, Math.round(entry.duration_ms)),
-    });
+  /**
+   * Stores one entry, synchronously (tens of microseconds), with its arguments redacted. Never
+   * throws — a call that already happened must not fail because of its audit row: a failed write
+   * goes to `onError` and returns undefined. Returns the row id.
+   */
+  record(entry: AuditEntry): number | undefined {
+    try {
+      return this.#store.insert({
+        time: entry.time ?? this.#now(),
+        caller: entry.caller,
+        client_uuid: entry.client_uuid ?? null,
+        tool: entry.tool,
+        arguments: JSON.stringify(redactArguments(entry.arguments ?? {})) ?? '{}',
+        outcome: entry.outcome,
+        duration_ms: Math.max(0, Math.round(entry.duration_ms)),
+      });
+    } catch (err) {
+      this.#onError(err);
+      return undefined;
+    }
   }
 
   /** Matching entries, newest first. */
