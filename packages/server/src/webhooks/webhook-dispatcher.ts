@@ -92,7 +92,8 @@ export class WebhookDispatcher {
   readonly #inflight = new Set<Promise<void>>();
   /** Delivered rows not yet deleted from the outbox. */
   readonly #delivered: number[] = [];
-  readonly #abort = new AbortController();
+  /** One controller per request in flight (a per-request timeout; all aborted by close()). */
+  readonly #controllers = new Set<AbortController>();
   #state: 'new' | 'running' | 'closed' = 'new';
   #active = 0;
   #pumpQueued = false;
@@ -206,7 +207,7 @@ export class WebhookDispatcher {
     this.#closing ??= (async () => {
       this.#state = 'closed';
       this.#clearTimer();
-      this.#abort.abort();
+      for (const c of this.#controllers) c.abort();
       await Promise.allSettled([...this.#inflight]);
       try {
         this.#flushDelivered();
@@ -338,13 +339,20 @@ export class WebhookDispatcher {
       headers['x-webhook-signature'] = signWebhook(secret, row.body, ts);
     }
     let error: string;
+    // A plain controller and timer per request (AbortSignal.any over a long-lived signal can leak).
+    const controller = new AbortController();
+    const timeout = setTimeout(
+      () => controller.abort(new DOMException('webhook request timed out', 'TimeoutError')),
+      this.#config.timeoutS * 1000,
+    );
+    this.#controllers.add(controller);
     try {
       const res = await this.#fetch(row.url, {
         method: 'POST',
         headers,
         body: row.body,
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.#config.timeoutS * 1000), this.#abort.signal]),
+        signal: controller.signal,
       });
       const text = await readSome(res);
       if (res.status >= 200 && res.status < 300) {
@@ -358,8 +366,11 @@ export class WebhookDispatcher {
       }
       error = `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
     } catch (err) {
-      if (this.#abort.signal.aborted) return 'aborted';
+      if (this.#state === 'closed') return 'aborted';
       error = describe(err);
+    } finally {
+      clearTimeout(timeout);
+      this.#controllers.delete(controller);
     }
     if (this.#state === 'closed') return 'aborted';
     const now = this.#now();

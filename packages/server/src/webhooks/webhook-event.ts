@@ -1,4 +1,4 @@
-/** Events the server emits (the reference's list). */
+/** Events the server emits (the reference's list, TOOLS.md). */
 export const WEBHOOK_EVENTS = [
   'client.connected',
   'client.disconnected',
@@ -7,6 +7,7 @@ export const WEBHOOK_EVENTS = [
   'command_executed',
   'file_accessed',
   'file_transferred',
+  'r2_transfer',
 ] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
