@@ -31,10 +31,19 @@ export async function startTransports(
   log: Logger,
 ): Promise<Transports> {
   const rateLog = log.child({ component: 'rate-limit' });
+  // One warning per client and kind per minute: every excess request is counted in the stats,
+  // but a runaway caller must not also flood the log.
+  const lastWarned = new Map<string, number>();
   const rateLimiter = new RateLimiter({
     mode: config.rateLimitMode,
     defaults: { rpm: config.rateLimitRpm, concurrent: config.rateLimitConcurrent },
-    onExceeded: (uuid, kind, stats) => rateLog.warn({ clientId: uuid, kind, stats }, 'rate limit exceeded'),
+    onExceeded: (uuid, kind, stats) => {
+      const key = `${uuid}:${kind}`;
+      const now = Date.now();
+      if (now - (lastWarned.get(key) ?? 0) < 60_000) return;
+      lastWarned.set(key, now);
+      rateLog.warn({ clientId: uuid, kind, stats }, 'rate limit exceeded');
+    },
   });
   const factory = new McpEndpointFactory({
     services: { clients: services.clients, rateLimiter },
