@@ -7,3 +7,4 @@ export * from './link-methods.ts';
 export * from './paths.ts';
 export * from './rpc-peer.ts';
 export * from './ssh-session-methods.ts';
+export * from './transfer.ts';

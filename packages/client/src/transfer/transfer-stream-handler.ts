@@ -1,0 +1,111 @@
+import { stat } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
+import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
+import { receiveTarget, sendSource, TransferChannel } from '@reach/protocol/node';
+import { fsError } from '../agent/handlers/fs-errors.ts';
+import type { Logger } from '../log/logger.ts';
+
+export interface TransferStreamDeps {
+  /** The agent's path policy: resolves a path and throws PATH_DENIED outside allowed_paths. */
+  checkPath(path: string): Promise<string>;
+  log: Logger;
+}
+
+/**
+ * Serves the bulk-transfer channels the server opens to the virtual `stream` forward: `put`
+ * writes a file or directory here (atomically, resumable for files), `get` streams one back.
+ * Every path goes through the same path policy as the file handlers.
+ */
+export function createTransferStreamHandler(deps: TransferStreamDeps): (channel: Duplex) => void {
+  return (channel) => {
+    channel.on('error', () => {});
+    serveTransfer(channel, deps).catch((err: unknown) => {
+      deps.log.error({ err }, 'transfer handler failed');
+      channel.destroy();
+    });
+  };
+}
+
+async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise<void> {
+  const ch = new TransferChannel(channel);
+  let request: TransferRequest;
+  try {
+    request = await ch.readFrame(TransferRequest, 'request');
+  } catch (err) {
+    const e = toReachError(err);
+    deps.log.warn({ code: e.code, msg: e.message }, 'bad transfer request');
+    await ch.writeFrame(transferFailure(e)).catch(() => {});
+    ch.end();
+    return;
+  }
+  const log = deps.log.child({ transfer: request.id, op: request.op });
+  const started = Date.now();
+  try {
+    if (request.op === 'put') {
+      let path: string;
+      try {
+        path = await deps.checkPath(request.path);
+        if (request.kind === 'file' && request.size === undefined) {
+          throw new ReachError('INVALID_ARGUMENT', 'a file transfer needs its size');
+        }
+      } catch (err) {
+        await ch.writeFrame(transferFailure(fsError(err, request.path))).catch(() => {});
+        throw err;
+      }
+      const outcome = await receiveTarget(
+        ch,
+        request.kind === 'file'
+          ? {
+              kind: 'file',
+              path,
+              size: request.size ?? 0,
+              mode: request.mode ?? 0o644,
+              overwrite: request.overwrite,
+              resumeKey: request.resume_key,
+            }
+          : { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
+      );
+      log.info(
+        { path, size: outcome.size, resumed_from: outcome.resumedFrom, ms: Date.now() - started },
+        'transfer received',
+      );
+    } else {
+      let source: { kind: 'file'; path: string; size: number } | { kind: 'dir'; path: string };
+      try {
+        const path = await deps.checkPath(request.path);
+        const st = await stat(path).catch((err: unknown) => {
+          throw fsError(err, request.path);
+        });
+        if (!st.isFile() && !st.isDirectory()) {
+          throw new ReachError('INVALID_ARGUMENT', `not a regular file or directory: ${request.path}`);
+        }
+        source = st.isFile() ? { kind: 'file', path, size: st.size } : { kind: 'dir', path };
+        await ch.writeFrame({
+          ok: true,
+          kind: source.kind,
+          size: source.kind === 'file' ? st.size : 0,
+          mode: st.mode & 0o7777,
+          mtime_ms: st.mtimeMs,
+        });
+      } catch (err) {
+        await ch.writeFrame(transferFailure(fsError(err, request.path))).catch(() => {});
+        throw err;
+      }
+      const outcome = await sendSource(ch, source);
+      log.info(
+        {
+          path: source.path,
+          size: outcome.size,
+          resumed_from: outcome.resumedFrom,
+          ms: Date.now() - started,
+        },
+        'transfer sent',
+      );
+    }
+  } catch (err) {
+    const e = toReachError(err);
+    log.warn({ code: e.code, msg: e.message }, 'transfer failed');
+  } finally {
+    ch.end();
+  }
+}

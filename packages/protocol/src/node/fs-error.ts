@@ -1,0 +1,26 @@
+import { ReachError, toReachError } from '../errors.ts';
+
+/** Maps a Node filesystem error met during a transfer to the shared codes, naming the path. */
+export function fsTransferError(err: unknown, path: string): ReachError {
+  if (err instanceof ReachError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new ReachError('FILE_NOT_FOUND', `no such file or directory: ${path}`, { details: { path } });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new ReachError('PERMISSION_DENIED', `permission denied: ${path}`, { details: { path } });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new ReachError('TRANSFER_FAILED', `no space left for ${path}`, {
+        details: { path },
+        cause: err,
+      });
+    case 'ELOOP':
+      return new ReachError('PATH_DENIED', `too many symbolic links: ${path}`, { details: { path } });
+    default:
+      return toReachError(err);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The Node side of the transfer stream protocol (transfer.ts), shared by server and client: both
+ * send and both receive. Kept out of the package's main entry, which must stay free of node:*.
+ */
+
+export { fsTransferError } from './fs-error.ts';
+export { safeEntryPath, TarExtractor, type TreeStats, tarDirectory } from './tar-dir.ts';
+export { TransferChannel } from './transfer-channel.ts';
+export { partialPath, type ReceiveTarget, receiveTarget } from './transfer-receiver.ts';
+export {
+  hashPrefix,
+  type SendSource,
+  sendSource,
+  type TransferOutcome,
+  type TransferProgress,
+} from './transfer-sender.ts';

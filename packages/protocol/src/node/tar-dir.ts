@@ -1,0 +1,270 @@
+import { createReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readlink, symlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import tar from 'tar-stream';
+import { ReachError } from '../errors.ts';
+
+/** What a packed or extracted tree held. */
+export interface TreeStats {
+  /** Directories, files and symlinks (the root not counted). */
+  entries: number;
+  /** Entries of other types (devices, fifos, sockets, hard links), left out. */
+  skipped: number;
+}
+
+/**
+ * Streams the tree under `root` as a tar archive: relative names, modes, symlinks stored as links
+ * (never followed, so nothing outside the tree is read). Files are read as they are packed, so
+ * memory stays constant. A file that changes size while packed fails the archive.
+ */
+export async function* tarDirectory(root: string, stats: TreeStats): AsyncGenerator<Buffer> {
+  const pack = tar.pack();
+  let stopped = false;
+  const producing = packTree(pack, root, stats, () => stopped).then(
+    () => pack.finalize(),
+    (err: unknown) => pack.destroy(err as Error),
+  );
+  try {
+    for await (const chunk of pack) yield chunk as Buffer;
+  } finally {
+    stopped = true;
+    pack.destroy();
+    await producing;
+  }
+}
+
+async function packTree(
+  pack: tar.Pack,
+  root: string,
+  stats: TreeStats,
+  stopped: () => boolean,
+): Promise<void> {
+  const walk = async (rel: string): Promise<void> => {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      if (stopped()) throw new ReachError('CANCELLED', 'packing stopped');
+      const relPath = rel === '' ? name : `${rel}/${name}`;
+      const abs = join(root, relPath);
+      const st = await lstat(abs);
+      const mode = st.mode & 0o7777;
+      const mtime = st.mtime;
+      if (st.isDirectory()) {
+        await addEntry(pack, { name: `${relPath}/`, type: 'directory', mode, mtime });
+        stats.entries++;
+        await walk(relPath);
+      } else if (st.isSymbolicLink()) {
+        await addEntry(pack, { name: relPath, type: 'symlink', linkname: await readlink(abs), mode, mtime });
+        stats.entries++;
+      } else if (st.isFile()) {
+        await addFile(pack, abs, { name: relPath, type: 'file', size: st.size, mode, mtime }, stopped);
+        stats.entries++;
+      } else {
+        stats.skipped++;
+      }
+    }
+  };
+  await walk('');
+}
+
+function addEntry(pack: tar.Pack, header: EntryHeader): Promise<void> {
+  return new Promise((resolve, reject) => {
+    pack.entry(header, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+async function addFile(
+  pack: tar.Pack,
+  abs: string,
+  header: EntryHeader & { size: number },
+  stopped: () => boolean,
+): Promise<void> {
+  let done!: Promise<void>;
+  const entry = await new Promise<ReturnType<tar.Pack['entry']>>((resolve) => {
+    done = new Promise<void>((ok, fail) => {
+      resolve(pack.entry(header, (err) => (err ? fail(err) : ok())));
+    });
+  });
+  done.catch(() => {});
+  let read = 0;
+  if (header.size > 0) {
+    const input = createReadStream(abs, { end: header.size - 1, highWaterMark: 256 * 1024 });
+    try {
+      for await (const chunk of input as AsyncIterable<Buffer>) {
+        if (stopped()) throw new ReachError('CANCELLED', 'packing stopped');
+        read += chunk.byteLength;
+        if (!entry.write(chunk)) await drained(entry);
+      }
+    } finally {
+      input.destroy();
+    }
+  }
+  if (read !== header.size) {
+    entry.destroy();
+    throw new ReachError('TRANSFER_FAILED', `file changed while it was sent: ${header.name}`);
+  }
+  entry.end(undefined);
+  await done;
+}
+
+type EntryHeader = Partial<tar.Header> & { name: string };
+type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
+
+/** The event surface `drained` needs; node streams and streamx streams both have it. */
+interface DrainEmitter {
+  on(event: 'drain' | 'close' | 'error', listener: (arg?: unknown) => void): unknown;
+  off(event: 'drain' | 'close' | 'error', listener: (arg?: unknown) => void): unknown;
+}
+
+/** Resolves on `drain`; rejects when the stream closes or fails first. */
+export function drained(emitter: object): Promise<void> {
+  const stream = emitter as DrainEmitter;
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onError);
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new ReachError('CANCELLED', 'stream closed'));
+    };
+    const onError = (err?: unknown): void => {
+      cleanup();
+      reject(err);
+    };
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+    stream.on('error', onError);
+  });
+}
+
+/**
+ * Checks a tar entry name and returns it as relative path segments. Absolute names, drive
+ * letters, backslashes, NUL and `..` segments are refused: an archive cannot write outside the
+ * directory it is extracted into.
+ */
+export function safeEntryPath(name: string): string[] {
+  if (name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.includes('\0') || name.includes('\\')) {
+    throw new ReachError('PATH_DENIED', `tar entry has an unsafe name: ${JSON.stringify(name)}`);
+  }
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) {
+    throw new ReachError('PATH_DENIED', `tar entry escapes the directory: ${JSON.stringify(name)}`);
+  }
+  return parts;
+}
+
+/**
+ * A sink that extracts a tar stream into `dir` (which must exist and be empty). Regular files,
+ * directories and symlinks are created with their modes; symlinks last, after checking that no
+ * ancestor of theirs is a symlink, so nothing is ever written through a link. `write` applies
+ * backpressure; `finish` ends the archive and waits for the last entry.
+ */
+export class TarExtractor {
+  readonly #dir: string;
+  readonly #extract: tar.Extract;
+  readonly #consuming: Promise<void>;
+  readonly #dirModes: Array<[string, number]> = [];
+  readonly #symlinks: Array<[string, string]> = [];
+  readonly stats: TreeStats = { entries: 0, skipped: 0 };
+
+  constructor(dir: string) {
+    this.#dir = dir;
+    this.#extract = tar.extract();
+    this.#consuming = this.#consume();
+    this.#consuming.catch(() => {});
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.#extract.destroyed) await this.#consuming;
+    if (!this.#extract.write(chunk)) {
+      await Promise.race([drained(this.#extract), this.#consuming.then(() => undefined)]);
+    }
+  }
+
+  async finish(): Promise<TreeStats> {
+    this.#extract.end(undefined);
+    await this.#consuming;
+    for (const [target, linkname] of this.#symlinks) {
+      await this.#checkAncestors(target);
+      await symlink(linkname, target);
+    }
+    // Deepest first, so a read-only directory is locked only after everything inside it exists.
+    for (const [path, mode] of this.#dirModes.reverse()) await chmod(path, mode);
+    return this.stats;
+  }
+
+  abort(): void {
+    this.#extract.destroy();
+  }
+
+  async #consume(): Promise<void> {
+    try {
+      for await (const entry of this.#extract) {
+        await this.#entry(entry);
+      }
+    } catch (err) {
+      this.#extract.destroy();
+      throw err;
+    }
+  }
+
+  async #entry(entry: TarEntry): Promise<void> {
+    const { header } = entry;
+    const parts = safeEntryPath(header.name);
+    const mode = (header.mode ?? 0o644) & 0o7777;
+    if (parts.length === 0) {
+      entry.resume();
+      return;
+    }
+    const target = join(this.#dir, ...parts);
+    switch (header.type) {
+      case 'directory':
+        await mkdir(target, { recursive: true, mode: 0o700 });
+        this.#dirModes.push([target, mode]);
+        this.stats.entries++;
+        entry.resume();
+        return;
+      case 'file':
+      case 'contiguous-file': {
+        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+        const fh = await open(target, 'wx', 0o600);
+        try {
+          for await (const chunk of entry) await fh.write(chunk as Buffer);
+          await fh.chmod(mode);
+        } finally {
+          await fh.close();
+        }
+        this.stats.entries++;
+        return;
+      }
+      case 'symlink':
+        if (!header.linkname)
+          throw new ReachError('TRANSFER_FAILED', `symlink without target: ${header.name}`);
+        this.#symlinks.push([target, header.linkname]);
+        this.stats.entries++;
+        entry.resume();
+        return;
+      default:
+        this.stats.skipped++;
+        entry.resume();
+    }
+  }
+
+  async #checkAncestors(target: string): Promise<void> {
+    const rel = target.slice(this.#dir.length + 1).split(sep);
+    let current = this.#dir;
+    for (const part of rel.slice(0, -1)) {
+      current = join(current, part);
+      const st = await lstat(current).catch(() => undefined);
+      if (st?.isSymbolicLink()) {
+        throw new ReachError('PATH_DENIED', `tar entry would be written through a symlink: ${target}`);
+      }
+    }
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  }
+}

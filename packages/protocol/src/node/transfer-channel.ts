@@ -1,0 +1,178 @@
+import type { Duplex } from 'node:stream';
+import type { z } from 'zod';
+import { ReachError } from '../errors.ts';
+import { encodeFrame } from '../framing.ts';
+import { TRANSFER } from '../transfer.ts';
+
+const END_OF_BODY = Buffer.alloc(4);
+
+/**
+ * One transfer stream seen as control frames and body chunks (transfer.ts). Reads pull from the
+ * stream only when the caller asks, so a slow consumer stops reading, the channel's buffer fills
+ * and SSH flow control stops the sender: memory stays bounded by the channel window whatever the
+ * transfer's size. Writes wait for `drain`.
+ */
+export class TransferChannel {
+  readonly #stream: Duplex;
+  #leftover: Buffer | undefined;
+  #ended = false;
+  #error: Error | undefined;
+  #waiters: Array<() => void> = [];
+  #closed = false;
+
+  constructor(stream: Duplex) {
+    this.#stream = stream;
+    const wake = (): void => {
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    stream.on('readable', wake);
+    stream.on('drain', wake);
+    stream.on('end', () => {
+      this.#ended = true;
+      wake();
+    });
+    stream.on('close', () => {
+      this.#ended = true;
+      this.#closed = true;
+      wake();
+    });
+    stream.on('error', (err: Error) => {
+      this.#error ??= err;
+      wake();
+    });
+  }
+
+  /** Reads one control frame and validates it; a failure frame is accepted where `schema` allows it. */
+  async readFrame<S extends z.ZodType>(schema: S, what: string): Promise<z.infer<S>> {
+    const length = (await this.#exact(4)).readUInt32BE(0);
+    if (length > TRANSFER.maxControlFrameBytes) {
+      throw new ReachError('TRANSFER_FAILED', `${what}: control frame of ${length} bytes is over the limit`);
+    }
+    const body = await this.#exact(length);
+    let value: unknown;
+    try {
+      value = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new ReachError('TRANSFER_FAILED', `${what}: control frame is not JSON`);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ReachError(
+        'TRANSFER_FAILED',
+        `${what}: unexpected message (${issue ? `${issue.path.join('.') || 'frame'}: ${issue.message}` : 'invalid'})`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Reads body chunks up to the end-of-body marker, handing each slice to `sink` and waiting for
+   * it (the sink applies backpressure by not resolving). Returns the body's byte count.
+   */
+  async readBody(sink: (chunk: Buffer) => void | Promise<void>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const length = (await this.#exact(4)).readUInt32BE(0);
+      if (length === 0) return total;
+      if (length > TRANSFER.maxChunkBytes) {
+        throw new ReachError('TRANSFER_FAILED', `body chunk of ${length} bytes is over the limit`);
+      }
+      let remaining = length;
+      while (remaining > 0) {
+        const chunk = await this.#next();
+        const piece = chunk.byteLength <= remaining ? chunk : chunk.subarray(0, remaining);
+        if (piece !== chunk) this.#leftover = chunk.subarray(remaining);
+        remaining -= piece.byteLength;
+        total += piece.byteLength;
+        await sink(piece);
+      }
+    }
+  }
+
+  async writeFrame(message: unknown): Promise<void> {
+    await this.#write(Buffer.from(encodeFrame(message, TRANSFER.maxControlFrameBytes)));
+  }
+
+  /** Writes one body chunk (≤ TRANSFER.maxChunkBytes). */
+  async writeChunk(chunk: Buffer): Promise<void> {
+    if (chunk.byteLength === 0) return;
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32BE(chunk.byteLength, 0);
+    this.#stream.write(header);
+    await this.#write(chunk);
+  }
+
+  async endBody(): Promise<void> {
+    await this.#write(END_OF_BODY);
+  }
+
+  /** Ends the stream after everything written so far. */
+  end(): void {
+    if (!this.#closed) this.#stream.end();
+  }
+
+  /** Tears the stream down at once (a failed or cancelled transfer). */
+  destroy(): void {
+    this.#stream.destroy();
+  }
+
+  async #write(buf: Buffer): Promise<void> {
+    this.#check();
+    if (this.#stream.write(buf)) return;
+    while (this.#stream.writableNeedDrain) {
+      this.#check();
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+      });
+    }
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#error) {
+      throw new ReachError('CONNECTION_ERROR', `transfer channel failed: ${this.#error.message}`, {
+        cause: this.#error,
+      });
+    }
+    if (this.#closed || this.#stream.destroyed) {
+      throw new ReachError('CONNECTION_ERROR', 'transfer channel closed');
+    }
+  }
+
+  async #next(): Promise<Buffer> {
+    if (this.#leftover) {
+      const b = this.#leftover;
+      this.#leftover = undefined;
+      return b;
+    }
+    for (;;) {
+      const chunk = this.#stream.read() as Buffer | null;
+      if (chunk !== null) return chunk;
+      if (this.#error) this.#check();
+      if (this.#ended) throw new ReachError('CONNECTION_ERROR', 'transfer channel closed mid-transfer');
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+      });
+    }
+  }
+
+  async #exact(n: number): Promise<Buffer> {
+    if (n === 0) return Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < n) {
+      const chunk = await this.#next();
+      const need = n - have;
+      if (chunk.byteLength > need) {
+        this.#leftover = chunk.subarray(need);
+        parts.push(chunk.subarray(0, need));
+        have = n;
+      } else {
+        parts.push(chunk);
+        have += chunk.byteLength;
+      }
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+  }
+}

@@ -1,0 +1,287 @@
+import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { createWriteStream, constants as fsConstants, type WriteStream } from 'node:fs';
+import { chmod, type FileHandle, link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { ReachError } from '../errors.ts';
+import {
+  fromTransferFailure,
+  TransferFailure,
+  type TransferOffer,
+  TransferStart,
+  TransferTrailer,
+  transferFailure,
+} from '../transfer.ts';
+import { fsTransferError } from './fs-error.ts';
+import { drained, TarExtractor } from './tar-dir.ts';
+import type { TransferChannel } from './transfer-channel.ts';
+import type { TransferOutcome, TransferProgress } from './transfer-sender.ts';
+import { hashPrefix } from './transfer-sender.ts';
+
+/** Where a receiver puts what arrives. `path` is already resolved and allowed. */
+export type ReceiveTarget =
+  | {
+      kind: 'file';
+      path: string;
+      size: number;
+      mode: number;
+      overwrite: boolean;
+      /** Keep the partial file under a name derived from this key, and resume from it. */
+      resumeKey?: string | undefined;
+    }
+  | { kind: 'dir'; path: string; mode: number; overwrite: boolean };
+
+const StartOrFailure = z.union([TransferStart, TransferFailure]);
+
+/** Name of the temp file or directory beside `dest`: hidden, recognisable, bounded in length. */
+export function partialPath(dest: string, suffix: string): string {
+  return join(dirname(dest), `.${basename(dest).slice(0, 120)}.reach-partial-${suffix}`);
+}
+
+/**
+ * The receiving role, after the request exchange: prepares a temp file (or directory) beside the
+ * destination, offers the bytes of a resumable partial file, takes the body, checks the trailer's
+ * size and SHA-256 against what arrived, and only then fsyncs and renames into place. Anything
+ * that fails leaves the destination as it was; the temp is removed, except a resumable partial
+ * cut off mid-transfer, which is kept for the next attempt.
+ */
+export async function receiveTarget(
+  ch: TransferChannel,
+  target: ReceiveTarget,
+  opts: TransferProgress = {},
+): Promise<TransferOutcome> {
+  let prepared: Prepared;
+  try {
+    await checkDestination(target);
+    await mkdir(dirname(target.path), { recursive: true });
+    prepared = target.kind === 'file' ? await prepareFile(target) : await prepareDir(target);
+  } catch (err) {
+    const e = fsTransferError(err, target.path);
+    await ch.writeFrame(transferFailure(e)).catch(() => {});
+    throw e;
+  }
+  let keepPartial = prepared.resumable;
+  try {
+    await ch.writeFrame(prepared.offer);
+    const start = await ch.readFrame(StartOrFailure, 'start');
+    if (!('start' in start)) throw fromTransferFailure(start);
+    await prepared.begin(start.offset);
+    let received = 0;
+    const total = target.kind === 'file' ? target.size - start.offset : undefined;
+    await ch.readBody(async (chunk) => {
+      await prepared.write(chunk);
+      received += chunk.byteLength;
+      opts.onProgress?.(received, total);
+    });
+    const trailer = await ch.readFrame(TransferTrailer, 'trailer');
+    if (!trailer.ok) {
+      keepPartial = false;
+      throw fromTransferFailure(trailer);
+    }
+    const done = await prepared.finish();
+    const size = start.offset + received;
+    if (done.sha256 !== trailer.sha256 || size !== trailer.size) {
+      keepPartial = false;
+      throw new ReachError('INTEGRITY_ERROR', 'received bytes do not match the sender’s SHA-256', {
+        details: {
+          expected_sha256: trailer.sha256,
+          received_sha256: done.sha256,
+          size,
+          expected_size: trailer.size,
+        },
+      });
+    }
+    await prepared.commit();
+    keepPartial = false;
+    const outcome: TransferOutcome = {
+      size,
+      sha256: done.sha256,
+      resumedFrom: start.offset,
+      bytesTransferred: received,
+    };
+    if (done.entries !== undefined) outcome.entries = done.entries;
+    await ch.writeFrame({ ok: true, size, sha256: done.sha256, entries: done.entries }).catch(() => {});
+    return outcome;
+  } catch (err) {
+    const e = fsTransferError(err, target.path);
+    await prepared.discard(keepPartial && e.code !== 'INTEGRITY_ERROR');
+    if (e.code !== 'CONNECTION_ERROR') await ch.writeFrame(transferFailure(e)).catch(() => {});
+    throw e;
+  }
+}
+
+interface Prepared {
+  offer: TransferOffer;
+  resumable: boolean;
+  begin(offset: number): Promise<void>;
+  write(chunk: Buffer): Promise<void>;
+  finish(): Promise<{ sha256: string; entries?: number }>;
+  commit(): Promise<void>;
+  discard(keepPartial: boolean): Promise<void>;
+}
+
+async function checkDestination(target: ReceiveTarget): Promise<void> {
+  const st = await lstat(target.path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (!st) return;
+  if (!target.overwrite) {
+    throw new ReachError('INVALID_ARGUMENT', `destination exists: ${target.path}`, {
+      details: { path: target.path },
+      recoveryHint: 'pass overwrite: true to replace it, or choose another path',
+    });
+  }
+  if (target.kind === 'file' && st.isDirectory()) {
+    throw new ReachError('INVALID_ARGUMENT', `destination is a directory: ${target.path}`, {
+      details: { path: target.path },
+      recoveryHint: 'name the destination file itself, e.g. <dir>/<name>',
+    });
+  }
+}
+
+async function prepareFile(target: Extract<ReceiveTarget, { kind: 'file' }>): Promise<Prepared> {
+  const resumable = target.resumeKey !== undefined;
+  const temp = partialPath(target.path, target.resumeKey ?? randomBytes(8).toString('hex'));
+  let fh: FileHandle;
+  let have = 0;
+  let hash: Hash;
+  if (resumable) {
+    fh = await open(temp, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
+    have = (await fh.stat()).size;
+    if (have > target.size) {
+      await fh.truncate(0);
+      have = 0;
+    }
+    hash = await hashPrefix(temp, have);
+  } else {
+    fh = await open(temp, 'wx', 0o600);
+    hash = createHash('sha256');
+  }
+  let stream: WriteStream | undefined;
+  let streamError: Error | undefined;
+  const offer: TransferOffer = { ok: true, offset: have };
+  if (have > 0) offer.prefix_sha256 = hash.copy().digest('hex');
+
+  const closeStream = async (): Promise<void> => {
+    const s = stream;
+    stream = undefined;
+    if (!s || s.destroyed) return;
+    await new Promise<void>((resolve) => {
+      s.once('error', () => resolve());
+      s.end(() => resolve());
+    });
+  };
+
+  return {
+    offer,
+    resumable,
+    begin: async (offset) => {
+      if (offset !== 0 && offset !== have) {
+        throw new ReachError('TRANSFER_FAILED', `sender started at ${offset}, not at 0 or ${have}`);
+      }
+      if (offset === 0 && have > 0) {
+        await fh.truncate(0);
+        hash = createHash('sha256');
+      }
+      // A numeric fd, not the FileHandle: a FileHandle stream holds the handle open until the stream
+      // is destroyed, which would also close it before the fsync.
+      stream = createWriteStream(temp, {
+        fd: fh.fd,
+        start: offset,
+        autoClose: false,
+        highWaterMark: 1024 * 1024,
+      });
+      stream.on('error', (err) => {
+        streamError = err;
+      });
+    },
+    write: async (chunk) => {
+      if (streamError) throw streamError;
+      hash.update(chunk);
+      if (!stream!.write(chunk)) await drained(stream!);
+    },
+    finish: async () => {
+      await closeStream();
+      if (streamError) throw streamError;
+      await fh.chmod(target.mode);
+      await fh.sync();
+      return { sha256: hash.digest('hex') };
+    },
+    commit: async () => {
+      await fh.close();
+      if (target.overwrite) {
+        await rename(temp, target.path);
+      } else {
+        // link() fails if the destination appeared meanwhile: never clobber with overwrite:false.
+        await link(temp, target.path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'EEXIST') {
+            throw new ReachError('INVALID_ARGUMENT', `destination exists: ${target.path}`);
+          }
+          throw err;
+        });
+        await unlink(temp);
+      }
+      await syncDir(dirname(target.path));
+    },
+    discard: async (keepPartial) => {
+      await closeStream().catch(() => {});
+      if (keepPartial) await fh.sync().catch(() => {});
+      await fh.close().catch(() => {});
+      if (!keepPartial) await rm(temp, { force: true });
+    },
+  };
+}
+
+async function prepareDir(target: Extract<ReceiveTarget, { kind: 'dir' }>): Promise<Prepared> {
+  const temp = partialPath(target.path, randomBytes(8).toString('hex'));
+  await mkdir(temp, { mode: 0o700 });
+  const extractor = new TarExtractor(temp);
+  const hash = createHash('sha256');
+  let entries = 0;
+  return {
+    offer: { ok: true, offset: 0 },
+    resumable: false,
+    begin: async (offset) => {
+      if (offset !== 0) throw new ReachError('TRANSFER_FAILED', 'a directory transfer starts at 0');
+    },
+    write: async (chunk) => {
+      hash.update(chunk);
+      await extractor.write(chunk);
+    },
+    finish: async () => {
+      entries = (await extractor.finish()).entries;
+      await chmod(temp, target.mode);
+      return { sha256: hash.digest('hex'), entries };
+    },
+    commit: async () => {
+      const existing = await lstat(target.path).catch(() => undefined);
+      if (!existing) {
+        await rename(temp, target.path);
+      } else {
+        // rename() cannot replace a non-empty directory: move the old one aside first.
+        const old = partialPath(target.path, `old-${randomBytes(8).toString('hex')}`);
+        await rename(target.path, old);
+        try {
+          await rename(temp, target.path);
+        } catch (err) {
+          await rename(old, target.path).catch(() => {});
+          throw err;
+        }
+        await rm(old, { recursive: true, force: true });
+      }
+      await syncDir(dirname(target.path));
+    },
+    discard: async () => {
+      extractor.abort();
+      await rm(temp, { recursive: true, force: true });
+    },
+  };
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r').catch(() => undefined);
+  if (!fh) return;
+  await fh.sync().catch(() => {});
+  await fh.close();
+}

@@ -1,0 +1,167 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { z } from 'zod';
+import { ReachError } from '../errors.ts';
+import {
+  fromTransferFailure,
+  TRANSFER,
+  TransferAck,
+  TransferFailure,
+  TransferOffer,
+  transferFailure,
+} from '../transfer.ts';
+import { fsTransferError } from './fs-error.ts';
+import { tarDirectory } from './tar-dir.ts';
+import type { TransferChannel } from './transfer-channel.ts';
+
+/** What a sender streams: a file of known size, or a directory as a tar stream. */
+export type SendSource = { kind: 'file'; path: string; size: number } | { kind: 'dir'; path: string };
+
+export interface TransferOutcome {
+  /** Bytes of the whole file (or tar stream), resumed prefix included. */
+  size: number;
+  sha256: string;
+  /** Where this run started in the source (> 0 when a partial file was resumed). */
+  resumedFrom: number;
+  /** Body bytes that crossed the channel in this run. */
+  bytesTransferred: number;
+  /** Directory transfers: entries packed or extracted. */
+  entries?: number;
+}
+
+export interface TransferProgress {
+  /** Called as body bytes move: bytes done this run, and the total expected when known. */
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+const OfferOrFailure = z.union([TransferOffer, TransferFailure]);
+
+/** Hashes the first `length` bytes of a file; the Hash can go on with the rest. */
+export async function hashPrefix(path: string, length: number): Promise<Hash> {
+  const hash = createHash('sha256');
+  if (length === 0) return hash;
+  let seen = 0;
+  const input = createReadStream(path, { end: length - 1, highWaterMark: 1024 * 1024 });
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    seen += chunk.byteLength;
+  }
+  if (seen !== length)
+    throw new ReachError('TRANSFER_FAILED', `file is shorter than ${length} bytes: ${path}`);
+  return hash;
+}
+
+/**
+ * The sending role, after the request exchange: reads the receiver's offer, starts at its offset
+ * when the receiver's bytes hash the same as the source's prefix (else at 0), streams the body,
+ * sends the trailer and waits for the receiver's ack. The receiver's hash is checked against ours.
+ */
+export async function sendSource(
+  ch: TransferChannel,
+  source: SendSource,
+  opts: TransferProgress = {},
+): Promise<TransferOutcome> {
+  const offer = await ch.readFrame(OfferOrFailure, 'offer');
+  if (!offer.ok) throw fromTransferFailure(offer);
+
+  let hash = createHash('sha256');
+  let offset = 0;
+  if (source.kind === 'file' && offer.offset > 0 && offer.offset <= source.size && offer.prefix_sha256) {
+    const prefix = await hashPrefix(source.path, offer.offset).catch(() => undefined);
+    if (prefix && prefix.copy().digest('hex') === offer.prefix_sha256) {
+      hash = prefix;
+      offset = offer.offset;
+    }
+  }
+  await ch.writeFrame({ start: true, offset });
+
+  let sent = 0;
+  let entries: number | undefined;
+  const total = source.kind === 'file' ? source.size - offset : undefined;
+  let sourceError: ReachError | undefined;
+  const treeStats = { entries: 0, skipped: 0 };
+  const chunks =
+    source.kind === 'file'
+      ? fileChunks(source.path, offset, source.size)
+      : tarDirectory(source.path, treeStats);
+  try {
+    for await (const chunk of coalesce(chunks)) {
+      hash.update(chunk);
+      await ch.writeChunk(chunk);
+      sent += chunk.byteLength;
+      opts.onProgress?.(sent, total);
+    }
+  } catch (err) {
+    const e = fsTransferError(err, source.path);
+    if (e.code === 'CONNECTION_ERROR') throw e;
+    sourceError = e;
+  }
+  if (source.kind === 'dir') entries = treeStats.entries;
+  await ch.endBody();
+  if (sourceError) {
+    await ch.writeFrame(transferFailure(sourceError));
+    throw sourceError;
+  }
+  const size = offset + sent;
+  if (source.kind === 'file' && size !== source.size) {
+    const err = new ReachError('TRANSFER_FAILED', `file changed while it was sent: ${source.path}`);
+    await ch.writeFrame(transferFailure(err));
+    throw err;
+  }
+  const sha256 = hash.digest('hex');
+  await ch.writeFrame({ ok: true, size, sha256 });
+
+  const ack = await ch.readFrame(TransferAck, 'ack');
+  if (!ack.ok) throw fromTransferFailure(ack);
+  if (ack.sha256 !== sha256 || ack.size !== size) {
+    throw new ReachError('INTEGRITY_ERROR', 'the receiver stored different bytes than were sent', {
+      details: { sent_sha256: sha256, received_sha256: ack.sha256, size, received_size: ack.size },
+    });
+  }
+  const outcome: TransferOutcome = { size, sha256, resumedFrom: offset, bytesTransferred: sent };
+  if (entries !== undefined) outcome.entries = entries;
+  return outcome;
+}
+
+async function* fileChunks(path: string, offset: number, size: number): AsyncGenerator<Buffer> {
+  if (size <= offset) return;
+  const input = createReadStream(path, { start: offset, end: size - 1, highWaterMark: TRANSFER.chunkBytes });
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) yield chunk;
+  } finally {
+    input.destroy();
+  }
+}
+
+/**
+ * Merges small pieces (tar headers are 512 bytes) into chunks of up to TRANSFER.chunkBytes and
+ * splits larger ones, so each body chunk carries a useful amount of data.
+ */
+async function* coalesce(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const limit = TRANSFER.chunkBytes;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (let chunk of source) {
+    while (chunk.byteLength > limit) {
+      if (pendingBytes > 0) {
+        yield Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+      }
+      yield chunk.subarray(0, limit);
+      chunk = chunk.subarray(limit);
+    }
+    if (pendingBytes === 0 && chunk.byteLength >= limit / 2) {
+      yield chunk;
+      continue;
+    }
+    pending.push(chunk);
+    pendingBytes += chunk.byteLength;
+    if (pendingBytes >= limit / 2) {
+      yield Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
