@@ -79,7 +79,8 @@ export async function prepareClientHome(
   };
   for (const args of [['--init'], ['--generate-key']]) {
     const r = await runReach(args, env);
-    if (r.code !== 0) throw new Error(`reach ${args.join(' ')} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
+    if (r.code !== 0)
+      throw new Error(`reach ${args.join(' ')} failed (exit ${r.code}): ${r.stderr}${r.stdout}`);
   }
   const uuid = (await runReach(['--show-uuid'], env)).stdout.trim();
   const publicKey = (await readFile(join(home, 'id_ed25519.pub'), 'utf8')).trim();

@@ -62,7 +62,6 @@ describe('e2e: hostile input and refused authentication (server process)', () =>
   let server: ServerProc;
   let key: { private: string; public: string };
   let keyFile: string;
-  let secondPublic: string;
 
   before(async () => {
     dir = await tempDir('reach-e2e-hostile-');
@@ -72,7 +71,6 @@ describe('e2e: hostile input and refused authentication (server process)', () =>
     await authorizeKey(dataDir, key.public);
     await writeFile(join(dir.path, 'client'), key.private, { mode: 0o600 });
     const second = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'second' });
-    secondPublic = second.public;
     keyFile = join(dir.path, 'second.pub');
     await writeFile(keyFile, `${second.public}\n`);
   });
