@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Heartbeat, type Timers } from './heartbeat.ts';
+
+/** Manual timers: `fire()` runs the pending timeout. */
+function manualTimers(): Timers & { fire(): void; pending(): number; lastMs: number } {
+  let queued: Array<{ fn: () => void; ms: number }> = [];
+  const t = {
+    lastMs: 0,
+    setTimeout(fn: () => void, ms: number) {
+      const entry = { fn, ms };
+      queued.push(entry);
+      t.lastMs = ms;
+      return entry;
+    },
+    clearTimeout(handle: unknown) {
+      queued = queued.filter((q) => q !== handle);
+    },
+    fire() {
+      const next = queued.shift();
+      next?.fn();
+    },
+    pending: () => queued.length,
+  };
+  return t;
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+test('three failed beats in a row declare the link dead once; a success resets the count', async () => {
+  const timers = manualTimers();
+  const results: boolean[] = [false, true, false, false, false];
+  let dead = 0;
+  const hb = new Heartbeat({
+    intervalMs: 30_000,
+    timeoutMs: 10_000,
+    maxFailures: 3,
+    timers,
+    beat: async (ms) => {
+      assert.equal(ms, 10_000);
+      if (!results.shift()) throw new Error('no answer');
+    },
+    onDead: (failures) => {
+      dead++;
+      assert.equal(failures, 3);
+    },
+  });
+  hb.start();
+  assert.equal(timers.lastMs, 30_000);
+  for (let i = 0; i < 5; i++) {
+    timers.fire();
+    await flush();
+  }
+  assert.equal(dead, 1);
+  assert.equal(timers.pending(), 0, 'stopped after declaring the link dead');
+});
+
+test('stop() cancels the next beat', async () => {
+  const timers = manualTimers();
+  let beats = 0;
+  const hb = new Heartbeat({
+    intervalMs: 1000,
+    timeoutMs: 100,
+    maxFailures: 1,
+    timers,
+    beat: async () => {
+      beats++;
+    },
+    onDead: () => assert.fail('not dead'),
+  });
+  hb.start();
+  timers.fire();
+  await flush();
+  hb.stop();
+  assert.equal(timers.pending(), 0);
+  assert.equal(beats, 1);
+});
