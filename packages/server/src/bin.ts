@@ -6,6 +6,8 @@ import { createLogger } from './log/logger.ts';
 
 const USAGE = `usage: reach-server [flags]                     run the server
        reach-server authorize <pubkey-file|key-text>   allow a client key
+       reach-server audit [--data-dir D] [--client X] [--since 24h|ISO] [--tool T] [--limit N] [--json]
+       reach-server webhook-test-receiver [--port N] [--host H] [--log FILE]
 flags: --transport stdio|http  --host H  --port N  --ssh-host H  --ssh-port N  --data-dir DIR
        --api-key KEY  --log-level LEVEL  --heartbeat-interval S`;
 
@@ -14,8 +16,30 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 0;
   }
+  // Subcommands with flags of their own; only --data-dir is shared with the server's flags.
+  if (argv[0] === 'audit' || argv[0] === 'webhook-test-receiver') {
+    const rest = argv.slice(1);
+    const at = rest.indexOf('--data-dir');
+    const dataDirArgs = at >= 0 ? rest.splice(at, 2) : [];
+    const { config } = loadServerConfig(dataDirArgs, process.env);
+    if (argv[0] === 'audit') {
+      const { auditCommand } = await import('./audit/audit-command.ts');
+      return auditCommand(rest, { dataDir: config.dataDir, stdout: process.stdout });
+    }
+    const { webhookTestReceiverCommand } = await import('./webhooks/test-receiver.ts');
+    return webhookTestReceiverCommand(
+      rest,
+      config.webhookSecret === undefined ? {} : { secret: config.webhookSecret },
+    );
+  }
   const { config, positionals, warnings } = loadServerConfig(argv, process.env);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(
+    config.logLevel,
+    undefined,
+    config.logFile
+      ? { path: config.logFile, maxBytes: config.logMaxBytes, maxFiles: config.logMaxFiles }
+      : undefined,
+  );
   for (const w of warnings) log.warn(w);
   const [command, ...operands] = positionals;
 

@@ -1,12 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { ControlServer } from './control/control-server.ts';
+import { AuditStore } from './db/audit-store.ts';
 import { ClientStore } from './db/client-store.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
+import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
@@ -14,6 +17,9 @@ import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
 import { startTransports, type Transports } from './transports.ts';
 import { SERVER_VERSION } from './version.ts';
+import { forwardClientEvents } from './webhooks/client-event-forwarder.ts';
+import { parseWebhookConfig } from './webhooks/webhook-config.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 
 export const DB_FILE = 'reach.db';
 
@@ -27,6 +33,10 @@ export interface ServerServices {
   clients: ClientService;
   control: ControlServer;
   ssh: SshServer;
+  /** Durable webhook outbox and its sender. */
+  webhooks: WebhookDispatcher;
+  /** Who did what to which client, kept `auditRetentionDays`. */
+  audit: AuditLog;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -75,6 +85,29 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     const registry = new ClientRegistry();
     closers.push(() => registry.closeAll());
     const clients = new ClientService({ store, registry, log: log.child({ component: 'clients' }) });
+    const webhooks = new WebhookDispatcher({
+      store: new WebhookOutboxStore(db),
+      config: parseWebhookConfig({
+        url: config.webhookUrl,
+        secret: config.webhookSecret,
+        timeoutS: config.webhookTimeoutS,
+        maxRetries: config.webhookMaxRetries,
+      }),
+      clientWebhookUrl: (uuid) => store.get(uuid)?.webhook_url,
+      log: log.child({ component: 'webhooks' }),
+    });
+    webhooks.start();
+    closers.push(() => webhooks.close());
+    const detachWebhooks = forwardClientEvents(clients, webhooks);
+    closers.push(detachWebhooks);
+    const auditLog = log.child({ component: 'audit' });
+    const audit = new AuditLog({
+      store: new AuditStore(db),
+      retentionDays: config.auditRetentionDays,
+      onError: (err) => auditLog.error({ err }, 'audit write failed'),
+    });
+    audit.start();
+    closers.push(() => audit.close());
     const control = new ControlServer({ clients, store, log: log.child({ component: 'control' }) });
     const authorizedKeys = new AuthorizedKeys(
       join(config.dataDir, AUTHORIZED_KEYS_FILE),
@@ -95,7 +128,9 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
           registry,
           log: registrationLog,
           serverVersion: SERVER_VERSION,
+          onUnhealthy: (uuid, failures) => clients.reportUnhealthy(uuid, failures),
           heartbeat: {
+            graceMs: config.heartbeatGraceS * 1000,
             intervalMs: config.heartbeatIntervalS * 1000,
             timeoutMs: config.heartbeatTimeoutS * 1000,
             maxFailures: config.heartbeatMaxFailures,
@@ -122,6 +157,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       clients,
       control,
       ssh,
+      webhooks,
+      audit,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

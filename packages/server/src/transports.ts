@@ -8,9 +8,11 @@ import type { ServerServices } from './main.ts';
 import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
 import { McpEndpointFactory } from './mcp/mcp-server.ts';
 import { StdioEndpoint } from './mcp/stdio-endpoint.ts';
+import type { ToolCallRecord } from './mcp/tool.ts';
 import { allTools } from './mcp/tools/index.ts';
 import { RateLimiter } from './rate-limit/rate-limiter.ts';
 import { SERVER_VERSION } from './version.ts';
+import { toolCallEvent } from './webhooks/tool-call-events.ts';
 
 /** A started transport set (MCP stdio / HTTP); closed first on shutdown. */
 export interface Transports {
@@ -45,11 +47,28 @@ export async function startTransports(
       rateLog.warn({ clientId: uuid, kind, stats }, 'rate limit exceeded');
     },
   });
+  // Every tool call leaves an audit row; calls that act on a client may also raise an activity webhook.
+  const onToolCall = (record: ToolCallRecord): void => {
+    services.audit.record({
+      caller: record.caller,
+      client_uuid: record.client ?? null,
+      tool: record.tool,
+      arguments: record.args,
+      outcome: record.outcome,
+      duration_ms: record.durationMs,
+    });
+    if (record.client === undefined) return;
+    const client = services.store.get(record.client);
+    if (!client) return;
+    const event = toolCallEvent(record, { uuid: client.uuid, display_name: client.display_name });
+    if (event) services.webhooks.enqueue(event);
+  };
   const factory = new McpEndpointFactory({
-    services: { clients: services.clients, rateLimiter },
+    services: { clients: services.clients, rateLimiter, audit: services.audit },
     tools: allTools,
     version: SERVER_VERSION,
     log: log.child({ component: 'mcp' }),
+    onToolCall,
   });
 
   if (config.transport === 'stdio') {

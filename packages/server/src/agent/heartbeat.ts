@@ -21,6 +21,10 @@ export interface HeartbeatOptions {
   /** One beat; must settle by itself within `timeoutMs` (the caller's RPC deadline). */
   beat(timeoutMs: number): Promise<unknown>;
   onDead(failures: number, lastError: unknown): void;
+  /** Failures within this many ms of `start()` do not count (a new connection's grace). */
+  graceMs?: number;
+  /** Milliseconds clock, injected with `timers` in tests. */
+  now?: () => number;
   timers?: Timers;
 }
 
@@ -34,10 +38,15 @@ export class Heartbeat {
   #handle: unknown;
   #failures = 0;
   #stopped = true;
+  #startedAt = 0;
 
   constructor(opts: HeartbeatOptions) {
     this.#opts = opts;
     this.#timers = opts.timers ?? realTimers;
+  }
+
+  #now(): number {
+    return this.#opts.now?.() ?? Date.now();
   }
 
   get failures(): number {
@@ -47,6 +56,7 @@ export class Heartbeat {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#startedAt = this.#now();
     this.#schedule();
   }
 
@@ -73,6 +83,10 @@ export class Heartbeat {
       },
       (err: unknown) => {
         if (this.#stopped) return;
+        if (this.#now() - this.#startedAt < (this.#opts.graceMs ?? 0)) {
+          this.#schedule();
+          return;
+        }
         this.#failures++;
         if (this.#failures >= this.#opts.maxFailures) {
           this.stop();

@@ -15,6 +15,7 @@ export interface ClientServiceEvents {
   connected: [event: ClientEvent];
   disconnected: [event: ClientEvent & { reason: 'closed' | 'replaced' }];
   key_mismatch: [event: ClientEvent & { fingerprint: string; expected_fingerprint: string }];
+  unhealthy: [event: ClientEvent & { failures: number }];
 }
 
 const UpdatePatch = z.strictObject({
@@ -68,6 +69,12 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
       const record = this.#store.get(online.uuid);
       if (record) this.emit('disconnected', { client: toClientView(record, undefined), reason });
     });
+  }
+
+  /** Called by registration when heartbeats failed too often; `disconnected` follows. */
+  reportUnhealthy(uuid: string, failures: number): void {
+    const record = this.#store.get(uuid);
+    if (record) this.emit('unhealthy', { client: toClientView(record, this.#registry.get(uuid)), failures });
   }
 
   /** Called by registration when another key claims a known UUID. */

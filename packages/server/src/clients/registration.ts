@@ -11,10 +11,12 @@ export interface RegistrationDeps {
   registry: ClientRegistry;
   log: Logger;
   serverVersion: string;
-  heartbeat: { intervalMs: number; timeoutMs: number; maxFailures: number };
+  heartbeat: { intervalMs: number; timeoutMs: number; maxFailures: number; graceMs?: number };
   /** Deadline for hello and set_policy during registration, in ms. */
   registrationTimeoutMs: number;
   onKeyMismatch(record: ClientRecord, link: SshLink): void;
+  /** Told once when heartbeats fail `maxFailures` times in a row, before the link is closed. */
+  onUnhealthy?(uuid: string, failures: number): void;
   now?: () => Date;
 }
 
@@ -85,6 +87,7 @@ export async function registerLink(link: SshLink, deps: RegistrationDeps): Promi
       beat: (ms) => connectedAgent.call('heartbeat', {}, { timeoutMs: ms }),
       onDead: (failures) => {
         clientLog.warn({ failures }, 'heartbeat failed; closing the link');
+        deps.onUnhealthy?.(hello.uuid, failures);
         connectedAgent.close('heartbeat failed');
         link.close();
       },

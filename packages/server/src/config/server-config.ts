@@ -33,6 +33,25 @@ export const ServerConfigSchema = z.object({
   maxUnauthenticated: z.coerce.number().int().min(1).max(100_000).default(128),
   /** Seconds a connection may take to authenticate and register. */
   authTimeoutS: z.coerce.number().positive().max(600).default(30),
+  /** Seconds after a client connects during which failed heartbeats do not count. */
+  heartbeatGraceS: z.coerce.number().min(0).max(3600).default(60),
+  /** Global webhook receiver (every event), HMAC secret, per-request timeout (s) and quick retries. */
+  webhookUrl: z.string().optional(),
+  webhookSecret: z.string().optional(),
+  webhookTimeoutS: z.coerce.number().positive().max(300).default(10),
+  webhookMaxRetries: z.coerce.number().int().min(0).max(20).default(3),
+  /** Audit rows older than this are deleted. */
+  auditRetentionDays: z.coerce.number().positive().max(36_500).default(90),
+  /** Optional JSON log file beside stderr, rotated by size. */
+  logFile: z.string().optional(),
+  logMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .default(10 * 1024 * 1024),
+  logMaxFiles: z.coerce.number().int().min(1).max(100).default(5),
+  /** Extra server directories upload_file/download_file may use (comma-separated); `<data-dir>/transfers` always. */
+  transferRoots: z.string().default('').transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean)),
   /** `warn` counts and logs requests over a client's limits (the reference); `enforce` refuses them. */
   rateLimitMode: z.enum(['warn', 'enforce']).default('warn'),
   /** Default per-client limits; configure_client overrides them per client. */
@@ -70,6 +89,15 @@ const FLAGS: Record<string, ConfigKey> = {
   'rate-limit-rpm': 'rateLimitRpm',
   'rate-limit-concurrent': 'rateLimitConcurrent',
   'allowed-hosts': 'allowedHosts',
+  'transfer-root': 'transferRoots',
+  'heartbeat-grace': 'heartbeatGraceS',
+  'webhook-url': 'webhookUrl',
+  'webhook-timeout': 'webhookTimeoutS',
+  'webhook-max-retries': 'webhookMaxRetries',
+  'audit-retention-days': 'auditRetentionDays',
+  'log-file': 'logFile',
+  'log-max-bytes': 'logMaxBytes',
+  'log-max-files': 'logMaxFiles',
 };
 
 /** Environment variable (without prefix) → config key; `ETPHONEHOME_<name>` is a deprecated alias. */
@@ -88,6 +116,17 @@ const ENV: Record<string, ConfigKey> = {
   RATE_LIMIT_RPM: 'rateLimitRpm',
   RATE_LIMIT_CONCURRENT: 'rateLimitConcurrent',
   ALLOWED_HOSTS: 'allowedHosts',
+  TRANSFER_ROOTS: 'transferRoots',
+  HEARTBEAT_GRACE: 'heartbeatGraceS',
+  WEBHOOK_URL: 'webhookUrl',
+  // The secret is read from the environment only: a flag would show in `ps`.
+  WEBHOOK_SECRET: 'webhookSecret',
+  WEBHOOK_TIMEOUT: 'webhookTimeoutS',
+  WEBHOOK_MAX_RETRIES: 'webhookMaxRetries',
+  AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  LOG_FILE: 'logFile',
+  LOG_MAX_BYTES: 'logMaxBytes',
+  LOG_MAX_FILES: 'logMaxFiles',
 };
 
 export interface LoadedServerConfig {

@@ -1,8 +1,13 @@
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import type { TransferService } from '../transfer/transfer-service.ts';
 
 /** The services MCP tools call: the same ones the HTTP API calls. */
 export interface ToolServices {
   clients: ClientService;
   rateLimiter: RateLimiter;
+  /** upload_file / download_file (absent: those tools fail with INTERNAL_ERROR). */
+  transfers?: TransferService;
+  audit: AuditLog;
 }

@@ -1,7 +1,13 @@
 import type { ToolDefinition } from '../tool.ts';
+import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
 import { remoteTools } from './remote-tools.ts';
 import { sshSessionTools } from './ssh-session-tools.ts';
 
 /** Every MCP tool Reach serves, in listing order. */
-export const allTools: readonly ToolDefinition[] = [...clientTools, ...remoteTools, ...sshSessionTools];
+export const allTools: readonly ToolDefinition[] = [
+  ...clientTools,
+  ...remoteTools,
+  ...sshSessionTools,
+  ...auditTools,
+];

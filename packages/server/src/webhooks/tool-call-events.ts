@@ -1,0 +1,64 @@
+import type { ToolCallRecord } from '../mcp/tool.ts';
+import type { WebhookEventInput } from './webhook-dispatcher.ts';
+
+/** Longest command text carried in a `command_executed` event. */
+const MAX_CMD_CHARS = 1000;
+
+const FILE_OPERATIONS: Record<string, string> = {
+  read_file: 'read',
+  write_file: 'write',
+  list_files: 'list',
+};
+
+type Args = Record<string, unknown>;
+type Result = Record<string, unknown> | undefined;
+
+/**
+ * The activity webhook a finished tool call produces, if any: `command_executed` for
+ * run_command, `file_accessed` for read/write/list, `file_transferred` for upload/download.
+ * Never carries file bodies, environment values or passwords.
+ */
+export function toolCallEvent(
+  record: ToolCallRecord,
+  client: { uuid: string; display_name: string },
+): WebhookEventInput | undefined {
+  const args = (record.args ?? {}) as Args;
+  const result = record.result as Result;
+  const common = { caller: record.caller, outcome: record.outcome, duration_ms: record.durationMs };
+  if (record.tool === 'run_command') {
+    const cmd = String(args.cmd ?? '');
+    return {
+      event: 'command_executed',
+      client,
+      data: {
+        ...common,
+        cmd: cmd.length > MAX_CMD_CHARS ? `${cmd.slice(0, MAX_CMD_CHARS)}…` : cmd,
+        cwd: args.cwd ?? null,
+        returncode: result?.returncode ?? null,
+      },
+    };
+  }
+  const operation = FILE_OPERATIONS[record.tool];
+  if (operation) {
+    return {
+      event: 'file_accessed',
+      client,
+      data: { ...common, operation, path: args.path ?? null, size: result?.size ?? null },
+    };
+  }
+  if (record.tool === 'upload_file' || record.tool === 'download_file') {
+    return {
+      event: 'file_transferred',
+      client,
+      data: {
+        ...common,
+        direction: record.tool === 'upload_file' ? 'upload' : 'download',
+        local_path: args.local_path ?? null,
+        remote_path: args.remote_path ?? null,
+        size: result?.size ?? null,
+        sha256: result?.sha256 ?? null,
+      },
+    };
+  }
+  return undefined;
+}
