@@ -1,0 +1,113 @@
+/**
+ * A Reach server started in-process (so benches call its services directly) and one real client
+ * process connected to it over loopback SSH, each with its own temp directory.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { authorizeKey } from '../../packages/server/src/commands/authorize.ts';
+import { loadServerConfig } from '../../packages/server/src/config/server-config.ts';
+import type { RunningServer, StartServerDeps } from '../../packages/server/src/main.ts';
+import { startServer } from '../../packages/server/src/main.ts';
+
+const execFileAsync = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLIENT_BIN = join(ROOT, 'packages/client/src/bin.ts');
+
+export interface ReachUnderTest {
+  server: RunningServer;
+  /** The connected client's UUID. */
+  uuid: string;
+  /** The client process's pid. */
+  clientPid: number;
+  /** Stops the client process and the server; removes both temp dirs. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ReachUnderTestOptions {
+  /** Extra server flags (e.g. `--transport http --port 0`). */
+  serverArgs?: string[];
+  /** Replaces the MCP/HTTP transports; by default none are started. */
+  startTransports?: StartServerDeps['startTransports'];
+}
+
+/** Starts the server (SSH on 127.0.0.1, ephemeral port) and a client, and waits until it is online. */
+export async function startReach(options: ReachUnderTestOptions = {}): Promise<ReachUnderTest> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-server-'));
+  const clientHome = await mkdtemp(join(tmpdir(), 'reach-bench-client-'));
+  let server: RunningServer | undefined;
+  let client: ChildProcess | undefined;
+  let clientStderr = '';
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      if (client) await killChild(client);
+      await server?.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(clientHome, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+
+  try {
+    const { config } = loadServerConfig(
+      [
+        '--ssh-host',
+        '127.0.0.1',
+        '--ssh-port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--log-level',
+        'warn',
+        ...(options.serverArgs ?? []),
+      ],
+      {},
+    );
+    server = await startServer(config, {
+      startTransports: options.startTransports ?? (async () => ({ close: async () => {} })),
+    });
+
+    const env = { ...process.env, REACH_HOME: clientHome, REACH_LOG_LEVEL: 'warn' };
+    await execFileAsync(process.execPath, [CLIENT_BIN, '--init'], { env });
+    await execFileAsync(process.execPath, [CLIENT_BIN, '--generate-key'], { env });
+    await authorizeKey(dataDir, join(clientHome, 'id_ed25519.pub'));
+    const uuid = (await execFileAsync(process.execPath, [CLIENT_BIN, '--show-uuid'], { env })).stdout.trim();
+
+    client = spawn(process.execPath, [CLIENT_BIN, '-s', '127.0.0.1', '-p', String(server.sshPort)], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    client.stderr?.setEncoding('utf8');
+    client.stderr?.on('data', (d: string) => {
+      clientStderr = (clientStderr + d).slice(-16_384);
+    });
+    const running = server;
+    const proc = client;
+    const deadline = Date.now() + 20_000;
+    while (!running.services.clients.list().some((c) => c.uuid === uuid && c.online)) {
+      if (proc.exitCode !== null) throw new Error(`client exited (${proc.exitCode}):\n${clientStderr}`);
+      if (Date.now() > deadline) throw new Error(`client not online within 20 s:\n${clientStderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { server: running, uuid, clientPid: proc.pid!, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:rtt`: round trip of `run_command true` through Reach (server in-process, a real
+ * client process over loopback SSH) beside OpenSSH (ssh with a ControlMaster through an `ssh -R`
+ * reverse tunnel to a loopback sshd). Rounds alternate between the two so both see the same
+ * machine load; each figure is the median over the rounds (PITFALLS 13).
+ *
+ * Flags: --rounds N (3), --seq N (1000), --calls N (2000), --concurrency N (64),
+ *        --ssh-seq N (200), --ssh-calls N (320), --json FILE.
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  concurrent,
+  formatTable,
+  type LatencyStats,
+  medianLatency,
+  medianThroughput,
+  ms,
+  sequential,
+  type ThroughputStats,
+} from './lib/measure.ts';
+import { startOpenSshBaseline } from './lib/openssh-baseline.ts';
+import { startReach } from './lib/reach-under-test.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seq: { type: 'string', default: '1000' },
+    calls: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '64' },
+    'ssh-seq': { type: 'string', default: '200' },
+    'ssh-calls': { type: 'string', default: '320' },
+    json: { type: 'string' },
+  },
+});
+const int = (name: keyof typeof values): number => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+};
+const rounds = int('rounds');
+const seqN = int('seq');
+const callsN = int('calls');
+const concurrency = int('concurrency');
+const sshSeqN = int('ssh-seq');
+const sshCallsN = int('ssh-calls');
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+log('starting Reach (server in-process, client process) and the OpenSSH baseline…');
+const reach = await startReach();
+const ssh = await startOpenSshBaseline().catch(async (err: unknown) => {
+  await reach.stop();
+  throw err;
+});
+
+try {
+  const reachCall = async (): Promise<void> => {
+    const r = await reach.server.services.clients.call(reach.uuid, 'run_command', { cmd: 'true' });
+    if (r.returncode !== 0) throw new Error(`run_command true returned ${r.returncode}`);
+  };
+  // Two figures that explain the run_command one: the agent's RPC round trip with no process
+  // started (heartbeat), and what starting `/bin/sh -c true` costs a Node process on this machine.
+  const online = reach.server.services.clients.onlineClient(reach.uuid);
+  const rpcCall = (): Promise<unknown> => online.agent.call('heartbeat', {});
+  const localSpawn = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = spawn('/bin/sh', ['-c', 'true'], { stdio: 'ignore' });
+      child.once('error', reject);
+      child.once('close', () => resolve());
+    });
+  const sshCall = async (): Promise<void> => {
+    const r = await ssh.exec('true');
+    if (r.code !== 0) throw new Error(`ssh exec true exited ${r.code}: ${r.stderr}`);
+  };
+
+  log('warming up…');
+  await sequential(100, reachCall);
+  await sequential(10, sshCall);
+
+  const rpcSeq: LatencyStats[] = [];
+  const spawnSeq: LatencyStats[] = [];
+  const reachSeq: LatencyStats[] = [];
+  const reachConc: ThroughputStats[] = [];
+  const sshSeq: LatencyStats[] = [];
+  const sshConc: ThroughputStats[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    rpcSeq.push(await sequential(seqN, rpcCall));
+    spawnSeq.push(await sequential(Math.min(seqN, 200), localSpawn));
+    reachSeq.push(await sequential(seqN, reachCall));
+    reachConc.push(await concurrent(callsN, concurrency, reachCall));
+    sshSeq.push(await sequential(sshSeqN, sshCall));
+    sshConc.push(await concurrent(sshCallsN, concurrency, sshCall));
+    log(
+      `round ${round}/${rounds}: Reach p50 ${ms(reachSeq.at(-1)!.p50)} ms, ` +
+        `${reachConc.at(-1)!.callsPerSecond.toFixed(0)} calls/s; OpenSSH p50 ${ms(sshSeq.at(-1)!.p50)} ms, ` +
+        `${sshConc.at(-1)!.callsPerSecond.toFixed(0)} calls/s`,
+    );
+  }
+
+  const rpc = medianLatency(rpcSeq);
+  const sp = medianLatency(spawnSeq);
+  const r = medianLatency(reachSeq);
+  const s = medianLatency(sshSeq);
+  const rc = medianThroughput(reachConc);
+  const sc = medianThroughput(sshConc);
+  const ratio = (x: number): string => `${x.toFixed(1)}×`;
+  const p50Ratio = s.p50 / r.p50;
+  const throughputRatio = rc.callsPerSecond / sc.callsPerSecond;
+
+  console.log(
+    `\nrun_command "true" round trip — median of ${rounds} rounds — ${os.cpus().length} CPUs, Node ${process.version}\n`,
+  );
+  console.log(
+    formatTable([
+      ['', 'Reach', 'OpenSSH', 'OpenSSH / Reach'],
+      ['sequential calls per round', String(r.n), String(s.n), ''],
+      ['p50 (ms)', ms(r.p50), ms(s.p50), ratio(p50Ratio)],
+      ['p99 (ms)', ms(r.p99), ms(s.p99), ratio(s.p99 / r.p99)],
+      ['mean (ms)', ms(r.mean), ms(s.mean), ratio(s.mean / r.mean)],
+      [`concurrent: calls per round`, String(rc.calls), String(sc.calls), ''],
+      [`concurrent: in flight`, String(rc.concurrency), String(sc.concurrency), ''],
+      [
+        'concurrent: calls/s',
+        rc.callsPerSecond.toFixed(0),
+        sc.callsPerSecond.toFixed(1),
+        ratio(throughputRatio),
+      ],
+    ]),
+  );
+  console.log(
+    `\nfor reference (median of ${rounds} rounds):\n` +
+      `  Reach agent RPC round trip, no process started (heartbeat): p50 ${ms(rpc.p50)} ms, p99 ${ms(rpc.p99)} ms\n` +
+      `  Node spawn of /bin/sh -c true on this machine (the floor under run_command): p50 ${ms(sp.p50)} ms, ` +
+      `p99 ${ms(sp.p99)} ms`,
+  );
+  console.log(
+    `\nOpenSSH: ssh -S <ControlMaster> through ssh -R to a loopback sshd (user ${ssh.user}); ` +
+      `fewer calls than Reach because each exec spawns an ssh process.`,
+  );
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  console.log(`target p50 ≤ 5 ms (run_command true): ${verdict(r.p50 <= 5)} (${ms(r.p50)} ms)`);
+  console.log(`target ≥ 20× faster than OpenSSH (p50): ${verdict(p50Ratio >= 20)} (${ratio(p50Ratio)})`);
+
+  if (values.json) {
+    await writeFile(
+      values.json,
+      `${JSON.stringify({ rounds, rpc, spawn: sp, reach: { seq: r, conc: rc }, openssh: { seq: s, conc: sc } }, null, 2)}\n`,
+    );
+  }
+} finally {
+  await ssh.stop();
+  await reach.stop();
+}
