@@ -163,6 +163,9 @@ export const LINK = {
   /** Virtual reverse-forward address for the agent RPC channel; no TCP port is bound. */
   agentBindAddr: 'agent',
   agentBindPort: 0,
+  /** Virtual reverse-forward address for bulk-transfer channels (one per transfer); nothing bound. */
+  streamBindAddr: 'stream',
+  streamBindPort: 0,
   /** Subsystem a client opens to call control methods on the server. */
   controlSubsystem: 'reach-control',
   /** SSH user name clients log in as. */

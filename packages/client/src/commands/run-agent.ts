@@ -7,6 +7,7 @@ import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
+import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { VERSION } from '../version.ts';
 import type { Command } from './command.ts';
@@ -59,6 +60,7 @@ export const runAgentCommand: Command = {
       reconnectDelayS: config.reconnect_delay,
       maxReconnectDelayS: config.max_reconnect_delay,
       log,
+      streamHandler: createTransferStreamHandler({ checkPath: (p) => policy.check(p), log }),
     });
     const stop = () => {
       log.info('shutting down');

@@ -3,6 +3,7 @@ import { LINK, ReachError, type RpcHandler, RpcPeer, toReachError } from '@reach
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import { backoffDelayMs } from './backoff.ts';
+import { widenReceiveWindow } from './channel-window.ts';
 import { connectSsh } from './ssh-connect.ts';
 
 export interface TunnelOptions {
@@ -21,6 +22,8 @@ export interface TunnelOptions {
   log: Logger;
   /** Uniform [0,1) source for the jitter; injectable for tests. */
   random?: () => number;
+  /** Serves bulk-transfer channels opened to the virtual `stream` forward (none: not requested). */
+  streamHandler?: (channel: Duplex) => void;
 }
 
 type TunnelState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
@@ -106,13 +109,26 @@ export class Tunnel {
     const log = this.#opts.log;
     return new Promise((resolve) => {
       let forwarded = false;
+      const streamHandler = this.#opts.streamHandler;
       client.on('tcp connection', (info, accept, reject) => {
+        if (streamHandler && info.destIP === LINK.streamBindAddr && info.destPort === LINK.streamBindPort) {
+          const channel = accept();
+          widenReceiveWindow(channel);
+          streamHandler(channel);
+          return;
+        }
         if (info.destIP !== LINK.agentBindAddr || info.destPort !== LINK.agentBindPort) {
           reject();
           return;
         }
         this.#servePeer(accept());
       });
+      // Asked before the agent forward, so the server knows about it when the link registers.
+      if (streamHandler) {
+        client.forwardIn(LINK.streamBindAddr, LINK.streamBindPort, (err) => {
+          if (err) log.warn({ err: err.message }, 'server refused the transfer stream forward');
+        });
+      }
       client.once('close', () => {
         log.info('link closed');
         resolve(forwarded);

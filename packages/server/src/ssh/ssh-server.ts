@@ -4,6 +4,7 @@ import { LINK, ReachError } from '@reach/protocol';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
+import { widenReceiveWindow } from './channel-window.ts';
 import { publicKeyLine } from './fingerprint.ts';
 
 /**
@@ -23,6 +24,11 @@ export interface SshLink {
   readonly closed: boolean;
   /** Opens a `forwarded-tcpip` channel to the client's virtual agent forward (`agent`:0). */
   openAgentChannel(): Promise<Duplex>;
+  /**
+   * Opens a bulk-transfer channel to the client's virtual `stream`:0 forward, with a widened
+   * receive window (CONNECTION_ERROR if the client did not ask for that forward).
+   */
+  openStreamChannel(): Promise<Duplex>;
   /** Ends the SSH connection. Idempotent. */
   close(): void;
   /** Called once when the connection is gone (immediately if it already is). */
@@ -229,6 +235,20 @@ export class SshServer {
           }
           return;
         }
+        if (
+          name === 'tcpip-forward' &&
+          forward.bindAddr === LINK.streamBindAddr &&
+          forward.bindPort === LINK.streamBindPort
+        ) {
+          accept?.(); // Virtual too: bulk-transfer channels are opened by the server.
+          current.streamForwarded = true;
+          return;
+        }
+        if (name === 'cancel-tcpip-forward' && forward.bindAddr === LINK.streamBindAddr) {
+          current.streamForwarded = false;
+          accept?.();
+          return;
+        }
         if (name === 'cancel-tcpip-forward' && forward.bindAddr === LINK.agentBindAddr) {
           accept?.();
           return;
@@ -261,6 +281,7 @@ class Link implements SshLink {
   readonly username: string;
   readonly remoteAddress: string;
   forwarded = false;
+  streamForwarded = false;
   readonly #conn: ssh2.Connection;
   #closed = false;
   #listeners: Array<() => void> = [];
@@ -284,19 +305,34 @@ class Link implements SshLink {
   }
 
   openAgentChannel(): Promise<Duplex> {
+    return this.#forwardOut(LINK.agentBindAddr, LINK.agentBindPort, 'agent');
+  }
+
+  async openStreamChannel(): Promise<Duplex> {
+    if (!this.streamForwarded && !this.#closed) {
+      throw new ReachError('CONNECTION_ERROR', 'this client does not accept transfer streams', {
+        recoveryHint: 'upgrade the reach client on that machine',
+      });
+    }
+    const channel = await this.#forwardOut(LINK.streamBindAddr, LINK.streamBindPort, 'stream');
+    widenReceiveWindow(channel);
+    return channel;
+  }
+
+  #forwardOut(addr: string, port: number, what: string): Promise<Duplex> {
     if (this.#closed) return Promise.reject(new ReachError('CONNECTION_ERROR', 'link closed'));
     return new Promise((resolve, reject) => {
       try {
-        this.#conn.forwardOut(LINK.agentBindAddr, LINK.agentBindPort, '127.0.0.1', 0, (err, channel) => {
+        this.#conn.forwardOut(addr, port, '127.0.0.1', 0, (err, channel) => {
           if (err) {
-            reject(new ReachError('CONNECTION_ERROR', `agent channel refused: ${err.message}`));
+            reject(new ReachError('CONNECTION_ERROR', `${what} channel refused: ${err.message}`));
             return;
           }
           channel.on('error', () => {});
           resolve(channel);
         });
       } catch (err) {
-        reject(new ReachError('CONNECTION_ERROR', `agent channel failed: ${(err as Error).message}`));
+        reject(new ReachError('CONNECTION_ERROR', `${what} channel failed: ${(err as Error).message}`));
       }
     });
   }
