@@ -14,7 +14,7 @@ import { encodeFrame, FrameDecoder, LINK } from '@reach/protocol';
 import ssh2 from 'ssh2';
 import { authorizeKey } from '../src/commands/authorize.ts';
 import { REPO, rssKiB, type ServerProc, startServerProcess } from './e2e-harness.ts';
-import { tempDir } from './link-harness.ts';
+import { tempDir, waitFor } from './link-harness.ts';
 
 const execFileAsync = promisify(execFile);
 const SERVER_BIN = join(REPO, 'packages', 'server', 'src', 'bin.ts');
@@ -223,15 +223,13 @@ describe('e2e: hostile input and refused authentication (server process)', () =>
       }),
       /authentication methods failed/,
     );
-    const refusals = server
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('authentication refused'));
-    assert.ok(
-      refusals.some((l) => l.includes('"method":"password"')),
-      server.output(),
-    );
-    assert.ok(refusals.some((l) => l.includes('"method":"keyboard-interactive"')));
+    // The log line travels through a pipe, the refusal through TCP: wait for the log to catch up.
+    const refused = (method: string) =>
+      server
+        .output()
+        .split('\n')
+        .some((l) => l.includes('authentication refused') && l.includes(`"method":"${method}"`));
+    await waitFor(() => refused('password') && refused('keyboard-interactive'), 10_000, 'refusals logged');
     assert.equal(server.proc.exitCode, null);
   });
 });
