@@ -1,13 +1,10 @@
 import type { Duplex } from 'node:stream';
-import { CONTROL_METHODS, ReachError, type RpcHandler, RpcPeer } from '@reach/protocol';
+import { CONTROL_METHODS, LIMITS, ReachError, type RpcHandler, RpcPeer } from '@reach/protocol';
 import type { z } from 'zod';
 import type { ClientService } from '../clients/client-service.ts';
 import type { ClientStore } from '../db/client-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { SshLink } from '../ssh/ssh-server.ts';
-
-/** Control requests are tiny; a bigger frame is refused before its body is read. */
-const MAX_CONTROL_FRAME_BYTES = 64 * 1024;
 
 type ListClientsResult = z.infer<typeof CONTROL_METHODS.list_clients.result>;
 
@@ -57,7 +54,8 @@ export class ControlServer {
         },
       },
       handlers,
-      maxFrameBytes: MAX_CONTROL_FRAME_BYTES,
+      // One limit both ways: replies (list_clients of thousands of clients) need the full frame size.
+      maxFrameBytes: LIMITS.maxFrameBytes,
       maxConcurrentIncoming: 8,
       onProtocolError: (err) => log.info({ code: err.code, msg: err.message }, 'control protocol error'),
     });
