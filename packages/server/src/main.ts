@@ -15,6 +15,8 @@ import { ClientRegistry } from './registry/client-registry.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
+import { TransferRoots } from './transfer/transfer-roots.ts';
+import { TransferService } from './transfer/transfer-service.ts';
 import { startTransports, type Transports } from './transports.ts';
 import { SERVER_VERSION } from './version.ts';
 import { forwardClientEvents } from './webhooks/client-event-forwarder.ts';
@@ -37,6 +39,8 @@ export interface ServerServices {
   webhooks: WebhookDispatcher;
   /** Who did what to which client, kept `auditRetentionDays`. */
   audit: AuditLog;
+  /** upload_file / download_file: streams between the transfer roots and clients. */
+  transfers: TransferService;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -141,6 +145,12 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       },
       onControl: (link, stream) => control.serve(link, stream),
     });
+    const transfers = new TransferService({
+      roots: new TransferRoots([join(config.dataDir, 'transfers'), ...config.transferRoots]),
+      openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
+      log: log.child({ component: 'transfers' }),
+    });
+    await transfers.start();
     const sshPort = await ssh.listen();
     closers.push(() => ssh.close());
     log.info(
@@ -159,6 +169,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       ssh,
       webhooks,
       audit,
+      transfers,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

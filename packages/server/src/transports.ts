@@ -64,7 +64,12 @@ export async function startTransports(
     if (event) services.webhooks.enqueue(event);
   };
   const factory = new McpEndpointFactory({
-    services: { clients: services.clients, rateLimiter, audit: services.audit },
+    services: {
+      clients: services.clients,
+      rateLimiter,
+      audit: services.audit,
+      transfers: services.transfers,
+    },
     tools: allTools,
     version: SERVER_VERSION,
     log: log.child({ component: 'mcp' }),

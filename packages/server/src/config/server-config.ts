@@ -51,7 +51,15 @@ export const ServerConfigSchema = z.object({
     .default(10 * 1024 * 1024),
   logMaxFiles: z.coerce.number().int().min(1).max(100).default(5),
   /** Extra server directories upload_file/download_file may use (comma-separated); `<data-dir>/transfers` always. */
-  transferRoots: z.string().default('').transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean)),
+  transferRoots: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    ),
   /** `warn` counts and logs requests over a client's limits (the reference); `enforce` refuses them. */
   rateLimitMode: z.enum(['warn', 'enforce']).default('warn'),
   /** Default per-client limits; configure_client overrides them per client. */

@@ -3,6 +3,7 @@ import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
 import { remoteTools } from './remote-tools.ts';
 import { sshSessionTools } from './ssh-session-tools.ts';
+import { transferTools } from './transfer-tools.ts';
 
 /** Every MCP tool Reach serves, in listing order. */
 export const allTools: readonly ToolDefinition[] = [
@@ -10,4 +11,5 @@ export const allTools: readonly ToolDefinition[] = [
   ...remoteTools,
   ...sshSessionTools,
   ...auditTools,
+  ...transferTools,
 ];
