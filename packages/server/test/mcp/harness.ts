@@ -82,9 +82,10 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
 
 /** Starts `reach-server --transport http` on ephemeral SSH and HTTP ports. */
 export async function startHttpServer(
-  options: { apiKey?: string; env?: Record<string, string>; args?: string[] } = {},
+  options: { apiKey?: string; env?: Record<string, string>; args?: string[]; dataDir?: string } = {},
 ): Promise<ServerProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'reach-mcp-server-'));
+  // Later flags win, so callers may pin --port / --ssh-port (a restart on the same ports).
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reach-mcp-server-'));
   const args = [
     SERVER_BIN,
     '--transport',

@@ -254,6 +254,12 @@ describe('MCP over Streamable HTTP, real server and clients', () => {
     assert.equal(stats.stats.concurrent_limit, 7);
     assert.equal(stats.stats.mode, 'warn');
     assert.ok(stats.stats.requests_per_minute >= 1);
+    // Warn mode (the default): over the limit, calls still run and are counted.
+    await ok(s1, 'configure_client', { uuid: beta.uuid, rate_limit_rpm: 1 });
+    for (let i = 0; i < 3; i++) await ok(s1, 'run_command', { cmd: 'true', client_id: beta.uuid });
+    const warned = await ok(s2, 'get_rate_limit_stats', { uuid: beta.uuid });
+    assert.ok(warned.stats.rpm_warnings >= 2, JSON.stringify(warned));
+    await ok(s1, 'configure_client', { uuid: beta.uuid, rate_limit_rpm: 500 });
     const cleared = await ok(s1, 'configure_client', { uuid: beta.uuid, webhook_url: '' });
     assert.equal(cleared.webhook_url, null);
     await fails(s1, 'configure_client', { uuid: beta.uuid, rate_limit_rpm: 1001 }, 'INVALID_ARGUMENT');
