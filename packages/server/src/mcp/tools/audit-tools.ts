@@ -1,3 +1,4 @@
+import { ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool } from '../tool.ts';
 
@@ -6,16 +7,20 @@ export const auditTools = [
     name: 'get_audit_log',
     description: 'Recent audit entries (who ran which tool on which client), newest first.',
     input: z.object({
-      client_id: z.string().min(1).max(200).optional().describe('UUID, client_id or display name'),
+      client_id: z.string().min(1).max(200).optional(),
       tool: z.string().max(64).optional(),
-      since: z.iso.datetime({ offset: true }).optional().describe('ISO 8601'),
+      since: z.string().max(40).optional().describe('ISO 8601 time'),
       limit: z.number().int().min(1).max(1000).default(100),
     }),
     handler: async ({ client_id, tool, since, limit }, ctx) => {
+      const sinceMs = since === undefined ? undefined : Date.parse(since);
+      if (sinceMs !== undefined && Number.isNaN(sinceMs)) {
+        throw new ReachError('INVALID_ARGUMENT', `since: not an ISO 8601 time: ${since}`);
+      }
       const entries = ctx.services.audit.query({
         ...(client_id === undefined ? {} : { client: client_id }),
         ...(tool === undefined ? {} : { tool }),
-        ...(since === undefined ? {} : { since: Date.parse(since) }),
+        ...(sinceMs === undefined ? {} : { since: sinceMs }),
         limit,
       });
       return { entries, count: entries.length };

@@ -8,7 +8,7 @@ export const ClientRef = z
   .string()
   .min(1)
   .max(200)
-  .describe('UUID, client_id or display name; default: selected');
+  .describe('uuid, client_id or name; default: selected');
 
 /**
  * The client a remote tool acts on: the one named, else the session's selection. Offline,
