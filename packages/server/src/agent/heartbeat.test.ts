@@ -75,3 +75,41 @@ test('stop() cancels the next beat', async () => {
   assert.equal(timers.pending(), 0);
   assert.equal(beats, 1);
 });
+
+test('failures inside the grace period after start do not count', async () => {
+  const timers = manualTimers();
+  let now = 0;
+  let dead = 0;
+  const hb = new Heartbeat({
+    intervalMs: 30_000,
+    timeoutMs: 10_000,
+    maxFailures: 3,
+    graceMs: 60_000,
+    now: () => now,
+    timers,
+    beat: async () => {
+      throw new Error('no answer');
+    },
+    onDead: () => {
+      dead++;
+    },
+  });
+  hb.start();
+  for (const t of [30_000, 59_000]) {
+    now = t;
+    timers.fire();
+    await flush();
+  }
+  assert.equal(hb.failures, 0, 'within the first 60 s nothing counts');
+  for (const t of [90_000, 120_000]) {
+    now = t;
+    timers.fire();
+    await flush();
+  }
+  assert.equal(hb.failures, 2);
+  assert.equal(dead, 0);
+  now = 150_000;
+  timers.fire();
+  await flush();
+  assert.equal(dead, 1);
+});
