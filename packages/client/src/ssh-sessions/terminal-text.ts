@@ -14,7 +14,8 @@ const SEQUENCE = [
   `${ESC}[P^_X][^${ESC}]*${ESC}\\\\`,
   `${ESC}\\[[0-?]*[ -/]*[@-~]`,
   `${ESC}[()*+\\-./][ -~]`,
-  `${ESC}[ -/]*[0-~]`,
+  // Other escapes; a final byte that opens CSI, OSC or a string is not an escape of its own.
+  `${ESC}[ -/]*[0-OQ-WYZ\\\\${'`'}-~]`,
 ].join('|');
 const ESCAPE = new RegExp(`${SEQUENCE}|${C1_CSI}[0-?]*[ -/]*[@-~]`, 'g');
 const COMPLETE_AT_START = new RegExp(`^(?:${SEQUENCE})`);
