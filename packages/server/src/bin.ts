@@ -7,6 +7,7 @@ import { createLogger } from './log/logger.ts';
 const USAGE = `usage: reach-server [flags]                     run the server
        reach-server authorize <pubkey-file|key-text>   allow a client key
        reach-server audit [--data-dir D] [--client X] [--since 24h|ISO] [--tool T] [--limit N] [--json]
+       reach-server webhooks [--data-dir D] [--limit N] [--json] [--requeue]   outbox and dead letters
        reach-server webhook-test-receiver [--port N] [--host H] [--log FILE]
 flags: --transport stdio|http  --host H  --port N  --ssh-host H  --ssh-port N  --data-dir DIR
        --api-key KEY  --log-level LEVEL  --heartbeat-interval S`;
@@ -17,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // Subcommands with flags of their own; only --data-dir is shared with the server's flags.
-  if (argv[0] === 'audit' || argv[0] === 'webhook-test-receiver') {
+  if (argv[0] === 'audit' || argv[0] === 'webhooks' || argv[0] === 'webhook-test-receiver') {
     const rest = argv.slice(1);
     const at = rest.indexOf('--data-dir');
     const dataDirArgs = at >= 0 ? rest.splice(at, 2) : [];
@@ -25,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
     if (argv[0] === 'audit') {
       const { auditCommand } = await import('./audit/audit-command.ts');
       return auditCommand(rest, { dataDir: config.dataDir, stdout: process.stdout });
+    }
+    if (argv[0] === 'webhooks') {
+      const { webhooksCommand } = await import('./webhooks/webhooks-command.ts');
+      return webhooksCommand(rest, { dataDir: config.dataDir, stdout: process.stdout });
     }
     const { webhookTestReceiverCommand } = await import('./webhooks/test-receiver.ts');
     return webhookTestReceiverCommand(

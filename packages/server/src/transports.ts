@@ -108,6 +108,7 @@ export async function startTransports(
       version: SERVER_VERSION,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
       clients: services.clients.counts(),
+      webhooks: (({ pending, dead }) => ({ pending, dead }))(services.webhooks.stats()),
     }),
   });
   const http = await listenHttp(app, config.host, config.port);

@@ -10,6 +10,7 @@ export interface HealthBody {
   version: string;
   uptime_s: number;
   clients: { online: number; total: number };
+  webhooks: { pending: number; dead: number };
 }
 
 export interface HttpAppDeps {

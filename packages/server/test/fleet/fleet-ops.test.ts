@@ -262,6 +262,16 @@ describe('fleet operations with real processes: webhooks, health, rate limits, a
     });
   });
 
+  test('the outbox is visible: /health counts and `reach-server webhooks`', async () => {
+    const health = (await (await fetch(`http://127.0.0.1:${server.httpPort}/health`)).json()) as any;
+    assert.equal(typeof health.webhooks.pending, 'number');
+    assert.equal(health.webhooks.dead, 0);
+    const { stdout } = await run(NODE, [SERVER_BIN, 'webhooks', '--data-dir', server.dataDir, '--json']);
+    const outbox = JSON.parse(stdout);
+    assert.equal(outbox.dead, 0);
+    assert.deepEqual(outbox.dead_letters, []);
+  });
+
   test('logs never carry the API key, a password or a file body', () => {
     const logs = [readFileSync(serverLogFile, 'utf8'), server.logs.raw.join('\n')].join('\n');
     assert.ok(logs.length > 1000, 'the run produced logs');
