@@ -186,6 +186,19 @@ describe('ssh sessions against a real sshd', () => {
     assert.ok(!(read.stdout as string).includes('\u001b'), 'escape sequences stripped from reads');
   });
 
+  test('a shell without line editing (dash): echo and continuation prompts stay out of the output', async () => {
+    const { call } = makeHarness();
+    const id = await openKey(call);
+    await call('ssh_session_send', { session_id: id, text: 'exec dash' });
+    const shell = await call('ssh_session_command', { session_id: id, command: 'echo "$0"' });
+    assert.equal(shell.output, 'dash');
+    const heredoc = await call('ssh_session_command', {
+      session_id: id,
+      command: 'cat <<EOF\nfirst line\nsecond line\nEOF\nfalse',
+    });
+    assert.deepEqual(heredoc, { session_id: id, output: 'first line\nsecond line', exit_code: 1 });
+  });
+
   test('a read -p prompt answered with ssh_session_send', async () => {
     const { call } = makeHarness();
     const id = await openKey(call);

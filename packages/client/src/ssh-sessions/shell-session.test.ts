@@ -58,10 +58,10 @@ function session(maxBufferChars = 1024 * 1024) {
   return { s, ...fake };
 }
 
-/** The nonce halves of the last command written: `printf '…' <a> <b> "$?"`. */
+/** The nonce halves of the last command written: `printf '…' <a> <b> "$?"`, joined. */
 function nonce(written: string[]): string {
   const m = /printf '\\n%s%s:%s\\n' ([0-9a-f]+) ([0-9a-f]+) "\$\?"/.exec(written.at(-1) ?? '');
-  assert.ok(m, 'sentinel printf written');
+  assert.ok(m, 'end marker printf written');
   return `${m[1]}${m[2]}`;
 }
 
@@ -74,13 +74,24 @@ describe('ShellSession', () => {
     // How readline echoes it: a continuation prompt before the second line.
     const echo = `${written.at(-1)!.trimEnd().replace(/\n/g, '\r\n> ')}\r\n`;
     emit(`prompt$ ${echo}`);
-    emit('hi\r\n\r\n');
+    emit(`${n}:st`);
+    emit('art\r\nhi\r\n\r\n');
     emit(n.slice(0, 10));
     emit(`${n.slice(10)}:3`);
     emit('\r\nprompt$ ');
     assert.deepEqual(await done, { output: 'hi', exitCode: 3, truncated: false });
     const after = await s.read(100);
     assert.equal(after.stdout, 'prompt$ ');
+  });
+
+  test('continuation prompts printed while the shell reads the command are not output', async () => {
+    const { s, written, emit } = session();
+    const done = s.command('cat <<EOF\nline\nEOF', 5000);
+    await Promise.resolve();
+    const n = nonce(written);
+    // A shell without line editing: the tty echoes everything at once, then PS2 prompts follow.
+    emit(`${written.at(-1)!.replace(/\n/g, '\r\n')}$ > > > ${n}:start\r\nline\r\n\r\n${n}:0\r\n$ `);
+    assert.deepEqual(await done, { output: 'line', exitCode: 0, truncated: false });
   });
 
   test('the echo alone never completes a command', async () => {
@@ -114,7 +125,7 @@ describe('ShellSession', () => {
     const done = s.command('exit 4', 5000);
     await Promise.resolve();
     emit(written.at(-1)!.replace(/\n/g, '\r\n'));
-    emit('logout\r\n');
+    emit(`${nonce(written)}:start\r\nlogout\r\n`);
     exit(4);
     assert.deepEqual(await done, { output: 'logout', exitCode: 4, truncated: false });
     assert.equal(s.closed, true);
@@ -130,11 +141,11 @@ describe('ShellSession', () => {
     const second = s.command('two', 5000);
     await Promise.resolve();
     assert.equal(written.length, 1);
-    emit(`\r\n${nonce(written)}:0\r\n`);
+    emit(`${nonce(written)}:start\r\n\r\n${nonce(written)}:0\r\n`);
     assert.equal((await first).exitCode, 0);
     await new Promise((r) => setImmediate(r));
     assert.equal(written.length, 2);
-    emit(`\r\n${nonce(written)}:1\r\n`);
+    emit(`${nonce(written)}:start\r\n\r\n${nonce(written)}:1\r\n`);
     assert.equal((await second).exitCode, 1);
   });
 });

@@ -40,34 +40,33 @@ interface ActiveCommand {
   raw: string;
   truncated: boolean;
   searchFrom: number;
-  sentinel: RegExp;
-  echoMarker: string;
+  /** Printed by the shell when the command starts running: after the echo and any PS2 prompts. */
+  startMarker: RegExp;
+  /** Where the command's own output begins in `raw`, once the start marker was seen. */
+  startAt: number | undefined;
+  /** Printed with `$?` when the command is done. */
+  endMarker: RegExp;
   done(outcome: CommandOutcome | ReachError): void;
 }
 
 const DEFAULT_MAX_READ_CHARS = 256 * 1024;
 /** How long a read that saw data waits for the rest of a burst, in ms. */
 const READ_COALESCE_MS = 25;
-/** Longest sentinel line, so a sentinel split across chunks is still found. */
-const SENTINEL_OVERLAP = 64;
-/** A sentinel line of a command that finished after its timeout: stripped from later reads. */
-const ORPHAN_SENTINEL = /\r?\n?[0-9a-f]{24}:\d+\r?\n/g;
+/** Longest marker line, so a marker split across chunks is still found. */
+const MARKER_OVERLAP = 64;
+/** Marker lines of a command that finished after its timeout: stripped from later reads. */
+const ORPHAN_MARKER = /\r?\n?[0-9a-f]{24}:(?:\d+|start)\r?\n/g;
 
-/** Renders a command's raw capture: drop everything up to the end of the echoed sentinel line. */
-function commandOutput(raw: string, echoMarker: string): string {
-  const echo = raw.lastIndexOf(echoMarker);
-  let start = 0;
-  if (echo !== -1) {
-    const nl = raw.indexOf('\n', echo);
-    start = nl === -1 ? raw.length : nl + 1;
-  }
-  return toPlainText(raw.slice(start)).replace(/\n+$/, '');
+/** The command's own output so far, as plain text: nothing before its start marker. */
+function commandOutput(active: ActiveCommand, end = active.raw.length): string {
+  if (active.startAt === undefined) return '';
+  return toPlainText(active.raw.slice(active.startAt, end)).replace(/\n+$/, '');
 }
 
 /**
- * One interactive PTY shell on a remote host. Commands run one at a time and end at a sentinel line
- * carrying a per-command random nonce and `$?`; the rest of the output waits in a bounded buffer for
- * `read`. Owned by the session manager, which closes it.
+ * One interactive PTY shell on a remote host. Commands run one at a time; their output is what the
+ * shell prints between a start line and an end line carrying a per-command random nonce (and `$?`).
+ * Other output waits in a bounded buffer for `read`. Owned by the session manager, which closes it.
  */
 export class ShellSession {
   readonly id: string;
@@ -133,7 +132,7 @@ export class ShellSession {
   }
 
   /**
-   * Runs `command` in the shell and resolves with its output and exit status once its sentinel
+   * Runs `command` in the shell and resolves with its output and exit status once its end marker
    * arrives. Commands queue behind each other; `timeoutMs` counts from the call. On timeout the
    * command gets Ctrl-C and the call fails with SSH_COMMAND_TIMEOUT carrying the partial output.
    * Unread output from before the command is discarded.
@@ -150,15 +149,17 @@ export class ShellSession {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (signal?.aborted) return Promise.reject(new ReachError('CANCELLED', 'command cancelled'));
     const remaining = deadline - Date.now();
-    if (remaining <= 0) return Promise.reject(this.#timeoutError(timeoutMs, '', false));
+    if (remaining <= 0) return Promise.reject(this.#timeoutError(timeoutMs));
     this.#pending = '';
     this.#dropped = false;
-    // The nonce is split in two so the echoed command line never contains the joined sentinel.
+    // The nonce is split in two so the echoed command line never contains the joined markers.
     const a = randomBytes(6).toString('hex');
     const b = randomBytes(6).toString('hex');
     // A brace group keeps cd/export in this shell, tolerates trailing comments and `&`, and is
-    // parsed whole before it runs, so the printf line is never read as the command's stdin.
-    const text = `{ ${command}\n}; printf '\\n%s%s:%s\\n' ${a} ${b} "$?"\n`;
+    // parsed whole before it runs, so the end marker is never read as the command's stdin. The
+    // start marker is printed once parsing is over, so echo and continuation prompts (PS2) that a
+    // shell with or without line editing prints come before it and are left out of the output.
+    const text = `{ printf '%s%s:start\\n' ${a} ${b}; ${command}\n}; printf '\\n%s%s:%s\\n' ${a} ${b} "$?"\n`;
     return new Promise<CommandOutcome>((resolve, reject) => {
       const onAbort = (): void => {
         finish(new ReachError('CANCELLED', 'command cancelled'));
@@ -166,9 +167,7 @@ export class ShellSession {
       };
       const timer = setTimeout(() => {
         const active = this.#active;
-        finish(
-          this.#timeoutError(timeoutMs, active?.raw ?? '', active?.truncated ?? false, active?.echoMarker),
-        );
+        finish(this.#timeoutError(timeoutMs, active));
         this.#interrupt();
       }, remaining);
       const finish = (outcome: CommandOutcome | ReachError): void => {
@@ -184,8 +183,9 @@ export class ShellSession {
         raw: '',
         truncated: false,
         searchFrom: 0,
-        sentinel: new RegExp(`${a}${b}:(\\d+)\\r?\\n`, 'g'),
-        echoMarker: `${b} "$?"`,
+        startMarker: new RegExp(`${a}${b}:start\\r?\\n`, 'g'),
+        startAt: undefined,
+        endMarker: new RegExp(`${a}${b}:(\\d+)\\r?\\n`, 'g'),
         done: finish,
       };
       this.#active = active;
@@ -224,7 +224,7 @@ export class ShellSession {
     const dropped = this.#dropped;
     this.#dropped = false;
     return {
-      stdout: toPlainText(ready.replace(ORPHAN_SENTINEL, '\n')),
+      stdout: toPlainText(ready.replace(ORPHAN_MARKER, '\n')),
       hasMore: rest.length > 0,
       dropped,
     };
@@ -256,16 +256,25 @@ export class ShellSession {
     if (over > 0) {
       active.raw = active.raw.slice(over);
       active.searchFrom = Math.max(0, active.searchFrom - over);
+      if (active.startAt !== undefined) active.startAt = Math.max(0, active.startAt - over);
       active.truncated = true;
     }
-    active.sentinel.lastIndex = Math.max(0, active.searchFrom - SENTINEL_OVERLAP);
+    const from = Math.max(0, active.searchFrom - MARKER_OVERLAP);
     active.searchFrom = active.raw.length;
-    const match = active.sentinel.exec(active.raw);
+    if (active.startAt === undefined) {
+      active.startMarker.lastIndex = from;
+      const start = active.startMarker.exec(active.raw);
+      if (start === null) return;
+      active.startAt = start.index + start[0].length;
+    }
+    active.endMarker.lastIndex = Math.max(from, active.startAt);
+    const match = active.endMarker.exec(active.raw);
     if (match === null) return;
-    const body = active.raw.slice(0, match.index).replace(/\r?\n$/, '');
+    // The end marker's own leading newline is not the command's output.
+    const end = active.raw.slice(0, match.index).endsWith('\r\n') ? match.index - 2 : match.index;
     const rest = active.raw.slice(match.index + match[0].length);
     active.done({
-      output: commandOutput(body, active.echoMarker),
+      output: commandOutput(active, Math.max(active.startAt, end)),
       exitCode: Number(match[1]),
       truncated: active.truncated,
     });
@@ -311,14 +320,14 @@ export class ShellSession {
     if (active !== undefined) {
       if (exitCode !== undefined) {
         active.done({
-          output: commandOutput(active.raw, active.echoMarker),
+          output: commandOutput(active),
           exitCode,
           truncated: active.truncated,
         });
       } else {
         active.done(
           new ReachError('SSH_CONNECTION_FAILED', 'the session closed while the command ran', {
-            details: { session_id: this.id, partial_output: commandOutput(active.raw, active.echoMarker) },
+            details: { session_id: this.id, partial_output: commandOutput(active) },
           }),
         );
       }
@@ -336,8 +345,9 @@ export class ShellSession {
     });
   }
 
-  #timeoutError(timeoutMs: number, raw: string, truncated: boolean, echoMarker?: string): ReachError {
-    const partial = echoMarker === undefined ? toPlainText(raw) : commandOutput(raw, echoMarker);
+  #timeoutError(timeoutMs: number, active?: ActiveCommand): ReachError {
+    const partial = active === undefined ? '' : commandOutput(active);
+    const truncated = active?.truncated ?? false;
     return new ReachError('SSH_COMMAND_TIMEOUT', `command did not finish within ${timeoutMs / 1000} s`, {
       details: { session_id: this.id, timeout: timeoutMs / 1000, partial_output: partial, truncated },
       recoveryHint:
