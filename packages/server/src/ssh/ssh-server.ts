@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { LINK, ReachError } from '@reach/protocol';
 import ssh2 from 'ssh2';
@@ -70,12 +70,22 @@ const CIPHERS = [
 
 let nextLinkId = 1;
 
+interface PendingSocket {
+  socket: Socket;
+  /** Leaves the unauthenticated set (on 'ready' or close). Idempotent. */
+  authenticated(): void;
+}
+
 /** The embedded SSH server (the only ssh2 user on the server side). */
 export class SshServer {
   readonly #opts: SshServerOptions;
   readonly #server: ssh2.Server;
+  /** Accepts TCP itself so accounting starts before the SSH greeting (ssh2 only reports a
+   * connection once the peer sent its identification string). */
+  readonly #net: NetServer;
+  /** Unauthenticated sockets by `ip:port`, until 'ready' or close. */
+  readonly #pending = new Map<string, PendingSocket>();
   readonly #links = new Set<ssh2.Connection>();
-  #unauthenticated = 0;
   #port = 0;
   #closing: Promise<void> | undefined;
 
@@ -91,6 +101,7 @@ export class SshServer {
       },
       (conn, info) => this.#onConnection(conn, info),
     );
+    this.#net = createServer({ noDelay: true }, (socket) => this.#onSocket(socket));
   }
 
   /** The bound SSH port (after listen). */
@@ -104,11 +115,11 @@ export class SshServer {
 
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#opts.port, this.#opts.host, () => {
-        this.#server.off('error', reject);
-        this.#server.on('error', (err: Error) => this.#opts.log.error({ err }, 'ssh server error'));
-        this.#port = (this.#server.address() as AddressInfo).port;
+      this.#net.once('error', reject);
+      this.#net.listen(this.#opts.port, this.#opts.host, () => {
+        this.#net.off('error', reject);
+        this.#net.on('error', (err: Error) => this.#opts.log.error({ err }, 'ssh listener error'));
+        this.#port = (this.#net.address() as AddressInfo).port;
         resolve(this.#port);
       });
     });
@@ -117,6 +128,7 @@ export class SshServer {
   /** Stops listening and ends every connection. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
+      for (const pending of this.#pending.values()) pending.socket.destroy();
       for (const conn of this.#links) conn.end();
       // A peer that never answers our FIN would hold close() forever: destroy what is left.
       const force = setTimeout(() => {
@@ -124,7 +136,7 @@ export class SshServer {
       }, 2000);
       force.unref();
       // Resolves once every connection is gone; an error only means it was not listening.
-      this.#server.close(() => {
+      this.#net.close(() => {
         clearTimeout(force);
         resolve();
       });
@@ -132,34 +144,47 @@ export class SshServer {
     return this.#closing;
   }
 
+  /**
+   * A new TCP connection: refused past the cap of unauthenticated ones, destroyed if it has not
+   * authenticated within authTimeoutMs (whether or not it ever spoke SSH), else handed to ssh2.
+   */
+  #onSocket(socket: Socket): void {
+    socket.on('error', () => {});
+    if (this.#closing || this.#pending.size >= this.#opts.maxUnauthenticated) {
+      this.#opts.log.warn(
+        { limit: this.#opts.maxUnauthenticated, remote: socket.remoteAddress },
+        'too many unauthenticated connections; dropping',
+      );
+      socket.destroy();
+      return;
+    }
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const timer = setTimeout(() => {
+      this.#opts.log.info({ remote: key }, 'authentication timed out');
+      socket.destroy();
+    }, this.#opts.authTimeoutMs);
+    const pending: PendingSocket = {
+      socket,
+      authenticated: () => {
+        clearTimeout(timer);
+        if (this.#pending.get(key) === pending) this.#pending.delete(key);
+      },
+    };
+    this.#pending.set(key, pending);
+    socket.once('close', pending.authenticated);
+    this.#server.injectSocket(socket);
+  }
+
   #onConnection(conn: ssh2.Connection, info: ssh2.ClientInfo): void {
     const log = this.#opts.log.child({ remote: `${info.ip}:${info.port}` });
     this.#links.add(conn);
     conn.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh connection error'));
-    if (this.#unauthenticated >= this.#opts.maxUnauthenticated) {
-      log.warn({ limit: this.#opts.maxUnauthenticated }, 'too many unauthenticated connections; dropping');
-      conn.once('close', () => this.#links.delete(conn));
-      conn.end();
-      return;
-    }
-    this.#unauthenticated++;
-    let authenticated = false;
+    const pending = this.#pending.get(`${info.ip}:${info.port}`);
     let attempts = 0;
     let identity: { fingerprint: string; publicKey: string; username: string } | undefined;
-    const authTimer = setTimeout(() => {
-      log.info('authentication timed out');
-      conn.end();
-    }, this.#opts.authTimeoutMs);
-    const leaveUnauthenticated = (): void => {
-      if (authenticated) return;
-      authenticated = true;
-      this.#unauthenticated--;
-      clearTimeout(authTimer);
-    };
 
     let link: Link | undefined;
     conn.once('close', () => {
-      if (!authenticated) leaveUnauthenticated();
       this.#links.delete(conn);
       link?.markClosed();
     });
@@ -211,7 +236,7 @@ export class SshServer {
     });
 
     conn.on('ready', () => {
-      leaveUnauthenticated();
+      pending?.authenticated();
       if (!identity) {
         conn.end();
         return;
@@ -316,6 +341,13 @@ class Link implements SshLink {
     }
     const channel = await this.#forwardOut(LINK.streamBindAddr, LINK.streamBindPort, 'stream');
     widenReceiveWindow(channel);
+    // ssh2 emits a dead connection's channel 'close' only once its buffered input is read; a
+    // transfer blocked on writing would never see it.
+    const drop = (): void => {
+      channel.destroy();
+    };
+    this.#conn.once('close', drop);
+    channel.once('close', () => this.#conn.off('close', drop));
     return channel;
   }
 
