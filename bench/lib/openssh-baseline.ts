@@ -37,6 +37,8 @@ export interface OpenSshBaseline {
   tunnelPort: number;
   /** Runs `cmd` on the client machine through the multiplexed master (no shell on our side). */
   exec(cmd: string): Promise<ExecResult>;
+  /** `ssh` arguments up to the remote command, through the master (for streaming stdin/stdout). */
+  sshArgs: readonly string[];
   /** Stops the master, the tunnel and both daemons; removes the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -148,6 +150,7 @@ export async function startOpenSshBaseline(): Promise<OpenSshBaseline> {
       user,
       tunnelPort,
       exec: (cmd) => run([...execArgs, cmd]),
+      sshArgs: execArgs,
       stop,
     };
   } catch (err) {

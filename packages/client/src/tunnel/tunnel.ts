@@ -114,6 +114,12 @@ export class Tunnel {
         if (streamHandler && info.destIP === LINK.streamBindAddr && info.destPort === LINK.streamBindPort) {
           const channel = accept();
           widenReceiveWindow(channel);
+          // ssh2 emits a dead link's channel 'close' only once its buffered input is read.
+          const drop = (): void => {
+            channel.destroy();
+          };
+          client.once('close', drop);
+          channel.once('close', () => client.off('close', drop));
           streamHandler(channel);
           return;
         }

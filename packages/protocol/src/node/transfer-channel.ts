@@ -5,6 +5,8 @@ import { encodeFrame } from '../framing.ts';
 import { TRANSFER } from '../transfer.ts';
 
 const END_OF_BODY = Buffer.alloc(4);
+/** Input queued before the stream is paused (then SSH flow control holds the sender back). */
+const QUEUE_HIGH_BYTES = 1024 * 1024;
 
 /**
  * One transfer stream seen as control frames and body chunks (transfer.ts). Reads pull from the
@@ -14,7 +16,9 @@ const END_OF_BODY = Buffer.alloc(4);
  */
 export class TransferChannel {
   readonly #stream: Duplex;
-  #leftover: Buffer | undefined;
+  /** Chunks received and not yet consumed, as delivered (no copies). */
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
   #ended = false;
   #error: Error | undefined;
   #waiters: Array<() => void> = [];
@@ -25,7 +29,13 @@ export class TransferChannel {
     const wake = (): void => {
       for (const w of this.#waiters.splice(0)) w();
     };
-    stream.on('readable', wake);
+    // 'data' hands over each chunk as received; read() would concatenate (copy) the whole buffer.
+    stream.on('data', (chunk: Buffer) => {
+      this.#queue.push(chunk);
+      this.#queued += chunk.byteLength;
+      if (this.#queued >= QUEUE_HIGH_BYTES) stream.pause();
+      wake();
+    });
     stream.on('drain', wake);
     stream.on('end', () => {
       this.#ended = true;
@@ -82,7 +92,7 @@ export class TransferChannel {
       while (remaining > 0) {
         const chunk = await this.#next();
         const piece = chunk.byteLength <= remaining ? chunk : chunk.subarray(0, remaining);
-        if (piece !== chunk) this.#leftover = chunk.subarray(remaining);
+        if (piece !== chunk) this.#unshift(chunk.subarray(remaining));
         remaining -= piece.byteLength;
         total += piece.byteLength;
         await sink(piece);
@@ -140,15 +150,19 @@ export class TransferChannel {
     }
   }
 
+  #unshift(chunk: Buffer): void {
+    this.#queue.unshift(chunk);
+    this.#queued += chunk.byteLength;
+  }
+
   async #next(): Promise<Buffer> {
-    if (this.#leftover) {
-      const b = this.#leftover;
-      this.#leftover = undefined;
-      return b;
-    }
     for (;;) {
-      const chunk = this.#stream.read() as Buffer | null;
-      if (chunk !== null) return chunk;
+      const chunk = this.#queue.shift();
+      if (chunk !== undefined) {
+        this.#queued -= chunk.byteLength;
+        if (this.#queued < QUEUE_HIGH_BYTES / 2 && this.#stream.isPaused()) this.#stream.resume();
+        return chunk;
+      }
       if (this.#error) this.#check();
       if (this.#ended) throw new ReachError('CONNECTION_ERROR', 'transfer channel closed mid-transfer');
       await new Promise<void>((resolve) => {
@@ -165,7 +179,7 @@ export class TransferChannel {
       const chunk = await this.#next();
       const need = n - have;
       if (chunk.byteLength > need) {
-        this.#leftover = chunk.subarray(need);
+        this.#unshift(chunk.subarray(need));
         parts.push(chunk.subarray(0, need));
         have = n;
       } else {

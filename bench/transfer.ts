@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:transfer`: a 1 GiB file uploaded to and downloaded from a client through Reach
+ * (TransferService, the code behind upload_file/download_file; server in-process, a real client
+ * process over loopback SSH) beside the same file through OpenSSH (`ssh … 'cat > file'` and
+ * `ssh … cat file` through a ControlMaster over an `ssh -R` reverse tunnel to a loopback sshd).
+ * Rounds alternate Reach and OpenSSH so both see the same load; figures are medians (PITFALLS 13).
+ * Server RSS growth is sampled during each Reach transfer (the server runs in this process).
+ *
+ * Flags: --size-mib N (1024), --rounds N (3), --json FILE.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { median } from './lib/measure.ts';
+import { startOpenSshBaseline } from './lib/openssh-baseline.ts';
+import { startReach } from './lib/reach-under-test.ts';
+
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '3' },
+    json: { type: 'string' },
+  },
+});
+const sizeMib = Number(values['size-mib']);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(sizeMib) || sizeMib < 1) throw new Error('--size-mib must be a positive integer');
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
+const MIB = 1024 * 1024;
+const size = sizeMib * MIB;
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+async function writeRandomFile(path: string): Promise<string> {
+  const block = randomBytes(MIB);
+  const hash = createHash('sha256');
+  const fh = await open(path, 'w');
+  try {
+    for (let i = 0; i < sizeMib; i++) {
+      block.writeUInt32BE(i, 0);
+      hash.update(block);
+      await fh.write(block);
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
+
+/** Runs `ssh <args> <cmd>` with stdin from `input` or stdout to `output`; resolves with seconds. */
+function timedSsh(
+  args: readonly string[],
+  cmd: string,
+  io: { input?: string; output?: string },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn('ssh', [...args, cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4096);
+    });
+    if (io.input) createReadStream(io.input, { highWaterMark: MIB }).pipe(child.stdin);
+    else child.stdin.end();
+    if (io.output) child.stdout.pipe(createWriteStream(io.output));
+    else child.stdout.resume();
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve((performance.now() - t0) / 1000);
+      else reject(new Error(`ssh ${cmd} exited ${code}: ${stderr}`));
+    });
+  });
+}
+
+/** Samples this process's RSS every 20 ms while `work` runs; returns the peak growth in bytes. */
+async function withRssPeak<T>(work: () => Promise<T>): Promise<{ value: T; growth: number }> {
+  global.gc?.();
+  const base = process.memoryUsage.rss();
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  try {
+    const value = await work();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, growth: peak - base };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const work = await mkdtemp(join(tmpdir(), 'reach-bench-transfer-'));
+log(
+  `starting Reach (server in-process, client process) and the OpenSSH baseline; ${sizeMib} MiB, ${rounds} rounds…`,
+);
+const reach = await startReach();
+const ssh = await startOpenSshBaseline().catch(async (err: unknown) => {
+  await reach.stop();
+  throw err;
+});
+const transfers = reach.server.services.transfers;
+const root = transfers.roots[0]!;
+
+try {
+  const source = join(root, 'bench.bin');
+  const wantSha = await writeRandomFile(source);
+  // The OpenSSH login user may not be us (a test user when root): give it a place to write.
+  const sshDir = (await ssh.exec('mktemp -d')).stdout.trim();
+  const results = {
+    reachUp: [] as number[],
+    reachDown: [] as number[],
+    sshUp: [] as number[],
+    sshDown: [] as number[],
+  };
+  const rss: number[] = [];
+  const remote = join(work, 'client-side.bin');
+
+  for (let round = 1; round <= rounds; round++) {
+    const up = await withRssPeak(() =>
+      transfers.upload({
+        clientUuid: reach.uuid,
+        localPath: source,
+        remotePath: remote,
+        overwrite: true,
+        resume: false,
+      }),
+    );
+    if (up.value.sha256 !== wantSha) throw new Error('Reach upload: sha256 differs');
+    results.reachUp.push(size / MIB / (up.value.duration_ms / 1000));
+    rss.push(up.growth);
+
+    const down = await withRssPeak(() =>
+      transfers.download({
+        clientUuid: reach.uuid,
+        remotePath: remote,
+        localPath: 'bench-back.bin',
+        resume: false,
+      }),
+    );
+    if (down.value.sha256 !== wantSha) throw new Error('Reach download: sha256 differs');
+    results.reachDown.push(size / MIB / (down.value.duration_ms / 1000));
+    rss.push(down.growth);
+
+    const sshUpS = await timedSsh(ssh.sshArgs, `cat > ${sshDir}/bench.bin`, { input: source });
+    results.sshUp.push(size / MIB / sshUpS);
+    const back = join(work, 'ssh-back.bin');
+    const sshDownS = await timedSsh(ssh.sshArgs, `cat ${sshDir}/bench.bin`, { output: back });
+    results.sshDown.push(size / MIB / sshDownS);
+    await rm(back, { force: true });
+    log(
+      `round ${round}: Reach up ${results.reachUp.at(-1)!.toFixed(0)} / down ${results.reachDown.at(-1)!.toFixed(0)} MiB/s; ` +
+        `OpenSSH up ${results.sshUp.at(-1)!.toFixed(0)} / down ${results.sshDown.at(-1)!.toFixed(0)} MiB/s; ` +
+        `server RSS +${(Math.max(up.growth, down.growth) / MIB).toFixed(1)} MiB`,
+    );
+  }
+  await ssh.exec(`rm -rf ${sshDir}`);
+
+  const m = {
+    reach_up_mib_s: median(results.reachUp),
+    reach_down_mib_s: median(results.reachDown),
+    openssh_up_mib_s: median(results.sshUp),
+    openssh_down_mib_s: median(results.sshDown),
+    server_rss_growth_mib: Math.max(...rss) / MIB,
+  };
+  const ratioUp = m.reach_up_mib_s / m.openssh_up_mib_s;
+  const ratioDown = m.reach_down_mib_s / m.openssh_down_mib_s;
+  const line = (name: string, reachV: number, sshV: number, ratio: number): string =>
+    `${name.padEnd(10)} ${reachV.toFixed(0).padStart(8)} ${sshV.toFixed(0).padStart(10)} ${ratio.toFixed(2).padStart(7)}×  ${ratio >= 1.5 ? 'ok' : 'below target'}`;
+  console.log(`\n${sizeMib} MiB file, median of ${rounds} rounds (MiB/s)`);
+  console.log(
+    `${'direction'.padEnd(10)} ${'Reach'.padStart(8)} ${'OpenSSH'.padStart(10)} ${'ratio'.padStart(8)}  (target ≥ 1.5×)`,
+  );
+  console.log(line('upload', m.reach_up_mib_s, m.openssh_up_mib_s, ratioUp));
+  console.log(line('download', m.reach_down_mib_s, m.openssh_down_mib_s, ratioDown));
+  console.log(
+    `server RSS growth during a Reach transfer: ${m.server_rss_growth_mib.toFixed(1)} MiB (target < 64 MiB) ${m.server_rss_growth_mib < 64 ? 'ok' : 'over target'}`,
+  );
+  if (values.json) {
+    await writeFile(
+      values.json,
+      `${JSON.stringify({ size_mib: sizeMib, rounds, ...m, ratio_up: ratioUp, ratio_down: ratioDown, samples: results }, null, 2)}\n`,
+    );
+  }
+} finally {
+  await ssh.stop();
+  await reach.stop();
+  await rm(work, { recursive: true, force: true });
+}
