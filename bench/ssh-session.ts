@@ -7,13 +7,14 @@
  * Flags: --rounds N (3), --seq N (500), --ssh-seq N (100).
  */
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createSshSessionHandlers } from '../packages/client/src/ssh-sessions/handlers.ts';
-import { generateKeyPair, startSshd } from '../test-support/openssh.ts';
+import { ensureTestUser, generateKeyPair, startSshd } from '../test-support/openssh.ts';
 import { formatTable, type LatencyStats, medianLatency, ms, sequential } from './lib/measure.ts';
 
 const { values } = parseArgs({
@@ -32,7 +33,8 @@ const log = (line: string): void => {
 
 const dir = await mkdtemp(join(os.tmpdir(), 'reach-bench-ssh-session-'));
 const keyFile = join(dir, 'id_ed25519');
-const user = os.userInfo().username;
+// A plain test user (as root): root's own shell startup files would be timed on every OpenSSH exec.
+const user = await ensureTestUser('reachtest', randomBytes(12).toString('hex'));
 const sshd = await startSshd({ authorizedKeys: [await generateKeyPair(keyFile)] });
 const sessions = createSshSessionHandlers({
   configDir: join(dir, 'client'),
@@ -58,11 +60,13 @@ const sshArgs = [
 ];
 const master = spawn('ssh', [...sshArgs, '-M', '-N', `${user}@127.0.0.1`], { stdio: 'ignore' });
 
-const sshRun = (extra: string[]): Promise<void> =>
+const sshRun = (options: string[], command: string[] = []): Promise<void> =>
   new Promise((resolve, reject) => {
-    execFile('ssh', [...sshArgs, ...extra, `${user}@127.0.0.1`], (err) => (err ? reject(err) : resolve()));
+    execFile('ssh', [...sshArgs, ...options, `${user}@127.0.0.1`, ...command], (err) =>
+      err ? reject(err) : resolve(),
+    );
   });
-const sshTrue = (): Promise<void> => sshRun(['-o', 'ControlMaster=no', 'true']);
+const sshTrue = (): Promise<void> => sshRun(['-o', 'ControlMaster=no'], ['true']);
 
 try {
   const signal = new AbortController().signal;
