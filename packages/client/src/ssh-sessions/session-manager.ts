@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ReachError,
@@ -15,15 +15,10 @@ import {
   connectOnward,
   type OnwardHop,
   type ShellOptions,
-  validatePrivateKey,
 } from '../tunnel/onward-connect.ts';
+import { type CheckPath, type HopRequest, persistedHop, resolveHop } from './hop-credentials.ts';
 import { KnownHosts, SSH_KNOWN_HOSTS_FILE } from './known-hosts.ts';
-import {
-  type PersistedHop,
-  type PersistedSession,
-  SessionStore,
-  SSH_SESSIONS_FILE,
-} from './session-store.ts';
+import { type PersistedSession, SessionStore, SSH_SESSIONS_FILE } from './session-store.ts';
 import { ShellSession } from './shell-session.ts';
 
 export interface SshSessionManagerDeps {
@@ -33,7 +28,7 @@ export interface SshSessionManagerDeps {
   /** Wall clock in ms (injected in tests); drives created_at, last_activity and idle expiry. */
   clock?: () => number;
   /** The client's path policy: resolves a key_file path or throws PATH_DENIED. */
-  checkPath?: (path: string) => Promise<string>;
+  checkPath?: CheckPath;
   /** Most sessions open at once (default 10). */
   maxSessions?: number;
   /** A session unused this long is closed, in ms (default 30 min). */
@@ -45,15 +40,6 @@ export interface SshSessionManagerDeps {
   /** Handshake + authentication deadline per hop, in ms (default 20 s). */
   readyTimeoutMs?: number;
   shell?: Partial<ShellOptions>;
-}
-
-/** A host to open a session on: the target or one of its jump hosts. */
-export interface HopRequest {
-  host: string;
-  port: number;
-  username: string;
-  password?: string | undefined;
-  key_file?: string | undefined;
 }
 
 export interface OpenRequest extends HopRequest {
@@ -171,7 +157,9 @@ export class SshSessionManager {
         ...persistedHop(request),
         jump_hosts: (request.jump_hosts ?? []).map(persistedHop),
       };
-      const hops = await Promise.all([...(request.jump_hosts ?? []), request].map((h) => this.#hop(h)));
+      const hops = await Promise.all(
+        [...(request.jump_hosts ?? []), request].map((h) => resolveHop(h, this.#deps.checkPath)),
+      );
       const session = await this.#connect(meta, hops, request.accept_new_host_key ?? false);
       await this.#persist();
       const jumps = meta.jump_hosts.length;
@@ -244,7 +232,7 @@ export class SshSessionManager {
             session_id: randomUUID(),
             created_at: new Date(this.#clock()).toISOString(),
           };
-          const resolved = await Promise.all(hops.map((h) => this.#hop(h)));
+          const resolved = await Promise.all(hops.map((h) => resolveHop(h, this.#deps.checkPath)));
           const session = await this.#connect(meta, resolved, false);
           result.restored.push({
             old_session_id: old.session_id,
@@ -285,29 +273,6 @@ export class SshSessionManager {
         recoveryHint: 'close a session with ssh_session_close first',
       });
     }
-  }
-
-  async #hop(request: HopRequest | PersistedHop): Promise<OnwardHop> {
-    const hop: OnwardHop = { host: request.host, port: request.port, username: request.username };
-    if ('password' in request && request.password !== undefined) hop.password = request.password;
-    else if (request.key_file !== undefined) hop.privateKey = await this.#readKey(request.key_file);
-    return hop;
-  }
-
-  async #readKey(path: string): Promise<Buffer> {
-    const resolved = this.#deps.checkPath ? await this.#deps.checkPath(path) : path;
-    let data: Buffer;
-    try {
-      data = await readFile(resolved);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new ReachError('SSH_KEY_NOT_FOUND', `cannot read key file ${path}: ${code ?? 'error'}`, {
-        details: { key_file: path, reason: code },
-        recoveryHint: 'give the absolute path of a private key file on the client',
-      });
-    }
-    validatePrivateKey(data, path);
-    return data;
   }
 
   async #connect(
@@ -408,15 +373,4 @@ export class SshSessionManager {
       last_activity: new Date(session.lastActivity).toISOString(),
     };
   }
-}
-
-function persistedHop(hop: HopRequest): PersistedHop {
-  const out: PersistedHop = {
-    host: hop.host,
-    port: hop.port,
-    username: hop.username,
-    auth: hop.password !== undefined ? 'password' : 'key',
-  };
-  if (hop.key_file !== undefined) out.key_file = hop.key_file;
-  return out;
 }

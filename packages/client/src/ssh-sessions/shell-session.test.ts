@@ -107,6 +107,16 @@ describe('ShellSession', () => {
     assert.equal(written.at(-1), '\u0003', 'Ctrl-C sent on timeout');
   });
 
+  test('a cancelled call interrupts its command with Ctrl-C', async () => {
+    const { s, written } = session();
+    const ac = new AbortController();
+    const done = s.command('sleep 100', 5000, ac.signal);
+    await Promise.resolve();
+    ac.abort();
+    await assert.rejects(done, (e: unknown) => e instanceof ReachError && e.code === 'CANCELLED');
+    assert.equal(written.at(-1), '\u0003');
+  });
+
   test('unread output past the cap is dropped and flagged once', async () => {
     const { s, emit } = session(1000);
     emit('a'.repeat(800));
