@@ -108,6 +108,9 @@ const FLAGS: Record<string, ConfigKey> = {
   'log-max-files': 'logMaxFiles',
 };
 
+/** Flags that may be given more than once. */
+const REPEATABLE = new Set(['transfer-root']);
+
 /** Environment variable (without prefix) → config key; `ETPHONEHOME_<name>` is a deprecated alias. */
 const ENV: Record<string, ConfigKey> = {
   TRANSPORT: 'transport',
@@ -175,7 +178,9 @@ export function loadServerConfig(
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
+      options: Object.fromEntries(
+        Object.keys(FLAGS).map((f) => [f, { type: 'string' as const, multiple: REPEATABLE.has(f) }]),
+      ),
       allowPositionals: true,
       strict: true,
     });
@@ -185,6 +190,8 @@ export function loadServerConfig(
   for (const [flag, value] of Object.entries(parsed.values)) {
     const key = FLAGS[flag];
     if (key !== undefined && typeof value === 'string') raw[key] = value;
+    // A repeatable flag's values join its comma-separated form.
+    if (key !== undefined && Array.isArray(value)) raw[key] = value.join(',');
   }
 
   const result = ServerConfigSchema.safeParse(raw);
