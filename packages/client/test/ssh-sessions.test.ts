@@ -20,7 +20,7 @@ import { createSshSessionHandlers, type SshSessionHandlerDeps } from '../src/ssh
 const PASSWORD = 'Reach-test-pw-7f3a9c';
 const USER_NAME = 'reachtest';
 
-type Call = (method: string, params: unknown) => Promise<Record<string, unknown>>;
+type Call = (method: string, params: unknown, signal?: AbortSignal) => Promise<Record<string, unknown>>;
 
 interface Harness {
   call: Call;
@@ -53,10 +53,9 @@ describe('ssh sessions against a real sshd', () => {
     const configDir = join(dir, `cfg-${harnesses.length}`);
     const log = pino({ level: 'trace' }, { write: (line: string) => logs.push(line) });
     const h = createSshSessionHandlers({ configDir, log, sweepIntervalMs: 0, ...overrides });
-    const call: Call = async (method, params) => {
+    const call: Call = async (method, params, signal = new AbortController().signal) => {
       const handler: RpcHandler | undefined = h.handlers.get(method);
       assert.ok(handler, `no handler for ${method}`);
-      const signal = new AbortController().signal;
       return (await handler(params, { id: 1, method, signal })) as Record<string, unknown>;
     };
     const harness = { call, close: h.close, sweepIdle: h.sweepIdle, logs, configDir };
@@ -311,6 +310,11 @@ describe('ssh sessions against a real sshd', () => {
     );
     await expectCode(call('ssh_session_read', { session_id: 'nope' }), 'SSH_SESSION_NOT_FOUND');
     await expectCode(call('ssh_session_send', { session_id: 'nope', text: 'x' }), 'SSH_SESSION_NOT_FOUND');
+    // An open whose caller gives up (RPC cancel or deadline) leaves no session behind.
+    const abandoned = new AbortController();
+    setTimeout(() => abandoned.abort(), 5);
+    await expectCode(call('ssh_session_open', { ...base, key_file: keyFile }, abandoned.signal), 'CANCELLED');
+    assert.equal((await call('ssh_session_list', {})).count, 0);
     const id = await openKey(call);
     await expectCode(
       call('ssh_session_command', { session_id: id, command: 'true', timeout: 0 }),

@@ -77,7 +77,7 @@ export function createSshSessionHandlers(deps: SshSessionHandlerDeps): SshSessio
   };
   const M = SSH_SESSION_METHODS;
 
-  define('ssh_session_open', M.ssh_session_open, (p) => manager.open(p));
+  define('ssh_session_open', M.ssh_session_open, (p, ctx) => manager.open(p, ctx.signal));
   define('ssh_session_command', M.ssh_session_command, async (p, ctx) => {
     if (p.command.trim() === '') throw new ReachError('INVALID_ARGUMENT', 'command is empty');
     const outcome = await manager.get(p.session_id).command(p.command, p.timeout * 1000, ctx.signal);

@@ -146,7 +146,7 @@ export class SshSessionManager {
     return [...this.#live.values()].map(({ session }) => this.#info(session));
   }
 
-  async open(request: OpenRequest): Promise<SshSessionOpenResult> {
+  async open(request: OpenRequest, signal?: AbortSignal): Promise<SshSessionOpenResult> {
     this.sweepIdle();
     this.#checkCapacity();
     this.#opening++;
@@ -160,7 +160,7 @@ export class SshSessionManager {
       const hops = await Promise.all(
         [...(request.jump_hosts ?? []), request].map((h) => resolveHop(h, this.#deps.checkPath)),
       );
-      const session = await this.#connect(meta, hops, request.accept_new_host_key ?? false);
+      const session = await this.#connect(meta, hops, request.accept_new_host_key ?? false, signal);
       await this.#persist();
       const jumps = meta.jump_hosts.length;
       return {
@@ -279,6 +279,7 @@ export class SshSessionManager {
     meta: PersistedSession,
     hops: OnwardHop[],
     acceptNewHostKey: boolean,
+    signal?: AbortSignal,
   ): Promise<ShellSession> {
     const log = this.#log.child({ sessionId: meta.session_id });
     const options: ConnectOnwardOptions = {
@@ -293,6 +294,7 @@ export class SshSessionManager {
       },
     };
     if (this.#deps.readyTimeoutMs !== undefined) options.readyTimeoutMs = this.#deps.readyTimeoutMs;
+    if (signal !== undefined) options.signal = signal;
     const started = Date.now();
     const connection = await connectOnward(hops, options);
     let session: ShellSession;
@@ -322,6 +324,11 @@ export class SshSessionManager {
     this.#live.set(meta.session_id, { session, meta });
     session.onClose((exitCode) => this.#onSessionClosed(meta, exitCode));
     await session.settle(150, 3000);
+    if (signal?.aborted) {
+      // The caller gave up (e.g. its RPC deadline passed): do not leave an orphan session behind.
+      this.#forget(meta.session_id);
+      throw new ReachError('CANCELLED', 'ssh session open cancelled');
+    }
     log.info(
       {
         host: meta.host,

@@ -35,6 +35,8 @@ export interface ConnectOnwardOptions {
   checkHostKey: HostKeyCheck;
   /** Handshake and authentication deadline per hop, in ms. */
   readyTimeoutMs?: number;
+  /** Aborting ends the hops connected so far and fails with CANCELLED. */
+  signal?: AbortSignal | undefined;
   /** SSH keepalive interval in ms (0 disables). */
   keepaliveIntervalMs?: number;
 }
@@ -100,6 +102,10 @@ export function describeHostKey(blob: Buffer): PresentedHostKey {
   return { keyType, keyBase64: blob.toString('base64'), fingerprint: `SHA256:${digest}` };
 }
 
+function cancelled(): ReachError {
+  return new ReachError('CANCELLED', 'ssh connection cancelled');
+}
+
 function hopName(hop: OnwardHop): string {
   return `${hop.username}@${hop.host}:${hop.port}`;
 }
@@ -157,15 +163,19 @@ function connectHop(
     const client = new ssh2.Client();
     let hostKeyError: ReachError | undefined;
     let settled = false;
+    const onAbort = (): void => fail(cancelled());
     const fail = (err: ReachError): void => {
       if (settled) return;
       settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
       client.end();
       reject(err);
     };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     client.on('ready', () => {
       if (settled) return;
       settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
       client.removeListener('close', onEarlyClose);
       resolve(client);
     });
@@ -232,6 +242,7 @@ export async function connectOnward(
   };
   try {
     for (const [index, hop] of hops.entries()) {
+      if (options.signal?.aborted) throw cancelled();
       const previous = clients.at(-1);
       let sock: Duplex | undefined;
       if (previous !== undefined) {
@@ -258,6 +269,7 @@ export async function connectOnward(
       }
       clients.push(await connectHop(hop, index, hops.length, sock, options));
     }
+    if (options.signal?.aborted) throw cancelled();
   } catch (err) {
     closeAll();
     throw err;
