@@ -59,7 +59,7 @@ export const SshSessionOpenParams = z
     port: Port,
     /** In order: the first is the hop nearest the client, the last one reaches `host`. */
     jump_hosts: z.array(SshJumpHost).max(SSH_SESSION_LIMITS.maxJumpHosts).optional(),
-    /** Replace a recorded host key that changed, instead of refusing with SSH_HOST_KEY_MISMATCH. */
+    /** Replace a recorded host key that changed (target or jump host) instead of refusing with SSH_HOST_KEY_MISMATCH. */
     accept_new_host_key: z.boolean().default(false),
   })
   .refine(oneCredential, oneCredentialMessage);
