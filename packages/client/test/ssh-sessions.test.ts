@@ -263,6 +263,12 @@ describe('ssh sessions against a real sshd', () => {
     await call('ssh_session_command', { session_id: id, command: 'true' });
     now += 20 * 60_000;
     assert.equal((await call('ssh_session_list', {})).count, 1, 'activity resets the idle clock');
+    // A command that runs past the idle limit keeps its session.
+    const running = call('ssh_session_command', { session_id: id, command: 'sleep 0.5; echo slow-done' });
+    await new Promise((r) => setTimeout(r, 100));
+    now += 31 * 60_000;
+    assert.equal((await call('ssh_session_list', {})).count, 1, 'a running command is not idle');
+    assert.equal((await running).output, 'slow-done');
     now += 31 * 60_000;
     assert.equal((await call('ssh_session_list', {})).count, 0);
     await expectCode(

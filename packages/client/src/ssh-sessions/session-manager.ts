@@ -112,13 +112,13 @@ export class SshSessionManager {
     return this.#started;
   }
 
-  /** Closes sessions idle past the limit (by the injected clock); returns their ids. */
+  /** Closes sessions idle past the limit (by the injected clock); a running command is not idle. Returns their ids. */
   sweepIdle(): string[] {
     const limit = this.#deps.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
     const now = this.#clock();
     const expired: string[] = [];
     for (const [id, live] of this.#live) {
-      if (now - live.session.lastActivity >= limit) expired.push(id);
+      if (!live.session.busy && now - live.session.lastActivity >= limit) expired.push(id);
     }
     for (const id of expired) {
       this.#log.info({ sessionId: id }, 'ssh session idle: closing');

@@ -110,6 +110,11 @@ export class ShellSession {
     return this.#closed;
   }
 
+  /** A command is running: the session is in use even if no call touched it lately. */
+  get busy(): boolean {
+    return this.#active !== undefined;
+  }
+
   touch(): void {
     this.lastActivity = this.#clock();
   }
