@@ -207,6 +207,7 @@ describe('ssh sessions: jump hosts, host keys, restore', () => {
     const first = await sshd();
     const params = { host: '127.0.0.1', port: first.port, username: user, key_file: keyFile };
     const s1 = await call('ssh_session_open', params);
+    assert.ok((s1.message as string).includes(`recorded new host key of 127.0.0.1:${first.port}`));
     await call('ssh_session_close', { session_id: s1.session_id });
     const knownHosts = join(configDir, 'ssh_known_hosts');
     const base64 = (line: string): string => line.split(' ')[1] ?? '';
@@ -224,6 +225,8 @@ describe('ssh sessions: jump hosts, host keys, restore', () => {
     assert.equal((await call('ssh_session_list', {})).count, 0);
 
     const accepted = await call('ssh_session_open', { ...params, accept_new_host_key: true });
+    assert.ok((accepted.message as string).includes(`replaced changed host key of 127.0.0.1:${first.port}`));
+    assert.ok((accepted.message as string).includes(second.hostKeyFingerprint));
     const ok = await call('ssh_session_command', {
       session_id: accepted.session_id,
       command: 'echo trusted',

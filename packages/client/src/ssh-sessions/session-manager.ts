@@ -160,12 +160,15 @@ export class SshSessionManager {
       const hops = await Promise.all(
         [...(request.jump_hosts ?? []), request].map((h) => resolveHop(h, this.#deps.checkPath)),
       );
-      const session = await this.#connect(meta, hops, request.accept_new_host_key ?? false, signal);
+      const keyNotes: string[] = [];
+      const session = await this.#connect(meta, hops, request.accept_new_host_key ?? false, signal, keyNotes);
       await this.#persist();
       const jumps = meta.jump_hosts.length;
+      const via = jumps > 0 ? ` through ${jumps} jump host(s)` : '';
+      const keys = keyNotes.length > 0 ? `; ${keyNotes.join('; ')}` : '';
       return {
         ...this.#info(session),
-        message: `connected to ${request.username}@${request.host}:${request.port}${jumps > 0 ? ` through ${jumps} jump host(s)` : ''}`,
+        message: `connected to ${request.username}@${request.host}:${request.port}${via}${keys}`,
       };
     } finally {
       this.#opening--;
@@ -280,12 +283,15 @@ export class SshSessionManager {
     hops: OnwardHop[],
     acceptNewHostKey: boolean,
     signal?: AbortSignal,
+    keyNotes: string[] = [],
   ): Promise<ShellSession> {
     const log = this.#log.child({ sessionId: meta.session_id });
     const options: ConnectOnwardOptions = {
       checkHostKey: async (hop, key) => {
         const outcome = await this.#knownHosts.check(hop.host, hop.port, key, acceptNewHostKey);
         if (outcome !== 'known') {
+          const verb = outcome === 'added' ? 'recorded new' : 'replaced changed';
+          keyNotes.push(`${verb} host key of ${hop.host}:${hop.port} (${key.fingerprint})`);
           log.info(
             { host: hop.host, port: hop.port, fingerprint: key.fingerprint, outcome },
             'ssh host key recorded',
