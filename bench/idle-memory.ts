@@ -5,7 +5,9 @@
  * ssh2 connection each, own key, registered through hello like a real agent) are opened from this
  * process in steps up to --clients (500). A warm-up batch connects and leaves first, so code
  * loaded on the first connection is not billed to the clients. Per-client cost is given two ways:
- * (RSS at N − RSS before) / N, and the least-squares slope over the steps.
+ * (RSS at N − RSS before) / N, and the least-squares slope over the steps. A second pass runs a
+ * fresh server with its inspector on loopback and forces a full GC before each reading: the first
+ * pass includes V8's headroom left by the handshakes' garbage, the second shows what stays live.
  *
  * Flags: --clients N (500), --steps N (5), --settle-ms N (1500), --json FILE.
  */
@@ -21,6 +23,7 @@ import {
   rssBytes,
   spawnServerProcess,
 } from '../packages/server/test/helpers/many-clients.ts';
+import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
 import { formatTable, median } from './lib/measure.ts';
 
 const { values } = parseArgs({
@@ -45,83 +48,110 @@ const log = (line: string): void => {
 };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-mem-'));
 const keys = generateSimKeys(total + WARMUP);
-await authorizeSimKeys(dataDir, keys);
-const server = await spawnServerProcess(dataDir);
-const batches: ManyClients[] = [];
 
-/** Median of five RSS samples taken over about a second, after letting the server settle. */
-async function settledRss(): Promise<number> {
-  await sleep(settleMs);
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    samples.push(await rssBytes(server.pid));
-    await sleep(200);
-  }
-  return median(samples);
+interface Point {
+  n: number;
+  rss: number;
 }
 
-async function waitOnline(n: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while ((await server.clientCounts()).online !== n) {
-    if (Date.now() > deadline) throw new Error(`${n} clients not online within 60 s`);
-    await sleep(100);
+/** Connects clients in `steps` batches to a fresh server process and reads its RSS at each step. */
+async function series(forceGc: boolean): Promise<Point[]> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-mem-'));
+  await authorizeSimKeys(dataDir, keys);
+  const server = await spawnServerProcess(dataDir, [], forceGc ? ['--inspect=127.0.0.1:0'] : []);
+  const batches: ManyClients[] = [];
+  const label = forceGc ? 'after GC' : 'plain';
+
+  const waitOnline = async (n: number): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while ((await server.clientCounts()).online !== n) {
+      if (Date.now() > deadline) throw new Error(`${n} clients not online within 60 s`);
+      await sleep(100);
+    }
+  };
+  /** Median of five samples over about a second, after letting the server settle. */
+  const readRss = async (): Promise<number> => {
+    await sleep(settleMs);
+    if (forceGc) {
+      const url = inspectorUrl(server.stderr());
+      if (!url) throw new Error(`server printed no inspector URL:\n${server.stderr()}`);
+      await collectGarbage(url);
+      await collectGarbage(url);
+      await sleep(500);
+    }
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      samples.push(await rssBytes(server.pid));
+      await sleep(200);
+    }
+    return median(samples);
+  };
+
+  try {
+    log(`${label}: server pid ${server.pid}; warming up with ${WARMUP} clients…`);
+    const warm = await connectManyClients({ port: server.sshPort, keys: keys.slice(total) });
+    await waitOnline(WARMUP);
+    await warm.close();
+    await waitOnline(0);
+    const points: Point[] = [{ n: 0, rss: await readRss() }];
+    let connected = 0;
+    for (let step = 1; step <= steps; step++) {
+      const target = Math.round((total * step) / steps);
+      batches.push(await connectManyClients({ port: server.sshPort, keys: keys.slice(connected, target) }));
+      connected = target;
+      await waitOnline(connected);
+      const rss = await readRss();
+      points.push({ n: connected, rss });
+      log(`${label}: ${connected} idle clients, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
+    }
+    return points;
+  } finally {
+    await Promise.all(batches.map((b) => b.close()));
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-try {
-  log(`server pid ${server.pid}, SSH port ${server.sshPort}; warming up with ${WARMUP} clients…`);
-  const warm = await connectManyClients({ port: server.sshPort, keys: keys.slice(total) });
-  await waitOnline(WARMUP);
-  await warm.close();
-  await waitOnline(0);
-
-  const before = await settledRss();
-  const points: Array<{ n: number; rss: number }> = [{ n: 0, rss: before }];
-  let connected = 0;
-  for (let step = 1; step <= steps; step++) {
-    const target = Math.round((total * step) / steps);
-    const batch = await connectManyClients({ port: server.sshPort, keys: keys.slice(connected, target) });
-    batches.push(batch);
-    connected = target;
-    await waitOnline(connected);
-    const rss = await settledRss();
-    points.push({ n: connected, rss });
-    log(`${connected} idle clients: RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);
-  }
-
-  const last = points.at(-1)!;
-  const perClient = (last.rss - before) / last.n;
+/** Least-squares slope of RSS over client count, in bytes per client. */
+function slope(points: readonly Point[]): number {
   const meanN = points.reduce((a, p) => a + p.n, 0) / points.length;
   const meanR = points.reduce((a, p) => a + p.rss, 0) / points.length;
-  const slope =
+  return (
     points.reduce((a, p) => a + (p.n - meanN) * (p.rss - meanR), 0) /
-    points.reduce((a, p) => a + (p.n - meanN) ** 2, 0);
-
-  console.log(
-    `\nreach-server RSS with idle clients (server process ${server.pid}, Node ${process.version})\n`,
+    points.reduce((a, p) => a + (p.n - meanN) ** 2, 0)
   );
-  console.log(
-    formatTable([
-      ['idle clients', 'RSS (MiB)', 'Δ from 0 (MiB)', 'per client (KiB)'],
-      ...points.map((p) => [
-        String(p.n),
-        (p.rss / 2 ** 20).toFixed(1),
-        ((p.rss - before) / 2 ** 20).toFixed(1),
-        p.n === 0 ? '' : ((p.rss - before) / p.n / KIB).toFixed(1),
-      ]),
-    ]),
-  );
-  console.log(`\nper idle client: ${(perClient / KIB).toFixed(1)} KiB at ${last.n} clients`);
-  console.log(`per idle client (slope over ${steps} steps): ${(slope / KIB).toFixed(1)} KiB`);
-  console.log(`target ≤ 100 KB: ${perClient <= 100_000 ? 'met' : 'NOT met'}`);
+}
 
-  if (values.json) {
-    await writeFile(values.json, `${JSON.stringify({ points, perClient, slope }, null, 2)}\n`);
-  }
-} finally {
-  await Promise.all(batches.map((b) => b.close()));
-  await server.stop();
-  await rm(dataDir, { recursive: true, force: true });
+const plain = await series(false);
+const gc = await series(true);
+const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+const perClient = (points: readonly Point[], i: number): string => {
+  const p = points[i]!;
+  return p.n === 0 ? '' : ((p.rss - points[0]!.rss) / p.n / KIB).toFixed(1);
+};
+
+console.log(`\nreach-server RSS with idle clients (Node ${process.version})\n`);
+console.log(
+  formatTable([
+    ['idle clients', 'RSS (MiB)', 'per client (KiB)', 'after full GC: RSS (MiB)', 'per client (KiB)'],
+    ...plain.map((p, i) => [String(p.n), mib(p.rss), perClient(plain, i), mib(gc[i]!.rss), perClient(gc, i)]),
+  ]),
+);
+const last = plain.at(-1)!;
+const perClientPlain = (last.rss - plain[0]!.rss) / last.n;
+const perClientGc = (gc.at(-1)!.rss - gc[0]!.rss) / last.n;
+console.log(`\nper idle client: ${(perClientPlain / KIB).toFixed(1)} KiB at ${last.n} clients`);
+console.log(`per idle client (slope over ${steps} steps): ${(slope(plain) / KIB).toFixed(1)} KiB`);
+console.log(
+  `per idle client after a full GC: ${(perClientGc / KIB).toFixed(1)} KiB ` +
+    `(slope ${(slope(gc) / KIB).toFixed(1)} KiB)`,
+);
+console.log(`target ≤ 100 KB: ${perClientPlain <= 100_000 ? 'met' : 'NOT met'}`);
+
+if (values.json) {
+  await writeFile(
+    values.json,
+    `${JSON.stringify({ plain, gc, perClient: perClientPlain, perClientGc }, null, 2)}\n`,
+  );
 }

@@ -260,13 +260,19 @@ export interface ServerProcess {
  * Spawns `reach-server` as a real process (so its memory can be read from /proc) on loopback with
  * ephemeral SSH and HTTP ports, and resolves once it prints its SSH port.
  */
-export async function spawnServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+export async function spawnServerProcess(
+  dataDir: string,
+  extraArgs: string[] = [],
+  /** Node flags placed before the script (e.g. `--inspect=127.0.0.1:0`). */
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   // The server does not print its HTTP port at log level warn: pick a free one (a lost race makes
   // the start fail loudly, it cannot pass wrongly).
   const httpPort = await freePort();
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       SERVER_BIN,
       '--transport',
       'http',
