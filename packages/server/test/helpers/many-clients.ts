@@ -63,8 +63,8 @@ export interface ManyClients {
 /** Fresh ed25519 key pairs (OpenSSH format), generated in-process. */
 export function generateSimKeys(count: number): SimKey[] {
   return Array.from({ length: count }, (_, i) => {
-    // ssh2 1.17 emits a private key its own parser rejects ("Malformed OpenSSH private key") about
-    // once in 300 ed25519 generations: regenerate until it parses.
+    // ssh2 1.17's keygen strips leading zero bytes from the ed25519 public key, so about one key in
+    // 256 comes out malformed (its own parser rejects the private key): regenerate until it parses.
     for (;;) {
       const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `sim-${i}` });
       if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) {
