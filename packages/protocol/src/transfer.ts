@@ -26,7 +26,7 @@ export const TRANSFER = {
   /** Largest body chunk a receiver accepts. */
   maxChunkBytes: 1024 * 1024,
   /** Chunk size a sender reads and writes. */
-  chunkBytes: 256 * 1024,
+  chunkBytes: 512 * 1024,
 } as const;
 
 export const TransferKind = z.enum(['file', 'dir']);

@@ -113,6 +113,16 @@ export class TransferChannel {
     await this.#write(chunk);
   }
 
+  /**
+   * Writes one body chunk whose first 4 bytes are reserved for the header (filled in here), so
+   * header and data leave in one write.
+   */
+  async writeFramedChunk(framed: Buffer): Promise<void> {
+    if (framed.byteLength <= 4) return;
+    framed.writeUInt32BE(framed.byteLength - 4, 0);
+    await this.#write(framed);
+  }
+
   async endBody(): Promise<void> {
     await this.#write(END_OF_BODY);
   }

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { ReachError } from '../errors.ts';
 import {
@@ -85,10 +86,11 @@ export async function sendSource(
       ? fileChunks(source.path, offset, source.size)
       : tarDirectory(source.path, treeStats);
   try {
-    for await (const chunk of coalesce(chunks)) {
-      hash.update(chunk);
-      await ch.writeChunk(chunk);
-      sent += chunk.byteLength;
+    for await (const framed of source.kind === 'file' ? chunks : framedPieces(chunks)) {
+      const payload = framed.subarray(4);
+      hash.update(payload);
+      await ch.writeFramedChunk(framed);
+      sent += payload.byteLength;
       opts.onProgress?.(sent, total);
     }
   } catch (err) {
@@ -123,13 +125,45 @@ export async function sendSource(
   return outcome;
 }
 
+/**
+ * Reads the file from `offset` to `size` in chunks, each in a buffer with 4 bytes reserved in
+ * front for the chunk header, so header and data go out in one write (one SSH packet fewer per
+ * chunk). The next read is already under way while a chunk is being sent.
+ */
 async function* fileChunks(path: string, offset: number, size: number): AsyncGenerator<Buffer> {
   if (size <= offset) return;
-  const input = createReadStream(path, { start: offset, end: size - 1, highWaterMark: TRANSFER.chunkBytes });
+  const fh = await open(path, 'r');
+  let pos = offset;
+  const readNext = async (): Promise<Buffer | undefined> => {
+    if (pos >= size) return undefined;
+    const n = Math.min(TRANSFER.chunkBytes, size - pos);
+    const buf = Buffer.allocUnsafeSlow(4 + n);
+    const at = pos;
+    pos += n;
+    const { bytesRead } = await fh.read(buf, 4, n, at);
+    if (bytesRead !== n) throw new ReachError('TRANSFER_FAILED', `file shrank while it was sent: ${path}`);
+    return buf;
+  };
+  let pending = readNext();
   try {
-    for await (const chunk of input as AsyncIterable<Buffer>) yield chunk;
+    for (;;) {
+      const chunk = await pending;
+      if (chunk === undefined) return;
+      pending = readNext();
+      yield chunk;
+    }
   } finally {
-    input.destroy();
+    await pending.catch(() => undefined);
+    await fh.close();
+  }
+}
+
+/** Tar pieces merged (or split) into framed chunks of about TRANSFER.chunkBytes. */
+async function* framedPieces(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const chunk of coalesce(source)) {
+    const framed = Buffer.allocUnsafe(4 + chunk.byteLength);
+    chunk.copy(framed, 4);
+    yield framed;
   }
 }
 
