@@ -47,6 +47,8 @@ export async function connectSsh(target: SshTarget): Promise<ssh2.Client> {
       client.end();
       reject(err);
     };
+    // Nagle plus delayed ACKs add ~40 ms to every small RPC frame; RPC latency is what matters here.
+    client.on('connect', () => client.setNoDelay(true));
     client.on('ready', () => {
       if (settled) return;
       settled = true;
