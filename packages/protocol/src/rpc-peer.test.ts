@@ -22,7 +22,11 @@ function pair(handlers: Record<string, RpcHandler>) {
       close: () => client.handleClose(),
     },
   });
-  return { client, server, sent, cut: () => (client.handleClose(), server.handleClose()) };
+  const cut = (): void => {
+    client.handleClose();
+    server.handleClose();
+  };
+  return { client, server, sent, cut };
 }
 
 describe('RpcPeer', () => {
