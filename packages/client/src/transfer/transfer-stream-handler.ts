@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
 import { receiveTarget, sendSource, TransferChannel } from '@reach/protocol/node';
@@ -45,6 +46,9 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
       let path: string;
       try {
         path = await deps.checkPath(request.path);
+        // The temp file (or directory) goes beside the destination: its directory must be allowed
+        // too, so an allowed root itself cannot be replaced from outside it.
+        await deps.checkPath(dirname(path));
         if (request.kind === 'file' && request.size === undefined) {
           throw new ReachError('INVALID_ARGUMENT', 'a file transfer needs its size');
         }

@@ -134,6 +134,11 @@ describe('TransferService over a stream pair', () => {
       }),
       { code: 'PATH_DENIED' },
     );
+    // An allowed root itself cannot be replaced: its temp would live outside it.
+    await assert.rejects(
+      service.upload({ clientUuid: 'c', localPath: 'p', remotePath: remote, overwrite: true, resume: false }),
+      { code: 'PATH_DENIED' },
+    );
     await symlink(base, join(root, 'escape'));
     await assert.rejects(
       service.download({
