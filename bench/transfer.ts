@@ -10,7 +10,6 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,29 +53,35 @@ async function writeRandomFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Runs `ssh <args> <cmd>` with stdin from `input` or stdout to `output`; resolves with seconds. */
-function timedSsh(
+/**
+ * Runs `ssh <args> <cmd>` with stdin from `input` or stdout to `output`, given to ssh as file
+ * descriptors (as a shell redirection would: no copy through this process); resolves with seconds.
+ */
+async function timedSsh(
   args: readonly string[],
   cmd: string,
   io: { input?: string; output?: string },
 ): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn('ssh', [...args, cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4096);
+  const fh = io.input ? await open(io.input, 'r') : io.output ? await open(io.output, 'w') : undefined;
+  try {
+    return await new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn('ssh', [...args, cmd], {
+        stdio: [io.input ? fh!.fd : 'ignore', io.output ? fh!.fd : 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr = (stderr + d.toString()).slice(-4096);
+      });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code === 0) resolve((performance.now() - t0) / 1000);
+        else reject(new Error(`ssh ${cmd} exited ${code}: ${stderr}`));
+      });
     });
-    if (io.input) createReadStream(io.input, { highWaterMark: MIB }).pipe(child.stdin);
-    else child.stdin.end();
-    if (io.output) child.stdout.pipe(createWriteStream(io.output));
-    else child.stdout.resume();
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve((performance.now() - t0) / 1000);
-      else reject(new Error(`ssh ${cmd} exited ${code}: ${stderr}`));
-    });
-  });
+  } finally {
+    await fh?.close();
+  }
 }
 
 /** Samples this process's RSS every 20 ms while `work` runs; returns the peak growth in bytes. */

@@ -241,6 +241,8 @@ describe('file transfer over the link, real processes', () => {
     assert.equal((await stat(join(dest, 'tool.sh'))).mode & 0o777, 0o755);
     assert.equal(await readlink(join(dest, 'inner-link')), 'deep/er/secret');
     assert.ok((await lstat(join(dest, 'outer-link'))).isSymbolicLink(), 'kept as a link, not followed');
+    const seconds = async (p: string): Promise<number> => Math.floor((await stat(p)).mtimeMs / 1000);
+    assert.equal(await seconds(join(dest, 'tool.sh')), await seconds(join(tree, 'tool.sh')), 'mtime kept');
     const down = await ok(mcp, 'download_file', { remote_path: dest, local_path: 'tree-back' });
     assert.equal(down.sha256, up.sha256);
     assert.equal(await readlink(join(root, 'tree-back', 'inner-link')), 'deep/er/secret');

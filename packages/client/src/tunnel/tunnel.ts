@@ -3,7 +3,7 @@ import { LINK, ReachError, type RpcHandler, RpcPeer, toReachError } from '@reach
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { widenReceiveWindow } from './channel-window.ts';
+import { coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 import { connectSsh } from './ssh-connect.ts';
 
 export interface TunnelOptions {
@@ -114,6 +114,7 @@ export class Tunnel {
         if (streamHandler && info.destIP === LINK.streamBindAddr && info.destPort === LINK.streamBindPort) {
           const channel = accept();
           widenReceiveWindow(channel);
+          coalesceWrites(channel);
           // ssh2 emits a dead link's channel 'close' only once its buffered input is read.
           const drop = (): void => {
             channel.destroy();

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readlink, symlink } from 'node:fs/promises';
+import { chmod, lstat, lutimes, mkdir, open, readdir, readlink, symlink, utimes } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import tar from 'tar-stream';
 import { ReachError } from '../errors.ts';
@@ -160,7 +160,7 @@ export function safeEntryPath(name: string): string[] {
 
 /**
  * A sink that extracts a tar stream into `dir` (which must exist and be empty). Regular files,
- * directories and symlinks are created with their modes; symlinks last, after checking that no
+ * directories and symlinks are created with their modes and mtimes; symlinks last, after checking that no
  * ancestor of theirs is a symlink, so nothing is ever written through a link. `write` applies
  * backpressure; `finish` ends the archive and waits for the last entry.
  */
@@ -168,8 +168,8 @@ export class TarExtractor {
   readonly #dir: string;
   readonly #extract: tar.Extract;
   readonly #consuming: Promise<void>;
-  readonly #dirModes: Array<[string, number]> = [];
-  readonly #symlinks: Array<[string, string]> = [];
+  readonly #dirModes: Array<[string, number, Date | undefined]> = [];
+  readonly #symlinks: Array<[string, string, Date | undefined]> = [];
   readonly stats: TreeStats = { entries: 0, skipped: 0 };
 
   constructor(dir: string) {
@@ -189,12 +189,17 @@ export class TarExtractor {
   async finish(): Promise<TreeStats> {
     this.#extract.end(undefined);
     await this.#consuming;
-    for (const [target, linkname] of this.#symlinks) {
+    for (const [target, linkname, mtime] of this.#symlinks) {
       await this.#checkAncestors(target);
       await symlink(linkname, target);
+      if (mtime) await lutimes(target, mtime, mtime);
     }
-    // Deepest first, so a read-only directory is locked only after everything inside it exists.
-    for (const [path, mode] of this.#dirModes.reverse()) await chmod(path, mode);
+    // Deepest first, so a read-only directory is locked only after everything inside it exists;
+    // times last, since creating entries changes a directory's mtime.
+    for (const [path, mode, mtime] of this.#dirModes.reverse()) {
+      await chmod(path, mode);
+      if (mtime) await utimes(path, mtime, mtime);
+    }
     return this.stats;
   }
 
@@ -225,7 +230,7 @@ export class TarExtractor {
     switch (header.type) {
       case 'directory':
         await mkdir(target, { recursive: true, mode: 0o700 });
-        this.#dirModes.push([target, mode]);
+        this.#dirModes.push([target, mode, header.mtime]);
         this.stats.entries++;
         entry.resume();
         return;
@@ -236,6 +241,7 @@ export class TarExtractor {
         try {
           for await (const chunk of entry) await fh.write(chunk as Buffer);
           await fh.chmod(mode);
+          if (header.mtime) await fh.utimes(header.mtime, header.mtime);
         } finally {
           await fh.close();
         }
@@ -245,7 +251,7 @@ export class TarExtractor {
       case 'symlink':
         if (!header.linkname)
           throw new ReachError('TRANSFER_FAILED', `symlink without target: ${header.name}`);
-        this.#symlinks.push([target, header.linkname]);
+        this.#symlinks.push([target, header.linkname, header.mtime]);
         this.stats.entries++;
         entry.resume();
         return;

@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 
 /** The ssh2 channel fields this module touches (ssh2 1.x internals; ssh2 is pinned). */
 interface Ssh2ChannelInternals {
@@ -37,4 +37,22 @@ export function widenReceiveWindow(channel: Duplex, bytes: number = BULK_WINDOW_
     return ok;
   };
   topUp();
+}
+
+/**
+ * Corks the connection's socket around each write to `channel`, so the SSH packets one write
+ * produces (a 512 KiB chunk is 16 packets) leave in one writev instead of one syscall each.
+ */
+export function coalesceWrites(channel: Duplex): void {
+  const sock = (channel as unknown as { _client?: { _sock?: Writable } })._client?._sock;
+  if (!sock || typeof sock.cork !== 'function') return;
+  const write = channel.write.bind(channel) as (...args: unknown[]) => boolean;
+  channel.write = ((...args: unknown[]): boolean => {
+    sock.cork();
+    try {
+      return write(...args);
+    } finally {
+      sock.uncork();
+    }
+  }) as Duplex['write'];
 }

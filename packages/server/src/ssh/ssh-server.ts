@@ -4,7 +4,7 @@ import { LINK, ReachError } from '@reach/protocol';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
-import { widenReceiveWindow } from './channel-window.ts';
+import { coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 import { publicKeyLine } from './fingerprint.ts';
 
 /**
@@ -341,6 +341,7 @@ class Link implements SshLink {
     }
     const channel = await this.#forwardOut(LINK.streamBindAddr, LINK.streamBindPort, 'stream');
     widenReceiveWindow(channel);
+    coalesceWrites(channel);
     // ssh2 emits a dead connection's channel 'close' only once its buffered input is read; a
     // transfer blocked on writing would never see it.
     const drop = (): void => {
