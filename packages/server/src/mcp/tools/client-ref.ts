@@ -4,11 +4,7 @@ import type { ClientDetail } from '../../clients/client-service.ts';
 import type { ToolContext } from '../tool.ts';
 
 /** `client_id` on any tool: a UUID, a client_id or a display name. */
-export const ClientRef = z
-  .string()
-  .min(1)
-  .max(200)
-  .describe('uuid, client_id or name; default: selected');
+export const ClientRef = z.string().min(1).max(200).describe('uuid, client_id or name; default: selected');
 
 /**
  * The client a remote tool acts on: the one named, else the session's selection. Offline,
