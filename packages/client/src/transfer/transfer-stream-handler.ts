@@ -2,8 +2,7 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
-import { receiveTarget, sendSource, TransferChannel } from '@reach/protocol/node';
-import { fsError } from '../agent/handlers/fs-errors.ts';
+import { fsError, receiveTarget, sendSource, TransferChannel } from '@reach/protocol/node';
 import type { Logger } from '../log/logger.ts';
 
 export interface TransferStreamDeps {

@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream';
 import { LINK, ReachError, type RpcHandler, RpcPeer, toReachError } from '@reach/protocol';
+import { coalesceWrites, widenReceiveWindow } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 import { connectSsh } from './ssh-connect.ts';
 
 export interface TunnelOptions {

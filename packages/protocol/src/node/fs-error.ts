@@ -1,7 +1,7 @@
 import { ReachError, toReachError } from '../errors.ts';
 
-/** Maps a Node filesystem error met during a transfer to the shared codes, naming the path. */
-export function fsTransferError(err: unknown, path: string): ReachError {
+/** Maps a Node filesystem error to the shared codes, naming the path the caller gave. */
+export function fsError(err: unknown, path: string): ReachError {
   if (err instanceof ReachError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
@@ -12,6 +12,8 @@ export function fsTransferError(err: unknown, path: string): ReachError {
     case 'EPERM':
     case 'EROFS':
       return new ReachError('PERMISSION_DENIED', `permission denied: ${path}`, { details: { path } });
+    case 'EISDIR':
+      return new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, { details: { path } });
     case 'ENOSPC':
     case 'EDQUOT':
       return new ReachError('TRANSFER_FAILED', `no space left for ${path}`, {

@@ -3,7 +3,8 @@
  * send and both receive. Kept out of the package's main entry, which must stay free of node:*.
  */
 
-export { fsTransferError } from './fs-error.ts';
+export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel-window.ts';
+export { fsError } from './fs-error.ts';
 export { safeEntryPath, TarExtractor, type TreeStats, tarDirectory } from './tar-dir.ts';
 export { TransferChannel } from './transfer-channel.ts';
 export { partialPath, type ReceiveTarget, receiveTarget } from './transfer-receiver.ts';

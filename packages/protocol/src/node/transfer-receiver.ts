@@ -12,7 +12,7 @@ import {
   TransferTrailer,
   transferFailure,
 } from '../transfer.ts';
-import { fsTransferError } from './fs-error.ts';
+import { fsError } from './fs-error.ts';
 import { drained, TarExtractor } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
 import type { TransferOutcome, TransferProgress } from './transfer-sender.ts';
@@ -56,7 +56,7 @@ export async function receiveTarget(
     await mkdir(dirname(target.path), { recursive: true });
     prepared = target.kind === 'file' ? await prepareFile(target) : await prepareDir(target);
   } catch (err) {
-    const e = fsTransferError(err, target.path);
+    const e = fsError(err, target.path);
     await ch.writeFrame(transferFailure(e)).catch(() => {});
     throw e;
   }
@@ -103,7 +103,7 @@ export async function receiveTarget(
     await ch.writeFrame({ ok: true, size, sha256: done.sha256, entries: done.entries }).catch(() => {});
     return outcome;
   } catch (err) {
-    const e = fsTransferError(err, target.path);
+    const e = fsError(err, target.path);
     await prepared.discard(keepPartial && e.code !== 'INTEGRITY_ERROR');
     if (e.code !== 'CONNECTION_ERROR') await ch.writeFrame(transferFailure(e)).catch(() => {});
     throw e;

@@ -11,7 +11,7 @@ import {
   TransferOffer,
   transferFailure,
 } from '../transfer.ts';
-import { fsTransferError } from './fs-error.ts';
+import { fsError } from './fs-error.ts';
 import { tarDirectory } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
 
@@ -94,7 +94,7 @@ export async function sendSource(
       opts.onProgress?.(sent, total);
     }
   } catch (err) {
-    const e = fsTransferError(err, source.path);
+    const e = fsError(err, source.path);
     if (e.code === 'CONNECTION_ERROR') throw e;
     sourceError = e;
   }

@@ -1,10 +1,10 @@
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { LINK, ReachError } from '@reach/protocol';
+import { coalesceWrites, widenReceiveWindow } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
-import { coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 import { publicKeyLine } from './fingerprint.ts';
 
 /**

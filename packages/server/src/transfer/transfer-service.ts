@@ -13,7 +13,7 @@ import {
   toReachError,
 } from '@reach/protocol';
 import {
-  fsTransferError,
+  fsError,
   receiveTarget,
   type SendSource,
   sendSource,
@@ -127,7 +127,7 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
   async upload(req: UploadRequest, opts: TransferCallOptions = {}): Promise<UploadResult> {
     const local = await this.#deps.roots.check(req.localPath, 'read');
     const st = await stat(local).catch((err: unknown) => {
-      throw fsTransferError(err, req.localPath);
+      throw fsError(err, req.localPath);
     });
     if (!st.isFile() && !st.isDirectory()) {
       throw new ReachError('INVALID_ARGUMENT', `not a regular file or directory: ${req.localPath}`);

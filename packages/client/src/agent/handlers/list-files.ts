@@ -1,9 +1,9 @@
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListFilesParams, type ListFilesResult, ReachError } from '@reach/protocol';
+import { fsError } from '@reach/protocol/node';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
-import { fsError } from './fs-errors.ts';
 
 export interface ListFilesDeps {
   policy: PathPolicy;

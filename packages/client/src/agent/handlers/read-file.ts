@@ -1,8 +1,8 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { LIMITS, ReachError, ReadFileParams, type ReadFileResult } from '@reach/protocol';
+import { fsError } from '@reach/protocol/node';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
-import { fsError } from './fs-errors.ts';
 
 export interface ReadFileDeps {
   policy: PathPolicy;

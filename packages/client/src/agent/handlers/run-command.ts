@@ -3,10 +3,10 @@ import { stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { LIMITS, ReachError, RunCommandParams, type RunCommandResult } from '@reach/protocol';
+import { fsError } from '@reach/protocol/node';
 import type { Logger } from '../../log/logger.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
-import { fsError } from './fs-errors.ts';
 
 export interface RunCommandDeps {
   policy: PathPolicy;

@@ -1,10 +1,10 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LIMITS, ReachError, WriteFileParams } from '@reach/protocol';
+import { fsError } from '@reach/protocol/node';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
-import { fsError } from './fs-errors.ts';
 import { tooLarge } from './read-file.ts';
 
 export interface WriteFileDeps {
