@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { OutboxRow, OutboxTarget, WebhookOutboxStore } from '../db/webhook-outbox-store.ts';
 import type { WebhookConfig } from './webhook-config.ts';
 import type { WebhookEventName, WebhookPayload } from './webhook-event.ts';
+import { describe, origin, postWebhook } from './webhook-post.ts';
 import { nextRetry } from './webhook-retry.ts';
-import { signWebhook } from './webhook-signature.ts';
 
 /** Timer functions, injectable so tests drive time by hand (same shape as the heartbeat's). */
 export interface Timers {
@@ -62,8 +62,6 @@ interface TargetState extends OutboxTarget {
   busy: boolean;
 }
 
-/** Bytes of a response body read before the connection is released (the body is not used). */
-const MAX_RESPONSE_BYTES = 64 * 1024;
 /** Pause after an outbox (SQLite) error before the dispatcher looks again. */
 const OUTBOX_ERROR_RETRY_MS = 1000;
 const DAY_MS = 86_400_000;
@@ -324,38 +322,21 @@ export class WebhookDispatcher {
 
   async #send(row: OutboxRow): Promise<'delivered' | 'failed' | 'aborted'> {
     const attempt = row.attempts + 1;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'reach-webhooks/1',
-      'x-webhook-id': row.id,
-      'x-webhook-event': row.event,
-      'x-webhook-attempt': String(attempt),
-    };
-    const secret = this.#config.secret;
-    if (secret !== undefined) {
-      // The timestamp is the send time, so a retry an hour later is still inside the receiver's window.
-      const ts = Math.floor(this.#now() / 1000);
-      headers['x-webhook-timestamp'] = String(ts);
-      headers['x-webhook-signature'] = signWebhook(secret, row.body, ts);
-    }
-    let error: string;
-    // A plain controller and timer per request (AbortSignal.any over a long-lived signal can leak).
+    // A plain controller per request (AbortSignal.any over a long-lived signal can leak); close() aborts it.
     const controller = new AbortController();
-    const timeout = setTimeout(
-      () => controller.abort(new DOMException('webhook request timed out', 'TimeoutError')),
-      this.#config.timeoutS * 1000,
-    );
     this.#controllers.add(controller);
+    let error: string;
     try {
-      const res = await this.#fetch(row.url, {
-        method: 'POST',
-        headers,
-        body: row.body,
-        redirect: 'manual',
-        signal: controller.signal,
+      const outcome = await postWebhook({
+        fetch: this.#fetch,
+        row,
+        attempt,
+        secret: this.#config.secret,
+        nowS: Math.floor(this.#now() / 1000),
+        timeoutMs: this.#config.timeoutS * 1000,
+        controller,
       });
-      const text = await readSome(res);
-      if (res.status >= 200 && res.status < 300) {
+      if (outcome.ok) {
         // Deleted in a batch at the next pump: a crash before that only means a redelivery (same id).
         this.#delivered.push(row.seq);
         this.#log?.debug(
@@ -364,12 +345,11 @@ export class WebhookDispatcher {
         );
         return 'delivered';
       }
-      error = `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+      error = outcome.error;
     } catch (err) {
       if (this.#state === 'closed') return 'aborted';
       error = describe(err);
     } finally {
-      clearTimeout(timeout);
       this.#controllers.delete(controller);
     }
     if (this.#state === 'closed') return 'aborted';
@@ -399,42 +379,4 @@ export class WebhookDispatcher {
     }
     return 'failed';
   }
-}
-
-/** Reads at most MAX_RESPONSE_BYTES of the body (so keep-alive connections are reused), as text. */
-async function readSome(res: Response): Promise<string> {
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size >= MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, 1000));
-}
-
-/** scheme://host:port only: a URL's path or query may carry a token. */
-function origin(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(invalid url)';
-  }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError') return 'timed out';
-    const cause =
-      err.cause instanceof Error ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.message}` : '';
-    return `${err.message}${cause}`;
-  }
-  return String(err);
 }
