@@ -58,7 +58,14 @@ export interface ClientKey {
 }
 
 export async function newClientKey(dataDir?: string): Promise<ClientKey> {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-client' });
+  // ssh2 1.17 makes a malformed ed25519 key about once in 256: generate until it parses.
+  let pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-client' });
+  while (
+    ssh2.utils.parseKey(pair.private) instanceof Error ||
+    ssh2.utils.parseKey(pair.public) instanceof Error
+  ) {
+    pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-client' });
+  }
   let fingerprint = '';
   if (dataDir) fingerprint = (await authorizeKey(dataDir, pair.public)).fingerprint;
   return { privateKey: pair.private, publicKey: pair.public, fingerprint };

@@ -42,3 +42,12 @@ describe('keys', () => {
     assert.throws(() => publicKeyFingerprint('not a key'), { code: 'INVALID_ARGUMENT' });
   });
 });
+
+test('every generated key parses (ssh2 1.17 alone malforms about one ed25519 key in 256)', () => {
+  // 2,000 keys catch the regression with probability 1 - (255/256)^2000 ≈ 99.96%.
+  for (let i = 0; i < 2000; i++) {
+    const { privateKey, publicKey } = generateKeyPair(`k${i}`);
+    assert.doesNotThrow(() => publicKeyFingerprint(publicKey));
+    assert.ok(!(ssh2.utils.parseKey(privateKey) instanceof Error), 'private key parses');
+  }
+});

@@ -15,9 +15,17 @@ export interface KeyPair {
 
 /** A fresh ed25519 key pair in OpenSSH format. */
 export function generateKeyPair(comment: string): KeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  const publicKey = pair.public.trim();
-  return { privateKey: pair.private, publicKey };
+  // ssh2 1.17's keygen drops leading zero bytes of the ed25519 public key, so about one key in 256
+  // comes out malformed (its own parser rejects it): generate again until both halves parse.
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (
+      !(ssh2.utils.parseKey(pair.private) instanceof Error) &&
+      !(ssh2.utils.parseKey(pair.public) instanceof Error)
+    ) {
+      return { privateKey: pair.private, publicKey: pair.public.trim() };
+    }
+  }
 }
 
 /**

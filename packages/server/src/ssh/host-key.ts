@@ -26,7 +26,7 @@ export async function loadOrCreateHostKey(dataDir: string): Promise<HostKey> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'reach-server' });
+    const pair = generateEd25519('reach-server');
     try {
       await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
       await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
@@ -46,4 +46,20 @@ export async function loadOrCreateHostKey(dataDir: string): Promise<HostKey> {
     fingerprint: fingerprintOfBlob(blob),
     publicKey: `${parsed.type} ${blob.toString('base64')}`,
   };
+}
+
+/**
+ * ssh2 1.17's keygen drops leading zero bytes of the ed25519 public key, so about one key in 256
+ * comes out malformed (its own parser rejects it): generate again until both halves parse.
+ */
+function generateEd25519(comment: string): { private: string; public: string } {
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (
+      !(ssh2.utils.parseKey(pair.private) instanceof Error) &&
+      !(ssh2.utils.parseKey(pair.public) instanceof Error)
+    ) {
+      return pair;
+    }
+  }
 }
