@@ -1,4 +1,4 @@
-import { ReachError } from '@reach/protocol';
+import { type LinkMethod, type LinkParams, type LinkResult, ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import type { ClientDetail } from '../../clients/client-service.ts';
 import type { ToolContext } from '../tool.ts';
@@ -50,4 +50,17 @@ export async function withClient<T>(
   } finally {
     release();
   }
+}
+
+/** Forwards one agent method to the target client, under its rate limits, cancelled with the call. */
+export function callAgent<M extends LinkMethod>(
+  ref: string | undefined,
+  ctx: ToolContext,
+  method: M,
+  params: LinkParams<M>,
+  timeoutMs: number,
+): Promise<LinkResult<M>> {
+  return withClient(ref, ctx, (client) =>
+    ctx.services.clients.call(client.uuid, method, params, { signal: ctx.signal, timeoutMs }),
+  );
 }

@@ -1,7 +1,7 @@
 import { AbsolutePath, LIMITS } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool } from '../tool.ts';
-import { ClientRef, withClient } from './client-ref.ts';
+import { ClientRef, callAgent, withClient } from './client-ref.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
 const COMMAND_DEADLINE_GRACE_MS = 5_000;
@@ -51,14 +51,7 @@ export const remoteTools = [
     description: 'Read a file (≤10 MiB); non-UTF-8 comes back base64 with binary:true.',
     input: z.object({ path: Path, client_id: ClientRef.optional() }),
     handler: ({ client_id, path }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(
-          client.uuid,
-          'read_file',
-          { path },
-          { signal: ctx.signal, timeoutMs: FILE_CALL_TIMEOUT_MS },
-        ),
-      ),
+      callAgent(client_id, ctx, 'read_file', { path }, FILE_CALL_TIMEOUT_MS),
   }),
 
   defineTool({
@@ -71,12 +64,7 @@ export const remoteTools = [
       client_id: ClientRef.optional(),
     }),
     handler: ({ client_id, ...params }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(client.uuid, 'write_file', params, {
-          signal: ctx.signal,
-          timeoutMs: FILE_CALL_TIMEOUT_MS,
-        }),
-      ),
+      callAgent(client_id, ctx, 'write_file', params, FILE_CALL_TIMEOUT_MS),
   }),
 
   defineTool({
@@ -84,14 +72,7 @@ export const remoteTools = [
     description: 'List a directory: name, type, size, mode, mtime.',
     input: z.object({ path: Path, client_id: ClientRef.optional() }),
     handler: ({ client_id, path }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(
-          client.uuid,
-          'list_files',
-          { path },
-          { signal: ctx.signal, timeoutMs: FILE_CALL_TIMEOUT_MS },
-        ),
-      ),
+      callAgent(client_id, ctx, 'list_files', { path }, FILE_CALL_TIMEOUT_MS),
   }),
 
   defineTool({
@@ -99,13 +80,6 @@ export const remoteTools = [
     description: 'CPU, memory, disk, network, uptime; summary:true for four numbers.',
     input: z.object({ summary: z.boolean().default(false), client_id: ClientRef.optional() }),
     handler: ({ client_id, summary }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(
-          client.uuid,
-          'get_metrics',
-          { summary },
-          { signal: ctx.signal, timeoutMs: FILE_CALL_TIMEOUT_MS },
-        ),
-      ),
+      callAgent(client_id, ctx, 'get_metrics', { summary }, FILE_CALL_TIMEOUT_MS),
   }),
 ];

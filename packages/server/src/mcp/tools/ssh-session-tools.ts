@@ -7,7 +7,7 @@ import {
 } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool } from '../tool.ts';
-import { ClientRef, withClient } from './client-ref.ts';
+import { ClientRef, callAgent } from './client-ref.ts';
 
 /**
  * Persistent SSH sessions the client opens onward to hosts in its network. The agent does the
@@ -30,87 +30,47 @@ export const sshSessionTools = [
         message: 'give exactly one of password or key_file',
       }),
     handler: ({ client_id, ...params }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(client.uuid, 'ssh_session_open', params, {
-          signal: ctx.signal,
-          timeoutMs: OPEN_TIMEOUT_MS,
-        }),
-      ),
+      callAgent(client_id, ctx, 'ssh_session_open', params, OPEN_TIMEOUT_MS),
   }),
   defineTool({
     name: 'ssh_session_command',
     description: 'Run a command in a session; returns its output and exit code.',
     input: SshSessionCommandParams.extend(ref),
     handler: ({ client_id, ...params }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(client.uuid, 'ssh_session_command', params, {
-          signal: ctx.signal,
-          timeoutMs: params.timeout * 1000 + COMMAND_GRACE_MS,
-        }),
-      ),
+      callAgent(client_id, ctx, 'ssh_session_command', params, params.timeout * 1000 + COMMAND_GRACE_MS),
   }),
   defineTool({
     name: 'ssh_session_send',
     description: 'Send text (e.g. a prompt answer) to a session.',
     input: SshSessionSendParams.extend(ref),
     handler: ({ client_id, ...params }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(client.uuid, 'ssh_session_send', params, {
-          signal: ctx.signal,
-          timeoutMs: QUICK_TIMEOUT_MS,
-        }),
-      ),
+      callAgent(client_id, ctx, 'ssh_session_send', params, QUICK_TIMEOUT_MS),
   }),
   defineTool({
     name: 'ssh_session_read',
     description: 'Read pending output of a session, waiting up to timeout seconds.',
     input: SshSessionReadParams.extend(ref),
     handler: ({ client_id, ...params }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(client.uuid, 'ssh_session_read', params, {
-          signal: ctx.signal,
-          timeoutMs: params.timeout * 1000 + QUICK_TIMEOUT_MS,
-        }),
-      ),
+      callAgent(client_id, ctx, 'ssh_session_read', params, params.timeout * 1000 + QUICK_TIMEOUT_MS),
   }),
   defineTool({
     name: 'ssh_session_list',
     description: "List the client's open SSH sessions.",
     input: z.object({ client_id: ClientRef.optional() }),
-    handler: ({ client_id }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(
-          client.uuid,
-          'ssh_session_list',
-          {},
-          { signal: ctx.signal, timeoutMs: QUICK_TIMEOUT_MS },
-        ),
-      ),
+    handler: ({ client_id }, ctx) => callAgent(client_id, ctx, 'ssh_session_list', {}, QUICK_TIMEOUT_MS),
   }),
   defineTool({
     name: 'ssh_session_close',
     description: 'Close an SSH session.',
     input: SshSessionCloseParams.extend(ref),
     handler: ({ client_id, ...params }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(client.uuid, 'ssh_session_close', params, {
-          signal: ctx.signal,
-          timeoutMs: QUICK_TIMEOUT_MS,
-        }),
-      ),
+      callAgent(client_id, ctx, 'ssh_session_close', params, QUICK_TIMEOUT_MS),
   }),
   defineTool({
     name: 'ssh_session_restore',
     description: 'Reopen key-authenticated sessions saved before a client restart.',
     input: z.object({ client_id: ClientRef.optional() }),
     handler: ({ client_id }, ctx) =>
-      withClient(client_id, ctx, (client) =>
-        ctx.services.clients.call(
-          client.uuid,
-          'ssh_session_restore',
-          {},
-          { signal: ctx.signal, timeoutMs: OPEN_TIMEOUT_MS * 2 },
-        ),
-      ),
+      callAgent(client_id, ctx, 'ssh_session_restore', {}, OPEN_TIMEOUT_MS * 2),
   }),
 ];
