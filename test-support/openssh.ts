@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { stopChild } from './stop-child.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -198,18 +199,6 @@ async function waitForListening(
   });
 }
 
-async function killChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /**
  * Starts `sshd -D -e -f <config>` on 127.0.0.1 and resolves once it listens. With no `port`, a free
  * ephemeral port is picked and the start retried on EADDRINUSE (other tests race for ports).
@@ -256,11 +245,11 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHan
       try {
         outcome = await waitForListening(child, () => logs, options.startTimeoutMs ?? 10_000);
       } catch (err) {
-        await killChild(child);
+        await stopChild(child);
         throw err;
       }
       if (outcome === 'addrinuse') {
-        await killChild(child);
+        await stopChild(child);
         if (attempt < attempts) continue;
         throw new Error(`sshd could not bind 127.0.0.1:${port}:\n${logs}`);
       }
@@ -274,7 +263,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<SshdHan
         logs: () => logs,
         stop: () => {
           stopped ??= (async () => {
-            await killChild(child);
+            await stopChild(child);
             await rm(dir, { recursive: true, force: true });
           })();
           return stopped;

@@ -23,6 +23,7 @@ import {
   type SshdHandle,
   startSshd,
 } from '../../test-support/openssh.ts';
+import { stopChild } from '../../test-support/stop-child.ts';
 
 export interface ExecResult {
   stdout: string;
@@ -62,7 +63,7 @@ export async function startOpenSshBaseline(): Promise<OpenSshBaseline> {
       await new Promise<void>((resolve) => {
         execFile('ssh', ['-S', controlPath, '-O', 'exit', 'x'], () => resolve());
       });
-      await Promise.all(children.map(killChild));
+      await Promise.all(children.map((c) => stopChild(c)));
       await Promise.all(daemons.map((d) => d.stop()));
       await rm(dir, { recursive: true, force: true });
     })();
@@ -214,16 +215,4 @@ async function waitFor(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${what} not ready within ${timeoutMs} ms: ${proc.stderr()}`);
-}
-
-async function killChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

@@ -12,6 +12,7 @@ import { authorizeKey } from '../../packages/server/src/commands/authorize.ts';
 import { loadServerConfig } from '../../packages/server/src/config/server-config.ts';
 import type { RunningServer, StartServerDeps } from '../../packages/server/src/main.ts';
 import { startServer } from '../../packages/server/src/main.ts';
+import { stopChild } from '../../test-support/stop-child.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,7 +45,7 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      if (client) await killChild(client);
+      if (client) await stopChild(client, 5000);
       await server?.close();
       await rm(dataDir, { recursive: true, force: true });
       await rm(clientHome, { recursive: true, force: true });
@@ -98,16 +99,4 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
     await stop();
     throw err;
   }
-}
-
-async function killChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

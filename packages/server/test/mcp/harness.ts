@@ -3,6 +3,7 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { stopChild } from '../../../../test-support/stop-child.ts';
 
 /** Real processes for the MCP end-to-end tests: a reach-server and reach clients on loopback. */
 export const ROOT = resolve(import.meta.dirname, '../../../..');
@@ -71,15 +72,6 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Starts `reach-server --transport http` on ephemeral SSH and HTTP ports. */
 export async function startHttpServer(
   options: { apiKey?: string; env?: Record<string, string>; args?: string[]; dataDir?: string } = {},
@@ -113,7 +105,7 @@ export async function startHttpServer(
     httpPort: Number(http.port),
     logs,
     stop: async () => {
-      await stopProcess(proc);
+      await stopChild(proc, 5000);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -154,7 +146,7 @@ export async function startClient(
     logs,
     stop: async (signal) => {
       if (signal) proc.kill(signal);
-      await stopProcess(proc);
+      await stopChild(proc, 5000);
       rmSync(home, { recursive: true, force: true });
     },
   };
