@@ -6,7 +6,11 @@
  * Rounds alternate Reach and OpenSSH so both see the same load; figures are medians (PITFALLS 13).
  * Server RSS growth is sampled during each Reach transfer (the server runs in this process).
  *
- * Flags: --size-mib N (1024), --rounds N (3), --json FILE.
+ * Each transfer writes a new file, as `cat > file` (which truncates first) effectively does;
+ * `--overwrite` makes Reach replace the previous round's file instead (atomic replace keeps the old
+ * file until the rename, so it needs twice the page cache, which costs more on some VMs).
+ *
+ * Flags: --size-mib N (1024), --rounds N (3), --overwrite, --json FILE.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,6 +27,7 @@ const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '3' },
+    overwrite: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -144,7 +149,12 @@ try {
     resume: false,
   });
 
+  const reachBack = join(root, 'bench-back.bin');
   for (let round = 1; round <= rounds; round++) {
+    // Every transfer writes a file that does not exist yet, as `cat > file` effectively does (it
+    // truncates first). Replacing an existing file atomically keeps the old one until the rename,
+    // so it needs twice the page cache; that case is `--overwrite`.
+    if (!values.overwrite) await rm(remote, { force: true });
     const up = await withRssPeak(() =>
       transfers.upload({
         clientUuid: reach.uuid,
@@ -158,6 +168,7 @@ try {
     results.reachUp.push(size / MIB / (up.value.duration_ms / 1000));
     rss.push(up.growth);
 
+    if (!values.overwrite) await rm(reachBack, { force: true });
     const down = await withRssPeak(() =>
       transfers.download({
         clientUuid: reach.uuid,

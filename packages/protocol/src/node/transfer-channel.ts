@@ -23,6 +23,7 @@ export class TransferChannel {
   #error: Error | undefined;
   #waiters: Array<() => void> = [];
   #closed = false;
+  readonly #gone = new AbortController();
 
   constructor(stream: Duplex) {
     this.#stream = stream;
@@ -44,12 +45,22 @@ export class TransferChannel {
     stream.on('close', () => {
       this.#ended = true;
       this.#closed = true;
+      this.#gone.abort();
       wake();
     });
     stream.on('error', (err: Error) => {
       this.#error ??= err;
+      this.#gone.abort();
       wake();
     });
+  }
+
+  /**
+   * Aborted when the stream closes or fails: work that waits on something other than the channel
+   * (a buffer the SSH layer never gives back once the connection is gone) stops on it.
+   */
+  get signal(): AbortSignal {
+    return this.#gone.signal;
   }
 
   /** Reads one control frame and validates it; a failure frame is accepted where `schema` allows it. */
@@ -115,12 +126,16 @@ export class TransferChannel {
 
   /**
    * Writes one body chunk whose first 4 bytes are reserved for the header (filled in here), so
-   * header and data leave in one write.
+   * header and data leave in one write. `onWritten` runs once the stream is done with `framed`
+   * (the SSH layer has copied it into packets, or the stream failed), so the buffer can be reused.
    */
-  async writeFramedChunk(framed: Buffer): Promise<void> {
-    if (framed.byteLength <= 4) return;
+  async writeFramedChunk(framed: Buffer, onWritten?: () => void): Promise<void> {
+    if (framed.byteLength <= 4) {
+      onWritten?.();
+      return;
+    }
     framed.writeUInt32BE(framed.byteLength - 4, 0);
-    await this.#write(framed);
+    await this.#write(framed, onWritten);
   }
 
   async endBody(): Promise<void> {
@@ -137,9 +152,14 @@ export class TransferChannel {
     this.#stream.destroy();
   }
 
-  async #write(buf: Buffer): Promise<void> {
-    this.#check();
-    if (this.#stream.write(buf)) return;
+  async #write(buf: Buffer, onWritten?: () => void): Promise<void> {
+    try {
+      this.#check();
+    } catch (err) {
+      onWritten?.();
+      throw err;
+    }
+    if (this.#stream.write(buf, onWritten && (() => onWritten()))) return;
     while (this.#stream.writableNeedDrain) {
       this.#check();
       await new Promise<void>((resolve) => {

@@ -11,6 +11,7 @@ import {
   TransferOffer,
   transferFailure,
 } from '../transfer.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { fsError } from './fs-error.ts';
 import { tarDirectory } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
@@ -36,6 +37,8 @@ export interface TransferProgress {
 }
 
 const OfferOrFailure = z.union([TransferOffer, TransferFailure]);
+/** Read buffers per file transfer: one being read, one or two held by the channel. */
+const READ_BUFFERS = 4;
 
 /** Hashes the first `length` bytes of a file; the Hash can go on with the rest. */
 export async function hashPrefix(path: string, length: number): Promise<Hash> {
@@ -81,15 +84,24 @@ export async function sendSource(
   const total = source.kind === 'file' ? source.size - offset : undefined;
   let sourceError: ReachError | undefined;
   const treeStats = { entries: 0, skipped: 0 };
+  // File chunks are read into a few pooled buffers, each given back once the channel has taken
+  // it; directory chunks come from tar and are fresh.
+  const pool = source.kind === 'file' ? new BufferPool(READ_BUFFERS, 4 + TRANSFER.chunkBytes) : undefined;
   const chunks =
-    source.kind === 'file'
-      ? fileChunks(source.path, offset, source.size)
-      : tarDirectory(source.path, treeStats);
+    source.kind === 'file' && pool
+      ? fileChunks(source.path, offset, source.size, pool)
+      : framedPieces(tarDirectory(source.path, treeStats));
+  // A write the SSH layer still holds when the connection drops never calls back: stop waiting.
+  const stopPool = (): void => pool?.close();
+  ch.signal.addEventListener('abort', stopPool, { once: true });
+  const release = (framed: Buffer): void => {
+    if (pool?.owns(framed)) pool.release(framed);
+  };
   try {
-    for await (const framed of source.kind === 'file' ? chunks : framedPieces(chunks)) {
+    for await (const framed of chunks) {
       const payload = framed.subarray(4);
       hash.update(payload);
-      await ch.writeFramedChunk(framed);
+      await ch.writeFramedChunk(framed, () => release(framed));
       sent += payload.byteLength;
       opts.onProgress?.(sent, total);
     }
@@ -97,6 +109,9 @@ export async function sendSource(
     const e = fsError(err, source.path);
     if (e.code === 'CONNECTION_ERROR') throw e;
     sourceError = e;
+  } finally {
+    ch.signal.removeEventListener('abort', stopPool);
+    pool?.close();
   }
   if (source.kind === 'dir') entries = treeStats.entries;
   await ch.endBody();
@@ -126,23 +141,28 @@ export async function sendSource(
 }
 
 /**
- * Reads the file from `offset` to `size` in chunks, each in a buffer with 4 bytes reserved in
- * front for the chunk header, so header and data go out in one write (one SSH packet fewer per
+ * Reads the file from `offset` to `size` in chunks, each in a pooled buffer with 4 bytes reserved
+ * in front for the chunk header, so header and data go out in one write (one SSH packet fewer per
  * chunk). The next read is already under way while a chunk is being sent.
  */
-async function* fileChunks(path: string, offset: number, size: number): AsyncGenerator<Buffer> {
+async function* fileChunks(
+  path: string,
+  offset: number,
+  size: number,
+  pool: BufferPool,
+): AsyncGenerator<Buffer> {
   if (size <= offset) return;
   const fh = await open(path, 'r');
   let pos = offset;
   const readNext = async (): Promise<Buffer | undefined> => {
     if (pos >= size) return undefined;
     const n = Math.min(TRANSFER.chunkBytes, size - pos);
-    const buf = Buffer.allocUnsafeSlow(4 + n);
     const at = pos;
     pos += n;
+    const buf = await pool.acquire();
     const { bytesRead } = await fh.read(buf, 4, n, at);
     if (bytesRead !== n) throw new ReachError('TRANSFER_FAILED', `file shrank while it was sent: ${path}`);
-    return buf;
+    return buf.subarray(0, 4 + n);
   };
   let pending = readNext();
   try {
