@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import type { Duplex, Writable } from 'node:stream';
 
 /** The ssh2 channel fields this module touches (ssh2 1.x internals; ssh2 is pinned). */
@@ -39,20 +40,67 @@ export function widenReceiveWindow(channel: Duplex, bytes: number = BULK_WINDOW_
   topUp();
 }
 
+/** The connection fields `coalesceWrites` touches (ssh2 1.x internals; ssh2 is pinned). */
+interface Ssh2ConnectionInternals {
+  _sock?: Writable;
+  _protocol?: { _cipher?: { allocPacket?: (payloadLen: number) => Buffer; constructor: { name: string } } };
+}
+
+/** Packet buffers come from slabs of this size while a bulk write is being packetized. */
+const SLAB_BYTES = 1024 * 1024;
+
 /**
  * Corks the connection's socket around each write to `channel`, so the SSH packets one write
  * produces (a 512 KiB chunk is 16 packets) leave in one writev instead of one syscall each.
+ *
+ * During that write, AES-GCM packets are also cut from a reused slab instead of one fresh
+ * 32 KiB buffer each: ssh2 allocates every outgoing packet, and on a 2-core VM those allocations
+ * (zeroing, page faults and the major collections their external memory triggers) cost the
+ * sender more than the encryption. The slab is reused only when the socket took every byte at
+ * uncork (writableLength 0: the kernel has copied them); otherwise it is left to the pending
+ * writes that reference it and a new one is started. The packet layout is RFC 5647 §7 / ssh2's
+ * AESGCMCipherBinding.allocPacket: length, padding length, payload, 4–19 random padding bytes
+ * to a 16-byte multiple, 16-byte tag; the length field is not encrypted.
  */
 export function coalesceWrites(channel: Duplex): void {
-  const sock = (channel as unknown as { _client?: { _sock?: Writable } })._client?._sock;
-  if (!sock || typeof sock.cork !== 'function') return;
+  const conn = (channel as unknown as { _client?: Ssh2ConnectionInternals })._client;
+  const sock = conn?._sock;
+  if (!conn || !sock || typeof sock.cork !== 'function') return;
+  let slab: Buffer | undefined;
+  let used = 0;
+  const allocGcmPacket = (payloadLen: number): Buffer => {
+    let packetLen = 4 + 1 + payloadLen;
+    let padLen = 16 - ((packetLen - 4) & 15);
+    if (padLen < 4) padLen += 16;
+    packetLen += padLen;
+    const total = packetLen + 16;
+    if (!slab || used + total > slab.byteLength) {
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, total));
+      used = 0;
+    }
+    const packet = slab.subarray(used, used + total);
+    used += total;
+    packet.writeUInt32BE(packetLen - 4, 0);
+    packet[4] = padLen;
+    randomFillSync(packet, 5 + payloadLen, padLen);
+    return packet;
+  };
   const write = channel.write.bind(channel) as (...args: unknown[]) => boolean;
   channel.write = ((...args: unknown[]): boolean => {
+    const cipher = conn._protocol?._cipher;
+    const pooled =
+      cipher?.constructor.name === 'AESGCMCipherBinding' && !Object.hasOwn(cipher, 'allocPacket');
     sock.cork();
+    if (pooled) cipher.allocPacket = allocGcmPacket;
     try {
       return write(...args);
     } finally {
+      // Back to the prototype's allocPacket: packets sent outside this call (other channels,
+      // data ssh2 holds until the window opens) are allocated as ssh2 does.
+      if (pooled) delete cipher.allocPacket;
       sock.uncork();
+      if (sock.writableLength === 0) used = 0;
+      else slab = undefined;
     }
   }) as Duplex['write'];
 }
