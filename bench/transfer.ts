@@ -12,13 +12,13 @@
  *
  * Flags: --size-mib N (1024), --rounds N (3), --overwrite, --json FILE.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { median } from './lib/measure.ts';
 import { startOpenSshBaseline } from './lib/openssh-baseline.ts';
 import { startReach } from './lib/reach-under-test.ts';
@@ -37,6 +37,15 @@ if (!Number.isInteger(sizeMib) || sizeMib < 1) throw new Error('--size-mib must 
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
 const MIB = 1024 * 1024;
 const size = sizeMib * MIB;
+
+/**
+ * Flushes every dirty page before a timed transfer. `cat > file` leaves its file to the kernel's
+ * writeback, which would otherwise run (after dirty_expire, ~30 s) during a later transfer and bill
+ * it; Reach's own fsyncs stay inside its timing.
+ */
+const settle = async (): Promise<void> => {
+  await promisify(execFile)('sync');
+};
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -132,9 +141,12 @@ try {
   const rss: number[] = [];
   const remote = join(work, 'client-side.bin');
 
-  // One small round trip first: the first transfer also pays one-time costs (JIT, pools).
+  // A 64 MiB round trip through each first: a first transfer also pays one-time costs (JIT,
+  // pools, ssh's ControlMaster session), which are not what this compares.
   const warm = join(root, 'warm.bin');
-  await writeFile(warm, randomBytes(8 * MIB));
+  await writeFile(warm, randomBytes(64 * MIB));
+  await timedSsh(ssh.sshArgs, `cat > ${sshDir}/warm.bin`, { input: warm });
+  await timedSsh(ssh.sshArgs, `cat ${sshDir}/warm.bin`, { output: join(work, 'warm-back.bin') });
   await transfers.upload({
     clientUuid: reach.uuid,
     localPath: warm,
@@ -155,6 +167,7 @@ try {
     // truncates first). Replacing an existing file atomically keeps the old one until the rename,
     // so it needs twice the page cache; that case is `--overwrite`.
     if (!values.overwrite) await rm(remote, { force: true });
+    await settle();
     const up = await withRssPeak(() =>
       transfers.upload({
         clientUuid: reach.uuid,
@@ -169,6 +182,7 @@ try {
     rss.push(up.growth);
 
     if (!values.overwrite) await rm(reachBack, { force: true });
+    await settle();
     const down = await withRssPeak(() =>
       transfers.download({
         clientUuid: reach.uuid,
@@ -181,9 +195,11 @@ try {
     results.reachDown.push(size / MIB / (down.value.duration_ms / 1000));
     rss.push(down.growth);
 
+    await settle();
     const sshUpS = await timedSsh(ssh.sshArgs, `cat > ${sshDir}/bench.bin`, { input: source });
     results.sshUp.push(size / MIB / sshUpS);
     const back = join(work, 'ssh-back.bin');
+    await settle();
     const sshDownS = await timedSsh(ssh.sshArgs, `cat ${sshDir}/bench.bin`, { output: back });
     results.sshDown.push(size / MIB / sshDownS);
     await rm(back, { force: true });

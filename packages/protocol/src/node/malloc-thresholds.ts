@@ -1,5 +1,5 @@
 /** Size of the block whose release raises glibc's thresholds (glibc caps the raise at 32 MiB). */
-const RAISE_TO_BYTES = 16 * 1024 * 1024;
+const RAISE_TO_BYTES = 32 * 1024 * 1024 - 64 * 1024;
 
 /**
  * Makes glibc's malloc keep freed memory for reuse instead of handing it back to the kernel.
