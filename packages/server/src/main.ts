@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { raiseMallocThresholds } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
@@ -70,7 +69,6 @@ export interface RunningServer {
  * client service, SSH server, transports) and returns a handle that closes them in reverse.
  */
 export async function startServer(config: ServerConfig, deps: StartServerDeps = {}): Promise<RunningServer> {
-  raiseMallocThresholds();
   const log = deps.log ?? createLogger(config.logLevel);
   const closers: Array<() => Promise<void> | void> = [];
   const closeAll = async (): Promise<void> => {

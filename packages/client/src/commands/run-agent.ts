@@ -1,6 +1,5 @@
 import { homedir } from 'node:os';
 import { ReachError } from '@reach/protocol';
-import { raiseMallocThresholds } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
 import { PathPolicy } from '../agent/path-policy.ts';
@@ -22,7 +21,6 @@ export const runAgentCommand: Command = {
   flag: '',
   description: 'connect to the server and serve agent requests (the default)',
   run: async ({ io, sources }) => {
-    raiseMallocThresholds();
     const loaded = await loadConfig(sources);
     const target = await linkTarget(loaded);
     const { config } = loaded;

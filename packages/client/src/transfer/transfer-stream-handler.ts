@@ -2,7 +2,13 @@ import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
-import { fsError, receiveTarget, sendSource, TransferChannel } from '@reach/protocol/node';
+import {
+  fsError,
+  raiseMallocThresholds,
+  receiveTarget,
+  sendSource,
+  TransferChannel,
+} from '@reach/protocol/node';
 import type { Logger } from '../log/logger.ts';
 
 export interface TransferStreamDeps {
@@ -17,7 +23,12 @@ export interface TransferStreamDeps {
  * Every path goes through the same path policy as the file handlers.
  */
 export function createTransferStreamHandler(deps: TransferStreamDeps): (channel: Duplex) => void {
+  let mallocRaised = false;
   return (channel) => {
+    if (!mallocRaised) {
+      mallocRaised = true;
+      raiseMallocThresholds();
+    }
     channel.on('error', () => {});
     serveTransfer(channel, deps).catch((err: unknown) => {
       deps.log.error({ err }, 'transfer handler failed');

@@ -14,6 +14,7 @@ import {
 } from '@reach/protocol';
 import {
   fsError,
+  raiseMallocThresholds,
   receiveTarget,
   type SendSource,
   sendSource,
@@ -110,6 +111,8 @@ const MIB = 1024 * 1024;
  */
 export class TransferService extends EventEmitter<TransferServiceEvents> {
   readonly #deps: TransferServiceDeps;
+  /** Set once this process has raised malloc's thresholds for bulk data (malloc-thresholds.ts). */
+  #mallocRaised = false;
 
   constructor(deps: TransferServiceDeps) {
     super();
@@ -198,6 +201,10 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
     role: (ch: TransferChannel) => Promise<TransferOutcome>,
   ): Promise<{ outcome: TransferOutcome; ms: number }> {
     opts.signal?.throwIfAborted();
+    if (!this.#mallocRaised) {
+      this.#mallocRaised = true;
+      raiseMallocThresholds();
+    }
     const started = performance.now();
     const channel = await this.#deps.openStream(clientUuid);
     channel.on('error', () => {});
