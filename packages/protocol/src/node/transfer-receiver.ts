@@ -14,6 +14,7 @@ import {
 } from '../transfer.ts';
 import { FileSink } from './file-sink.ts';
 import { fsError } from './fs-error.ts';
+import { sweepStalePartials } from './stale-partials.ts';
 import { TarExtractor } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
 import type { TransferOutcome, TransferProgress } from './transfer-sender.ts';
@@ -55,6 +56,7 @@ export async function receiveTarget(
   try {
     await checkDestination(target);
     await mkdir(dirname(target.path), { recursive: true });
+    await sweepStalePartials(dirname(target.path));
     prepared = target.kind === 'file' ? await prepareFile(target) : await prepareDir(target);
   } catch (err) {
     const e = fsError(err, target.path);

@@ -11,6 +11,7 @@ import {
   rm,
   stat,
   symlink,
+  utimes,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,26 @@ describe('TransferService over a stream pair', () => {
       { code: 'INVALID_ARGUMENT' },
     );
     assert.equal(await readFile(dest, 'utf8'), 'hello');
+  });
+
+  test('what a killed transfer left beside the destination is swept by the next one', async () => {
+    const dir = join(remote, 'swept');
+    await mkdir(dir, { recursive: true });
+    const dead = join(dir, `.gone.bin.reach-partial-${'c'.repeat(16)}`);
+    const live = join(dir, `.live.bin.reach-partial-${'d'.repeat(16)}`);
+    await writeFile(dead, 'left by a killed transfer');
+    await writeFile(live, 'still being written');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(dead, twoHoursAgo, twoHoursAgo);
+    await writeFile(join(root, 'sweep-src'), 'new');
+    await service.upload({
+      clientUuid: 'c',
+      localPath: 'sweep-src',
+      remotePath: join(dir, 'new.bin'),
+      overwrite: true,
+      resume: false,
+    });
+    assert.deepEqual((await readdir(dir)).sort(), ['.live.bin.reach-partial-dddddddddddddddd', 'new.bin']);
   });
 
   test('paths outside allowed_paths and outside the transfer roots are refused', async () => {
