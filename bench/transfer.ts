@@ -163,11 +163,12 @@ try {
 
   const reachBack = join(root, 'bench-back.bin');
   for (let round = 1; round <= rounds; round++) {
-    // Every transfer writes a file that does not exist yet, as `cat > file` effectively does (it
-    // truncates first). Replacing an existing file atomically keeps the old one until the rename,
-    // so it needs twice the page cache; that case is `--overwrite`.
-    if (!values.overwrite) await rm(remote, { force: true });
+    // Every transfer starts by dropping the previous round's copy, as `cat > file` does by
+    // truncating it (and the bench's own `> file` for OpenSSH downloads), then writes a new file.
+    // Replacing an existing file atomically keeps the old one until the rename, so it needs twice
+    // the page cache; that case is `--overwrite`.
     await settle();
+    if (!values.overwrite) await rm(remote, { force: true });
     const up = await withRssPeak(() =>
       transfers.upload({
         clientUuid: reach.uuid,
@@ -181,8 +182,8 @@ try {
     results.reachUp.push(size / MIB / (up.value.duration_ms / 1000));
     rss.push(up.growth);
 
-    if (!values.overwrite) await rm(reachBack, { force: true });
     await settle();
+    if (!values.overwrite) await rm(reachBack, { force: true });
     const down = await withRssPeak(() =>
       transfers.download({
         clientUuid: reach.uuid,
@@ -202,7 +203,6 @@ try {
     await settle();
     const sshDownS = await timedSsh(ssh.sshArgs, `cat ${sshDir}/bench.bin`, { output: back });
     results.sshDown.push(size / MIB / sshDownS);
-    await rm(back, { force: true });
     log(
       `round ${round}: Reach up ${results.reachUp.at(-1)!.toFixed(0)} / down ${results.reachDown.at(-1)!.toFixed(0)} MiB/s; ` +
         `OpenSSH up ${results.sshUp.at(-1)!.toFixed(0)} / down ${results.sshDown.at(-1)!.toFixed(0)} MiB/s; ` +

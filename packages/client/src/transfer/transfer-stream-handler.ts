@@ -15,6 +15,8 @@ export interface TransferStreamDeps {
   /** The agent's path policy: resolves a path and throws PATH_DENIED outside allowed_paths. */
   checkPath(path: string): Promise<string>;
   log: Logger;
+  /** A young-generation collection run as bulk data moves (minor-gc.ts); none when absent. */
+  collectGarbage?: (() => void) | undefined;
 }
 
 /**
@@ -38,7 +40,7 @@ export function createTransferStreamHandler(deps: TransferStreamDeps): (channel:
 }
 
 async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise<void> {
-  const ch = new TransferChannel(channel);
+  const ch = new TransferChannel(channel, { collectGarbage: deps.collectGarbage });
   let request: TransferRequest;
   try {
     request = await ch.readFrame(TransferRequest, 'request');

@@ -6,9 +6,10 @@
 export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 export { fsError } from './fs-error.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
+export { exposeMinorGc } from './minor-gc.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { safeEntryPath, TarExtractor, type TreeStats, tarDirectory } from './tar-dir.ts';
-export { TransferChannel } from './transfer-channel.ts';
+export { TransferChannel, type TransferChannelOptions } from './transfer-channel.ts';
 export { partialPath, type ReceiveTarget, receiveTarget } from './transfer-receiver.ts';
 export {
   hashPrefix,

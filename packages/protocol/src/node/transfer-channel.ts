@@ -5,6 +5,16 @@ import { encodeFrame } from '../framing.ts';
 import { TRANSFER } from '../transfer.ts';
 
 const END_OF_BODY = Buffer.alloc(4);
+/** Bytes moved (either way) between young-generation collections, when one is offered. */
+const COLLECT_EVERY_BYTES = 32 * 1024 * 1024;
+
+export interface TransferChannelOptions {
+  /**
+   * Runs a young-generation collection (minor-gc.ts). Called every 32 MiB moved, so the dead
+   * packet and socket buffers are freed before they add up to a full collection.
+   */
+  collectGarbage?: (() => void) | undefined;
+}
 /** Input queued before the stream is paused (then SSH flow control holds the sender back). */
 const QUEUE_HIGH_BYTES = 1024 * 1024;
 
@@ -24,9 +34,12 @@ export class TransferChannel {
   #waiters: Array<() => void> = [];
   #closed = false;
   readonly #gone = new AbortController();
+  readonly #collectGarbage: (() => void) | undefined;
+  #uncollected = 0;
 
-  constructor(stream: Duplex) {
+  constructor(stream: Duplex, opts: TransferChannelOptions = {}) {
     this.#stream = stream;
+    this.#collectGarbage = opts.collectGarbage;
     const wake = (): void => {
       for (const w of this.#waiters.splice(0)) w();
     };
@@ -34,6 +47,7 @@ export class TransferChannel {
     stream.on('data', (chunk: Buffer) => {
       this.#queue.push(chunk);
       this.#queued += chunk.byteLength;
+      this.#moved(chunk.byteLength);
       if (this.#queued >= QUEUE_HIGH_BYTES) stream.pause();
       wake();
     });
@@ -159,6 +173,7 @@ export class TransferChannel {
       onWritten?.();
       throw err;
     }
+    this.#moved(buf.byteLength);
     if (this.#stream.write(buf, onWritten && (() => onWritten()))) return;
     while (this.#stream.writableNeedDrain) {
       this.#check();
@@ -167,6 +182,14 @@ export class TransferChannel {
       });
     }
     this.#check();
+  }
+
+  #moved(bytes: number): void {
+    if (!this.#collectGarbage) return;
+    this.#uncollected += bytes;
+    if (this.#uncollected < COLLECT_EVERY_BYTES) return;
+    this.#uncollected = 0;
+    this.#collectGarbage();
   }
 
   #check(): void {

@@ -99,6 +99,8 @@ export interface TransferServiceDeps {
   /** Opens a bulk `stream` channel to an online client. */
   openStream(clientUuid: string): Promise<Duplex>;
   log: Logger;
+  /** A young-generation collection run as bulk data moves (minor-gc.ts); none when absent. */
+  collectGarbage?: (() => void) | undefined;
 }
 
 const SourceInfoOrFailure = z.union([TransferSourceInfo, TransferFailure]);
@@ -208,7 +210,7 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
     const started = performance.now();
     const channel = await this.#deps.openStream(clientUuid);
     channel.on('error', () => {});
-    const ch = new TransferChannel(channel);
+    const ch = new TransferChannel(channel, { collectGarbage: this.#deps.collectGarbage });
     const onAbort = (): void => ch.destroy();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const log = this.#deps.log.child({ clientId: clientUuid, transfer: request.id, op: request.op });
