@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import type { Migration } from './migrations/index.ts';
 
@@ -5,9 +6,16 @@ export type Database = DatabaseSync;
 
 /**
  * Opens (creating) the SQLite store in WAL mode and applies pending migrations. `:memory:` works
- * for tests.
+ * for tests. The file is owner-only (0600): it holds client identities, keys' fingerprints, the
+ * audit trail and webhook payloads. SQLite gives its -wal and -shm files the database's mode.
  */
 export function openDatabase(path: string, migrations: readonly Migration[]): DatabaseSync {
+  if (path !== ':memory:') {
+    closeSync(openSync(path, 'a', 0o600));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    }
+  }
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
