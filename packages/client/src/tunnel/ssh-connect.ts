@@ -33,17 +33,29 @@ function levelOf(err: unknown): string | undefined {
  * known_hosts: pinned on first connect, and a different key is refused with SSH_HOST_KEY_MISMATCH
  * naming both fingerprints. Other failures become SSH_AUTH_FAILED or SSH_CONNECTION_FAILED.
  */
-export async function connectSsh(target: SshTarget): Promise<ssh2.Client> {
+export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promise<ssh2.Client> {
   const name = knownHostName(target.host, target.port);
   const pinned = await readPinnedKeys(target.knownHostsPath, name);
   let hostKeyError: ReachError | undefined;
+  const cancelled = (): ReachError => new ReachError('CANCELLED', `connecting to ${name} was cancelled`);
+  if (signal?.aborted) throw cancelled();
 
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let settled = false;
+    // Aborting tears the socket down at once: end() before the handshake would wait out ssh2's
+    // readyTimeout (20 s) against a peer that never answers.
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      client.destroy();
+      reject(cancelled());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const fail = (err: ReachError): void => {
       if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       client.end();
       reject(err);
     };
@@ -52,6 +64,7 @@ export async function connectSsh(target: SshTarget): Promise<ssh2.Client> {
     client.on('ready', () => {
       if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
       resolve(client);
     });
     client.on('error', (err: Error) => {

@@ -40,6 +40,8 @@ export class Tunnel {
   #client: ssh2.Client | undefined;
   #wake: (() => void) | undefined;
   #running: Promise<void> | undefined;
+  /** Aborted by close(): cuts a connect attempt short. */
+  readonly #stop = new AbortController();
 
   constructor(opts: TunnelOptions) {
     this.#opts = opts;
@@ -59,6 +61,7 @@ export class Tunnel {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#stop.abort();
     for (const peer of this.#peers) peer.close();
     this.#client?.end();
     this.#wake?.();
@@ -72,7 +75,7 @@ export class Tunnel {
       this.#state = 'connecting';
       let client: ssh2.Client;
       try {
-        client = await connectSsh(this.#opts);
+        client = await connectSsh(this.#opts, this.#stop.signal);
       } catch (err) {
         const reachErr = toReachError(err);
         if (reachErr.code === 'SSH_HOST_KEY_MISMATCH') {
