@@ -15,8 +15,6 @@ export interface TransferStreamDeps {
   /** The agent's path policy: resolves a path and throws PATH_DENIED outside allowed_paths. */
   checkPath(path: string): Promise<string>;
   log: Logger;
-  /** A young-generation collection run as bulk data moves (minor-gc.ts); none when absent. */
-  collectGarbage?: (() => void) | undefined;
 }
 
 /**
@@ -25,12 +23,8 @@ export interface TransferStreamDeps {
  * Every path goes through the same path policy as the file handlers.
  */
 export function createTransferStreamHandler(deps: TransferStreamDeps): (channel: Duplex) => void {
-  let mallocRaised = false;
   return (channel) => {
-    if (!mallocRaised) {
-      mallocRaised = true;
-      raiseMallocThresholds();
-    }
+    raiseMallocThresholds();
     channel.on('error', () => {});
     serveTransfer(channel, deps).catch((err: unknown) => {
       deps.log.error({ err }, 'transfer handler failed');
@@ -40,7 +34,7 @@ export function createTransferStreamHandler(deps: TransferStreamDeps): (channel:
 }
 
 async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise<void> {
-  const ch = new TransferChannel(channel, { collectGarbage: deps.collectGarbage });
+  const ch = new TransferChannel(channel);
   let request: TransferRequest;
   try {
     request = await ch.readFrame(TransferRequest, 'request');

@@ -27,7 +27,7 @@ export class FileSink {
   #position: number;
   #current: Buffer | undefined;
   #filled = 0;
-  readonly #inFlight = new Set<Promise<void>>();
+  /** The last submitted write; writes run in order, so it settles after every earlier one. */
   #last: Promise<void> = Promise.resolve();
   #unflushed = 0;
   #flushing: Promise<void> | undefined;
@@ -71,9 +71,9 @@ export class FileSink {
   }
 
   async #settle(): Promise<void> {
-    while (this.#inFlight.size > 0 || this.#flushing) {
-      await Promise.all([...this.#inFlight, this.#flushing]);
-    }
+    await this.#last;
+    // The last write may have started a flush; no write comes after it to start another.
+    await this.#flushing;
   }
 
   #submit(): void {
@@ -87,26 +87,21 @@ export class FileSink {
     this.#hash.update(data);
     // Writes run one after another, in order: a process killed mid-transfer leaves a file that is
     // a prefix of the source (no hole past a missing batch), so a resume can use all of it.
-    const previous = this.#last;
-    const done = previous
+    this.#last = this.#last
       .then(() => {
         if (this.#error) throw this.#error;
         return writeFully(this.#fh, data, position);
       })
       .then(
         () => {
-          this.#inFlight.delete(done);
           this.#pool.release(buf);
           this.#wrote(length);
         },
         (err: Error) => {
-          this.#inFlight.delete(done);
           this.#pool.release(buf);
           this.#error ??= err;
         },
       );
-    this.#inFlight.add(done);
-    this.#last = done;
   }
 
   #wrote(length: number): void {

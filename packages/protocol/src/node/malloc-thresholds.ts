@@ -1,5 +1,6 @@
 /** Size of the block whose release raises glibc's thresholds (glibc raises them to at most 32 MiB). */
 const RAISE_TO_BYTES = 32 * 1024 * 1024 - 64 * 1024;
+let raised = false;
 
 /**
  * Makes glibc's malloc keep freed memory for reuse instead of handing it back to the kernel.
@@ -18,9 +19,13 @@ const RAISE_TO_BYTES = 32 * 1024 * 1024 - 64 * 1024;
  * larger batches (23,000–75,000 faults per GiB downloaded). Afterwards up to ~64 MiB of free
  * heap is kept, so it is done before a process's first bulk transfer, not at start: a server
  * holding hundreds of idle clients keeps returning memory (bench:memory went from ~80 to
- * ~100 KiB per idle client when this ran at start). Other allocators (musl) ignore it.
+ * ~100 KiB per idle client when this ran at start). Other allocators (musl) ignore it. Calls
+ * after the first do nothing.
  */
 export function raiseMallocThresholds(): void {
+  // The thresholds belong to the process, so whether they were raised is process state too.
+  if (raised) return;
+  raised = true;
   const block = Buffer.allocUnsafeSlow(RAISE_TO_BYTES);
   block[0] = 1;
 }

@@ -129,15 +129,6 @@ export class TransferChannel {
     await this.#write(Buffer.from(encodeFrame(message, TRANSFER.maxControlFrameBytes)));
   }
 
-  /** Writes one body chunk (≤ TRANSFER.maxChunkBytes). */
-  async writeChunk(chunk: Buffer): Promise<void> {
-    if (chunk.byteLength === 0) return;
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32BE(chunk.byteLength, 0);
-    this.#stream.write(header);
-    await this.#write(chunk);
-  }
-
   /**
    * Writes one body chunk whose first 4 bytes are reserved for the header (filled in here), so
    * header and data leave in one write. `onWritten` runs once the stream is done with `framed`
@@ -174,7 +165,7 @@ export class TransferChannel {
       throw err;
     }
     this.#moved(buf.byteLength);
-    if (this.#stream.write(buf, onWritten && (() => onWritten()))) return;
+    if (this.#stream.write(buf, onWritten)) return;
     while (this.#stream.writableNeedDrain) {
       this.#check();
       await new Promise<void>((resolve) => {

@@ -113,8 +113,6 @@ const MIB = 1024 * 1024;
  */
 export class TransferService extends EventEmitter<TransferServiceEvents> {
   readonly #deps: TransferServiceDeps;
-  /** Set once this process has raised malloc's thresholds for bulk data (malloc-thresholds.ts). */
-  #mallocRaised = false;
 
   constructor(deps: TransferServiceDeps) {
     super();
@@ -203,10 +201,7 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
     role: (ch: TransferChannel) => Promise<TransferOutcome>,
   ): Promise<{ outcome: TransferOutcome; ms: number }> {
     opts.signal?.throwIfAborted();
-    if (!this.#mallocRaised) {
-      this.#mallocRaised = true;
-      raiseMallocThresholds();
-    }
+    raiseMallocThresholds();
     const started = performance.now();
     const channel = await this.#deps.openStream(clientUuid);
     channel.on('error', () => {});
