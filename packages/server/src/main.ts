@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exposeMinorGc } from '@reach/protocol/node';
+import { bulkHeapPolicy } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
@@ -150,7 +150,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       roots: new TransferRoots([join(config.dataDir, 'transfers'), ...config.transferRoots]),
       openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
       log: log.child({ component: 'transfers' }),
-      collectGarbage: exposeMinorGc(),
+      heap: bulkHeapPolicy(),
     });
     await transfers.start();
     const sshPort = await ssh.listen();

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
 import {
+  type BulkHeapPolicy,
   fsError,
   raiseMallocThresholds,
   receiveTarget,
@@ -15,6 +16,8 @@ export interface TransferStreamDeps {
   /** The agent's path policy: resolves a path and throws PATH_DENIED outside allowed_paths. */
   checkPath(path: string): Promise<string>;
   log: Logger;
+  /** How the heap runs while transfers are in flight (bulk-heap-policy.ts); V8's defaults when absent. */
+  heap?: BulkHeapPolicy | undefined;
 }
 
 /**
@@ -34,7 +37,7 @@ export function createTransferStreamHandler(deps: TransferStreamDeps): (channel:
 }
 
 async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise<void> {
-  const ch = new TransferChannel(channel);
+  const ch = new TransferChannel(channel, { heap: deps.heap });
   let request: TransferRequest;
   try {
     request = await ch.readFrame(TransferRequest, 'request');

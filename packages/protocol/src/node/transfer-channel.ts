@@ -3,17 +3,18 @@ import type { z } from 'zod';
 import { ReachError } from '../errors.ts';
 import { encodeFrame } from '../framing.ts';
 import { TRANSFER } from '../transfer.ts';
+import type { BulkHeapPolicy } from './bulk-heap-policy.ts';
 
 const END_OF_BODY = Buffer.alloc(4);
-/** Bytes moved (either way) between young-generation collections, when one is offered. */
+/** Bytes moved (either way) between young-generation collections, when a heap policy is given. */
 const COLLECT_EVERY_BYTES = 32 * 1024 * 1024;
 
 export interface TransferChannelOptions {
   /**
-   * Runs a young-generation collection (minor-gc.ts). Called every 32 MiB moved, so the dead
-   * packet and socket buffers are freed before they add up to a full collection.
+   * The process's heap policy for bulk data (bulk-heap-policy.ts): begun when the channel is
+   * made, ended when it ends, closes or fails; `collect` runs every 32 MiB moved.
    */
-  collectGarbage?: (() => void) | undefined;
+  heap?: BulkHeapPolicy | undefined;
 }
 /** Input queued before the stream is paused (then SSH flow control holds the sender back). */
 const QUEUE_HIGH_BYTES = 1024 * 1024;
@@ -34,12 +35,20 @@ export class TransferChannel {
   #waiters: Array<() => void> = [];
   #closed = false;
   readonly #gone = new AbortController();
-  readonly #collectGarbage: (() => void) | undefined;
+  readonly #heap: BulkHeapPolicy | undefined;
+  readonly #endHeapPolicy: () => void;
   #uncollected = 0;
 
   constructor(stream: Duplex, opts: TransferChannelOptions = {}) {
     this.#stream = stream;
-    this.#collectGarbage = opts.collectGarbage;
+    this.#heap = opts.heap;
+    const endHeapPolicy = opts.heap?.begin();
+    let heapPolicyEnded = endHeapPolicy === undefined;
+    this.#endHeapPolicy = () => {
+      if (heapPolicyEnded) return;
+      heapPolicyEnded = true;
+      endHeapPolicy?.();
+    };
     const wake = (): void => {
       for (const w of this.#waiters.splice(0)) w();
     };
@@ -60,11 +69,13 @@ export class TransferChannel {
       this.#ended = true;
       this.#closed = true;
       this.#gone.abort();
+      this.#endHeapPolicy();
       wake();
     });
     stream.on('error', (err: Error) => {
       this.#error ??= err;
       this.#gone.abort();
+      this.#endHeapPolicy();
       wake();
     });
   }
@@ -149,11 +160,13 @@ export class TransferChannel {
 
   /** Ends the stream after everything written so far. */
   end(): void {
+    this.#endHeapPolicy();
     if (!this.#closed) this.#stream.end();
   }
 
   /** Tears the stream down at once (a failed or cancelled transfer). */
   destroy(): void {
+    this.#endHeapPolicy();
     this.#stream.destroy();
   }
 
@@ -176,11 +189,11 @@ export class TransferChannel {
   }
 
   #moved(bytes: number): void {
-    if (!this.#collectGarbage) return;
+    if (!this.#heap) return;
     this.#uncollected += bytes;
     if (this.#uncollected < COLLECT_EVERY_BYTES) return;
     this.#uncollected = 0;
-    this.#collectGarbage();
+    this.#heap.collect();
   }
 
   #check(): void {

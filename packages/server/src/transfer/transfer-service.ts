@@ -13,6 +13,7 @@ import {
   toReachError,
 } from '@reach/protocol';
 import {
+  type BulkHeapPolicy,
   fsError,
   raiseMallocThresholds,
   receiveTarget,
@@ -99,8 +100,8 @@ export interface TransferServiceDeps {
   /** Opens a bulk `stream` channel to an online client. */
   openStream(clientUuid: string): Promise<Duplex>;
   log: Logger;
-  /** A young-generation collection run as bulk data moves (minor-gc.ts); none when absent. */
-  collectGarbage?: (() => void) | undefined;
+  /** How the heap runs while transfers are in flight (bulk-heap-policy.ts); V8's defaults when absent. */
+  heap?: BulkHeapPolicy | undefined;
 }
 
 const SourceInfoOrFailure = z.union([TransferSourceInfo, TransferFailure]);
@@ -205,7 +206,7 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
     const started = performance.now();
     const channel = await this.#deps.openStream(clientUuid);
     channel.on('error', () => {});
-    const ch = new TransferChannel(channel, { collectGarbage: this.#deps.collectGarbage });
+    const ch = new TransferChannel(channel, { heap: this.#deps.heap });
     const onAbort = (): void => ch.destroy();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const log = this.#deps.log.child({ clientId: clientUuid, transfer: request.id, op: request.op });
