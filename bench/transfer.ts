@@ -14,6 +14,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,9 +103,24 @@ async function timedSsh(
  * Samples this process's RSS every 100 ms while `work` runs; returns the peak growth in bytes.
  * (Every 20 ms cost the server ~2% of a CPU: each sample reads /proc/self/statm.)
  */
-async function withRssPeak<T>(work: () => Promise<T>): Promise<{ value: T; growth: number }> {
+/** CPU seconds (user, system) a process has used, from /proc (Linux clock ticks are 1/100 s). */
+function procCpu(pid: number): [number, number] {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return [Number(fields[11]) / 100, Number(fields[12]) / 100];
+}
+
+interface Measured<T> {
+  value: T;
+  growth: number;
+  /** CPU seconds over the transfer: user and system, the server (this process) and the client. */
+  cpu: { server: [number, number]; client: [number, number] };
+}
+
+async function measured<T>(clientPid: number, work: () => Promise<T>): Promise<Measured<T>> {
   global.gc?.();
   const base = process.memoryUsage.rss();
+  const server0 = process.cpuUsage();
+  const client0 = procCpu(clientPid);
   let peak = base;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
@@ -112,10 +128,24 @@ async function withRssPeak<T>(work: () => Promise<T>): Promise<{ value: T; growt
   try {
     const value = await work();
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { value, growth: peak - base };
+    const server = process.cpuUsage(server0);
+    const client = procCpu(clientPid);
+    return {
+      value,
+      growth: peak - base,
+      cpu: {
+        server: [server.user / 1e6, server.system / 1e6],
+        client: [client[0] - client0[0], client[1] - client0[1]],
+      },
+    };
   } finally {
     clearInterval(timer);
   }
+}
+
+function cpuLine(cpu: Measured<unknown>['cpu']): string {
+  const f = ([u, s]: [number, number]): string => `${u.toFixed(2)}+${s.toFixed(2)}`;
+  return `server ${f(cpu.server)}, client ${f(cpu.client)}`;
 }
 
 const work = await mkdtemp(join(tmpdir(), 'reach-bench-transfer-'));
@@ -172,7 +202,7 @@ try {
     // the page cache; that case is `--overwrite`.
     await settle();
     if (!values.overwrite) await rm(remote, { force: true });
-    const up = await withRssPeak(() =>
+    const up = await measured(reach.clientPid, () =>
       transfers.upload({
         clientUuid: reach.uuid,
         localPath: source,
@@ -187,7 +217,7 @@ try {
 
     await settle();
     if (!values.overwrite) await rm(reachBack, { force: true });
-    const down = await withRssPeak(() =>
+    const down = await measured(reach.clientPid, () =>
       transfers.download({
         clientUuid: reach.uuid,
         remotePath: remote,
@@ -211,6 +241,7 @@ try {
         `OpenSSH up ${results.sshUp.at(-1)!.toFixed(0)} / down ${results.sshDown.at(-1)!.toFixed(0)} MiB/s; ` +
         `server RSS +${(Math.max(up.growth, down.growth) / MIB).toFixed(1)} MiB`,
     );
+    log(`  CPU s (user+sys): up ${cpuLine(up.cpu)}; down ${cpuLine(down.cpu)}`);
   }
   await ssh.exec(`rm -rf ${sshDir}`);
 
