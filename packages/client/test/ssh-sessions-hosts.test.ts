@@ -3,7 +3,6 @@ import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ReachError, type RpcHandler } from '@reach/protocol';
 import { pino } from 'pino';
 import {
   ensureTestUser,
@@ -13,30 +12,17 @@ import {
   type SshdHandle,
   startSshd,
 } from '../../../test-support/openssh.ts';
-import { createSshSessionHandlers, type SshSessionHandlerDeps } from '../src/ssh-sessions/handlers.ts';
+import type { SshSessionHandlerDeps } from '../src/ssh-sessions/handlers.ts';
+import {
+  expectCode,
+  type SessionCall,
+  type SessionHarness,
+  sessionHarness,
+  TEST_USER_NAME,
+  TEST_USER_PASSWORD,
+} from './helpers/ssh-session-harness.ts';
 
 // Jump chains, host key changes and restore after a client restart, against real sshd daemons.
-
-const PASSWORD = 'Reach-test-pw-7f3a9c';
-const USER_NAME = 'reachtest';
-
-type Call = (method: string, params: unknown) => Promise<Record<string, unknown>>;
-
-interface Harness {
-  call: Call;
-  close(): Promise<void>;
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<ReachError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ReachError, `expected ReachError, got ${String(err)}`);
-    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
-    return err;
-  }
-  assert.fail(`expected ${code}, but the call succeeded`);
-}
 
 /** Inodes of this process's TCP sockets from `localPort` to `remotePort` on loopback (/proc/net/tcp). */
 async function tcpInodes(localPort: number, remotePort: number): Promise<string[]> {
@@ -66,20 +52,10 @@ describe('ssh sessions: jump hosts, host keys, restore', () => {
   let pub: string;
   let user: string;
   const daemons: SshdHandle[] = [];
-  const harnesses: Harness[] = [];
+  const harnesses: SessionHarness[] = [];
 
-  const makeHarness = (configDir: string, overrides: Partial<SshSessionHandlerDeps> = {}): Harness => {
-    const log = pino({ level: 'silent' });
-    const h = createSshSessionHandlers({ configDir, log, sweepIntervalMs: 0, ...overrides });
-    const call: Call = async (method, params) => {
-      const handler: RpcHandler | undefined = h.handlers.get(method);
-      assert.ok(handler, `no handler for ${method}`);
-      return (await handler(params, { id: 1, method, signal: new AbortController().signal })) as Record<
-        string,
-        unknown
-      >;
-    };
-    const harness = { call, close: h.close };
+  const makeHarness = (configDir: string, overrides: Partial<SshSessionHandlerDeps> = {}): SessionHarness => {
+    const harness = sessionHarness(configDir, pino({ level: 'silent' }), overrides);
     harnesses.push(harness);
     return harness;
   };
@@ -91,14 +67,14 @@ describe('ssh sessions: jump hosts, host keys, restore', () => {
   };
 
   /** The SSH_CONNECTION seen by the remote shell: "client_ip client_port server_ip server_port". */
-  const sshConnection = async (call: Call, sessionId: string): Promise<string[]> => {
+  const sshConnection = async (call: SessionCall, sessionId: string): Promise<string[]> => {
     const r = await call('ssh_session_command', { session_id: sessionId, command: 'echo "$SSH_CONNECTION"' });
     return (r.output as string).split(' ');
   };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'reach-ssh-hosts-'));
-    user = await ensureTestUser(USER_NAME, PASSWORD);
+    user = await ensureTestUser(TEST_USER_NAME, TEST_USER_PASSWORD);
     keyFile = join(dir, 'id_ed25519');
     pub = await generateKeyPair(keyFile);
   });
@@ -161,7 +137,7 @@ describe('ssh sessions: jump hosts, host keys, restore', () => {
       key_file: keyFile,
     });
     const secondHop = isRoot()
-      ? { host: '127.0.0.1', port: b.port, username: user, password: PASSWORD }
+      ? { host: '127.0.0.1', port: b.port, username: user, password: TEST_USER_PASSWORD }
       : keyHop(b);
     const opened = await call('ssh_session_open', {
       ...keyHop(target),
@@ -261,11 +237,11 @@ describe('ssh sessions: jump hosts, host keys, restore', () => {
         host: '127.0.0.1',
         port: target.port,
         username: user,
-        password: PASSWORD,
+        password: TEST_USER_PASSWORD,
       });
     }
     const stored = await readFile(join(configDir, 'ssh_sessions.json'), 'utf8');
-    assert.ok(!stored.includes(PASSWORD));
+    assert.ok(!stored.includes(TEST_USER_PASSWORD));
     await before.close();
     await doomed.stop();
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ReachError, type RpcHandler } from '@reach/protocol';
+import { ReachError } from '@reach/protocol';
 import { pino } from 'pino';
 import {
   ensureTestUser,
@@ -13,32 +13,21 @@ import {
   type SshdHandle,
   startSshd,
 } from '../../../test-support/openssh.ts';
-import { createSshSessionHandlers, type SshSessionHandlerDeps } from '../src/ssh-sessions/handlers.ts';
+import type { SshSessionHandlerDeps } from '../src/ssh-sessions/handlers.ts';
+import {
+  expectCode,
+  type SessionCall,
+  type SessionHarness,
+  sessionHarness,
+  TEST_USER_NAME,
+  TEST_USER_PASSWORD,
+} from './helpers/ssh-session-harness.ts';
 
 // Real OpenSSH sshd on loopback; the client side is called in-process through its agent handlers.
 
-const PASSWORD = 'Reach-test-pw-7f3a9c';
-const USER_NAME = 'reachtest';
-
-type Call = (method: string, params: unknown, signal?: AbortSignal) => Promise<Record<string, unknown>>;
-
-interface Harness {
-  call: Call;
-  close(): Promise<void>;
-  sweepIdle(): string[];
+interface Harness extends SessionHarness {
   logs: string[];
   configDir: string;
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<ReachError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ReachError, `expected ReachError, got ${String(err)}`);
-    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`);
-    return err;
-  }
-  assert.fail(`expected ${code}, but the call succeeded`);
 }
 
 describe('ssh sessions against a real sshd', () => {
@@ -52,18 +41,12 @@ describe('ssh sessions against a real sshd', () => {
     const logs: string[] = [];
     const configDir = join(dir, `cfg-${harnesses.length}`);
     const log = pino({ level: 'trace' }, { write: (line: string) => logs.push(line) });
-    const h = createSshSessionHandlers({ configDir, log, sweepIntervalMs: 0, ...overrides });
-    const call: Call = async (method, params, signal = new AbortController().signal) => {
-      const handler: RpcHandler | undefined = h.handlers.get(method);
-      assert.ok(handler, `no handler for ${method}`);
-      return (await handler(params, { id: 1, method, signal })) as Record<string, unknown>;
-    };
-    const harness = { call, close: h.close, sweepIdle: h.sweepIdle, logs, configDir };
+    const harness = { ...sessionHarness(configDir, log, overrides), logs, configDir };
     harnesses.push(harness);
     return harness;
   };
 
-  const openKey = async (call: Call): Promise<string> => {
+  const openKey = async (call: SessionCall): Promise<string> => {
     const opened = await call('ssh_session_open', {
       host: '127.0.0.1',
       port: sshd.port,
@@ -73,7 +56,7 @@ describe('ssh sessions against a real sshd', () => {
     return opened.session_id as string;
   };
 
-  const readUntil = async (call: Call, sessionId: string, needle: string): Promise<string> => {
+  const readUntil = async (call: SessionCall, sessionId: string, needle: string): Promise<string> => {
     let seen = '';
     for (let i = 0; i < 100 && !seen.includes(needle); i++) {
       const r = await call('ssh_session_read', { session_id: sessionId, timeout: 0.5 });
@@ -85,7 +68,7 @@ describe('ssh sessions against a real sshd', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'reach-ssh-sessions-'));
-    user = await ensureTestUser(USER_NAME, PASSWORD);
+    user = await ensureTestUser(TEST_USER_NAME, TEST_USER_PASSWORD);
     keyFile = join(dir, 'id_ed25519');
     const pub = await generateKeyPair(keyFile);
     sshd = await startSshd({ authorizedKeys: [pub], passwordAuthentication: true });
@@ -144,7 +127,7 @@ describe('ssh sessions against a real sshd', () => {
       host: '127.0.0.1',
       port: sshd.port,
       username: user,
-      password: PASSWORD,
+      password: TEST_USER_PASSWORD,
     });
     const who = await call('ssh_session_command', { session_id: opened.session_id, command: 'id -un' });
     assert.equal(who.output, user);
@@ -155,9 +138,9 @@ describe('ssh sessions against a real sshd', () => {
     assert.ok(!JSON.stringify(wrong.toJSON()).includes('wrong-pw'));
     const stored = await readFile(join(configDir, 'ssh_sessions.json'), 'utf8');
     assert.match(stored, /"auth": "password"/);
-    assert.ok(!stored.includes(PASSWORD));
+    assert.ok(!stored.includes(TEST_USER_PASSWORD));
     assert.ok(logs.length > 0);
-    assert.ok(!logs.join('').includes(PASSWORD));
+    assert.ok(!logs.join('').includes(TEST_USER_PASSWORD));
     assert.ok(!logs.join('').includes('wrong-pw'));
   });
 
