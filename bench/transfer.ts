@@ -10,7 +10,7 @@
  * `--overwrite` makes Reach replace the previous round's file instead (atomic replace keeps the old
  * file until the rename, so it needs twice the page cache, which costs more on some VMs).
  *
- * Flags: --size-mib N (1024), --rounds N (3), --overwrite, --json FILE.
+ * Flags: --size-mib N (1024), --rounds N (5), --overwrite, --json FILE.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,7 +27,7 @@ import { startReach } from './lib/reach-under-test.ts';
 const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     overwrite: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
