@@ -11,6 +11,7 @@ import { WebhookOutboxStore } from '../src/db/webhook-outbox-store.ts';
 import { parseWebhookConfig, type WebhookConfigInput } from '../src/webhooks/webhook-config.ts';
 import { type Timers, WebhookDispatcher } from '../src/webhooks/webhook-dispatcher.ts';
 import { verifyWebhookSignature } from '../src/webhooks/webhook-signature.ts';
+import { webhooksCommand } from '../src/webhooks/webhooks-command.ts';
 
 /** A hand-driven clock: timers fire only in `advance`. */
 class FakeClock {
@@ -378,6 +379,40 @@ describe('WebhookDispatcher over real sockets', () => {
     await waitFor(() => d.stats().pending === 0, 'retry delivered');
     assert.equal(receiver.hits.length, 2);
     assert.equal(receiver.hits[1]?.headers['x-webhook-attempt'], '2');
+  });
+
+  test('`reach-server webhooks --requeue` from another process reaches a running dispatcher, no restart', async () => {
+    const receiver = new Receiver();
+    receiver.status = 500;
+    await receiver.listen();
+    cleanups.push(() => receiver.close());
+    const file = tempDb();
+    const db = file.open();
+    cleanups.push(() => db.close());
+    const { d } = dispatcher(
+      db,
+      { url: receiver.url, maxRetries: 0, maxAttempts: 1 },
+      { externalChangeCheckMs: 50 },
+    );
+    d.start();
+    const sent = d.enqueue({ event: 'client.connected', client: client(1) });
+    await waitFor(() => d.stats().dead === 1, 'dead letter');
+    receiver.status = 200;
+    // Several check intervals pass with nothing changed from outside: nothing is sent again.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(receiver.hits.length, 1);
+
+    // The CLI, on its own connection to the same file, as an operator would run it.
+    const out: string[] = [];
+    const code = await webhooksCommand(['--requeue'], {
+      dataDir: join(file.path, '..'),
+      stdout: { write: (s: string) => out.push(s) },
+    });
+    assert.equal(code, 0);
+    assert.match(out.join(''), /requeued 1 dead letter/);
+    await waitFor(() => d.stats().pending === 0 && d.stats().dead === 0, 'requeued event delivered');
+    assert.equal(receiver.hits.length, 2);
+    assert.equal(receiver.hits[1]?.headers['x-webhook-id'], sent.id);
   });
 
   test('close() aborts a request in flight; the row stays pending and uncounted; close is idempotent', async () => {

@@ -110,6 +110,15 @@ export class WebhookOutboxStore {
   }
 
   /** Every target with pending rows, in the order of its oldest pending row. */
+  /**
+   * SQLite's `data_version`: it changes when another connection (a `reach-server webhooks
+   * --requeue` run, say) commits to the database, and never for this connection's own writes.
+   */
+  dataVersion(): number {
+    const row = this.#db.prepare('PRAGMA data_version').get() as { data_version: number } | undefined;
+    return Number(row?.data_version ?? 0);
+  }
+
   pendingTargets(): OutboxTarget[] {
     return this.#db
       .prepare(

@@ -38,6 +38,12 @@ export interface WebhookDispatcherOptions {
   /** [0, 1) source for backoff jitter. */
   random?: () => number;
   log?: DispatchLog;
+  /**
+   * How often (ms) to look for rows another process put in the outbox (`reach-server webhooks
+   * --requeue`); a cheap `PRAGMA data_version` unless something changed. 0: never. Real time,
+   * not `timers`, so it stays out of the retry schedule tests drive by hand.
+   */
+  externalChangeCheckMs?: number;
 }
 
 export interface WebhookEventInput {
@@ -97,6 +103,9 @@ export class WebhookDispatcher {
   #pumpQueued = false;
   #timer: { handle: unknown; at: number } | undefined;
   #closing: Promise<void> | undefined;
+  readonly #externalCheckMs: number;
+  #externalCheck: NodeJS.Timeout | undefined;
+  #dataVersion = 0;
 
   constructor(options: WebhookDispatcherOptions) {
     this.#store = options.store;
@@ -107,6 +116,7 @@ export class WebhookDispatcher {
     this.#timers = options.timers ?? realTimers;
     this.#random = options.random ?? Math.random;
     this.#log = options.log;
+    this.#externalCheckMs = options.externalChangeCheckMs ?? 2000;
   }
 
   /** Picks up every pending row (from before a restart too), due at once, and starts sending. */
@@ -117,6 +127,29 @@ export class WebhookDispatcher {
     this.#store.purgeDeadLetters(this.#now() - this.#config.deadLetterRetentionDays * DAY_MS);
     for (const t of this.#store.pendingTargets()) this.#track(t);
     this.#schedulePump();
+    if (this.#externalCheckMs > 0) {
+      this.#dataVersion = this.#store.dataVersion();
+      this.#externalCheck = setInterval(() => this.#checkExternalChanges(), this.#externalCheckMs);
+      this.#externalCheck.unref();
+    }
+  }
+
+  /** Picks up pending rows another process added (a requeue from the CLI) without a restart. */
+  #checkExternalChanges(): void {
+    if (this.#state !== 'running') return;
+    try {
+      const version = this.#store.dataVersion();
+      if (version === this.#dataVersion) return;
+      this.#dataVersion = version;
+      for (const t of this.#store.pendingTargets()) {
+        const state = this.#track(t);
+        // A requeued row goes ahead of the cached head: load the head again.
+        if (!state.busy) state.head = undefined;
+      }
+      this.#schedulePump();
+    } catch (err) {
+      this.#log?.warn({ error: describe(err) }, 'webhook outbox error');
+    }
   }
 
   /**
@@ -205,6 +238,7 @@ export class WebhookDispatcher {
     this.#closing ??= (async () => {
       this.#state = 'closed';
       this.#clearTimer();
+      clearInterval(this.#externalCheck);
       for (const c of this.#controllers) c.abort();
       await Promise.allSettled([...this.#inflight]);
       try {

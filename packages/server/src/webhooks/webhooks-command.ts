@@ -17,7 +17,8 @@ export interface WebhooksCommandDeps {
 /**
  * `reach-server webhooks`: the outbox's pending and dead counts and its dead letters (events that
  * exhausted their retries), newest first. `--requeue` turns every dead letter back into a pending
- * event; a running server picks them up at its next start.
+ * event; a running server picks them up within a few seconds (WebhookDispatcher watches the
+ * database for other processes' changes).
  */
 export async function webhooksCommand(argv: string[], deps: WebhooksCommandDeps): Promise<number> {
   const stderr = deps.stderr ?? process.stderr;
@@ -48,7 +49,7 @@ export async function webhooksCommand(argv: string[], deps: WebhooksCommandDeps)
     if (values.requeue) {
       const { rows } = store.requeue(Date.now());
       deps.stdout.write(
-        `requeued ${rows} dead letter(s); a running server sends them after its next start\n`,
+        `requeued ${rows} dead letter(s); a running server sends them within a few seconds\n`,
       );
       return 0;
     }
