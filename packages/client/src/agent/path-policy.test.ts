@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isWithin, PathPolicy, resolvePath } from './path-policy.ts';
+import { isWithin, openedPath, PathPolicy, resolvePath } from './path-policy.ts';
 
 describe('path policy', () => {
   let root = '';
@@ -87,5 +87,52 @@ describe('path policy', () => {
   test('symlink loops are refused, relative paths are invalid', async () => {
     await assert.rejects(resolvePath(join(root, 'loop-a')), { code: 'PATH_DENIED' });
     await assert.rejects(resolvePath('relative/x'), { code: 'INVALID_ARGUMENT' });
+  });
+
+  describe('confirmOpen', () => {
+    test('an opened file inside the union is confirmed and stays open', async () => {
+      const policy = new PathPolicy([allowed]);
+      const resolved = await policy.check(join(allowed, 'sub', 'f'));
+      const fh = await open(resolved, 'r');
+      try {
+        assert.equal(await openedPath(fh), resolved);
+        await policy.confirmOpen(fh, resolved);
+        assert.equal(await fh.readFile('utf8'), 'f');
+      } finally {
+        await fh.close();
+      }
+    });
+
+    test('a directory swapped for a symlink between check and open is refused and the handle closed', async () => {
+      const base = join(root, 'swap');
+      await mkdir(join(base, 'dir'), { recursive: true });
+      await writeFile(join(base, 'dir', 'secret'), 'inside');
+      const policy = new PathPolicy([base]);
+      const resolved = await policy.check(join(base, 'dir', 'secret'));
+      // The race, run deterministically: after the check, before the open.
+      await rename(join(base, 'dir'), join(root, 'swap-moved'));
+      await symlink(outside, join(base, 'dir'));
+      const fh = await open(resolved, 'r');
+      await assert.rejects(
+        policy.confirmOpen(fh, resolved),
+        (err: Error & { code?: string; details?: unknown }) => {
+          assert.equal(err.code, 'PATH_DENIED');
+          assert.match(err.message, /outside the allowed paths/);
+          assert.deepEqual(err.details, { path: resolved, resolved: join(outside, 'secret') });
+          return true;
+        },
+      );
+      assert.equal(fh.fd, -1, 'the handle is closed');
+    });
+
+    test('an empty union confirms anything', async () => {
+      const fh = await open(join(outside, 'secret'), 'r');
+      try {
+        await new PathPolicy([]).confirmOpen(fh, join(outside, 'secret'));
+        assert.notEqual(fh.fd, -1);
+      } finally {
+        await fh.close();
+      }
+    });
   });
 });

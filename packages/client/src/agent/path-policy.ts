@@ -1,4 +1,4 @@
-import { lstat, readlink } from 'node:fs/promises';
+import { type FileHandle, lstat, readlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { ReachError } from '@reach/protocol';
 
@@ -59,10 +59,43 @@ export function isWithin(path: string, root: string): boolean {
 }
 
 /**
+ * The kernel's path of an open file: Linux's `/proc/self/fd/<fd>` link, which names the file the
+ * descriptor refers to (the directories it was reached through as they are now, not the name it
+ * was opened by); a file unlinked since gets " (deleted)" appended. Undefined where procfs is not
+ * mounted (macOS, some containers).
+ */
+export async function openedPath(fh: FileHandle): Promise<string | undefined> {
+  try {
+    return await readlink(`/proc/self/fd/${fh.fd}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') return undefined;
+    throw err;
+  }
+}
+
+/**
  * Which paths the agent may touch: the union of the client's own `allowed_paths` and the ones the
  * server pushes with `set_policy`; an empty union allows everything. Paths and roots are both
- * resolved before comparison, so `..` and symlinks cannot escape. (A symlink swapped in between the
- * check and the use is not covered: handlers act on the resolved path, which narrows that window.)
+ * resolved before comparison, so `..` and symlinks cannot escape.
+ *
+ * A path is checked by name and then used by name, so a local user who can write under an allowed
+ * root could swap a component for a symlink in between. Covered, on Linux: the files opened for
+ * their bytes (read_file's file, write_file's temp file, list_files' directory, a file transfer's
+ * source and temp file) are confirmed after the open by the kernel's path of the descriptor
+ * (`confirmOpen`: refused and closed when outside), and the bytes then move only through that
+ * descriptor (list_files reads through /proc/self/fd). The handlers open the last component with
+ * O_NOFOLLOW and temp files with O_EXCL, so a symlink put there fails the open; a transfer's source
+ * may follow one, and the confirm judges where it led. Without procfs the confirm falls back to
+ * checking the name again, which narrows the window but does not close it.
+ *
+ * Not covered, because it still happens by name: the open itself, before the confirm (opening a
+ * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
+ * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
+ * write_file's mkdir of missing parents, rename into place and unlink of a refused temp file; a
+ * transfer's stat before sending (size, mode and mtime go to the server), its resume prefix hash,
+ * rename or link into place, and directory (tar) transfers; run_command's cwd and SSH key files,
+ * which are only checked.
  */
 export class PathPolicy {
   readonly #local: readonly string[];
@@ -90,14 +123,46 @@ export class PathPolicy {
   /** Resolves `path` and returns the resolved form, or throws PATH_DENIED when outside the union. */
   async check(path: string): Promise<string> {
     const resolved = await resolvePath(path);
-    const roots = this.allowedPaths;
-    if (roots.length === 0) return resolved;
-    for (const root of roots) {
-      if (isWithin(resolved, await resolvePath(root))) return resolved;
-    }
-    throw new ReachError('PATH_DENIED', `path is outside the allowed paths: ${path}`, {
-      details: { path, resolved },
-      recoveryHint: 'use a path under one of the allowed_paths of this client',
-    });
+    if (await this.#allows(resolved)) return resolved;
+    throw denied(path, resolved);
   }
+
+  /**
+   * Confirms that `fh`, opened by the name `path` (a path `check` returned), is inside the union,
+   * by the kernel's path of the open file rather than by the name, so a component swapped for a
+   * symlink between `check` and the open is caught. On refusal (PATH_DENIED) or any other failure
+   * the handle is closed before the error is thrown; on success the caller still owns it.
+   */
+  async confirmOpen(fh: FileHandle, path: string): Promise<void> {
+    if (this.allowedPaths.length === 0) return;
+    try {
+      const real = await openedPath(fh);
+      if (real === undefined) {
+        // No procfs: nothing names the descriptor's file, so only the name can be checked again.
+        await this.check(path);
+        return;
+      }
+      if (!(await this.#allows(real))) throw denied(path, real);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Whether a resolved path lies under one of the (resolved) roots; an empty union allows all. */
+  async #allows(resolved: string): Promise<boolean> {
+    const roots = this.allowedPaths;
+    if (roots.length === 0) return true;
+    for (const root of roots) {
+      if (isWithin(resolved, await resolvePath(root))) return true;
+    }
+    return false;
+  }
+}
+
+function denied(path: string, resolved: string): ReachError {
+  return new ReachError('PATH_DENIED', `path is outside the allowed paths: ${path}`, {
+    details: { path, resolved },
+    recoveryHint: 'use a path under one of the allowed_paths of this client',
+  });
 }

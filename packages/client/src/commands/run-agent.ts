@@ -65,6 +65,7 @@ export const runAgentCommand: Command = {
       // 1 GiB uploads into this client did 248/491/493 MiB/s with it, 250/355/439 without.
       streamHandler: createTransferStreamHandler({
         checkPath: (p) => policy.check(p),
+        confirm: (fh, p) => policy.confirmOpen(fh, p),
         log,
         heap: bulkHeapPolicy(),
       }),

@@ -44,4 +44,30 @@ describe('writeFileAtomic', () => {
     );
     assert.equal(await readFile(join(target, 'inside'), 'utf8'), 'keep');
   });
+
+  test('confirm sees the open temp file before any write; a refusal removes it, target untouched', async () => {
+    const p = join(dir, 'confirmed.txt');
+    await writeFile(p, 'old');
+    const seen: Array<{ temp: string; size: number }> = [];
+    await assert.rejects(
+      writeFileAtomic(p, 'new', {
+        confirm: async (fh, temp) => {
+          seen.push({ temp, size: (await fh.stat()).size });
+          await fh.close();
+          throw new Error('refused');
+        },
+      }),
+      /refused/,
+    );
+    assert.equal(seen.length, 1);
+    assert.match(seen[0]?.temp ?? '', /\/\.confirmed\.txt\.[0-9a-f]{12}\.tmp$/);
+    assert.equal(seen[0]?.size, 0);
+    assert.equal(await readFile(p, 'utf8'), 'old');
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
+    await writeFileAtomic(p, 'new', { confirm: async () => {} });
+    assert.equal(await readFile(p, 'utf8'), 'new');
+  });
 });

@@ -1,11 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
   /** Permission bits set on the new file exactly (umask not applied); default 0o666 minus umask. */
   mode?: number | undefined;
+  /**
+   * Called with the temp file's handle right after it is created, before anything is written;
+   * throwing refuses the write (the temp file is removed, the target untouched). The handle may
+   * be closed by it.
+   */
+  confirm?: ((fh: FileHandle, temp: string) => Promise<void>) | undefined;
 }
+
+/** A new file only: O_EXCL fails on anything already there, a symlink included (O_NOFOLLOW too). */
+const CREATE_NEW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
 
 /**
  * Replaces `path` with `data` so readers see the old or the new content, never a mix: a temp file in
@@ -21,8 +31,9 @@ export async function writeFileAtomic(
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let renamed = false;
   try {
-    const fh = await open(temp, 'wx', 0o666);
+    const fh = await open(temp, CREATE_NEW, 0o666);
     try {
+      await options.confirm?.(fh, temp);
       if (options.mode !== undefined) await fh.chmod(options.mode);
       await fh.writeFile(data);
       await fh.sync();

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
 import {
   type BulkHeapPolicy,
+  type ConfirmOpened,
   fsError,
   raiseMallocThresholds,
   receiveTarget,
@@ -15,6 +16,11 @@ import type { Logger } from '../log/logger.ts';
 export interface TransferStreamDeps {
   /** The agent's path policy: resolves a path and throws PATH_DENIED outside allowed_paths. */
   checkPath(path: string): Promise<string>;
+  /**
+   * Confirms a just-opened source or temp file is still inside the policy (PathPolicy.confirmOpen),
+   * closing the gap between checkPath and the open; absent, only the name is checked.
+   */
+  confirm?: ConfirmOpened | undefined;
   log: Logger;
   /** How the heap runs while transfers are in flight (bulk-heap-policy.ts); V8's defaults when absent. */
   heap?: BulkHeapPolicy | undefined;
@@ -76,7 +82,10 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
               overwrite: request.overwrite,
               resumeKey: request.resume_key,
             }
-          : { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
+          : // A directory (tar) transfer is not confirmed by descriptor: its entries are created by
+            // name under the temp directory; only the checks above, by name, apply to it.
+            { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
+        { confirm: deps.confirm },
       );
       log.info(
         { path, size: outcome.size, resumed_from: outcome.resumedFrom, ms: Date.now() - started },
@@ -104,7 +113,8 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
         await ch.writeFrame(transferFailure(fsError(err, request.path))).catch(() => {});
         throw err;
       }
-      const outcome = await sendSource(ch, source);
+      // A directory source is tarred by name (tar-dir.ts): confirm applies to file sources only.
+      const outcome = await sendSource(ch, source, { confirm: deps.confirm });
       log.info(
         {
           path: source.path,

@@ -12,9 +12,11 @@ export { safeEntryPath, TarExtractor, type TreeStats, tarDirectory } from './tar
 export { TransferChannel, type TransferChannelOptions } from './transfer-channel.ts';
 export { partialPath, type ReceiveTarget, receiveTarget } from './transfer-receiver.ts';
 export {
+  type ConfirmOpened,
   hashPrefix,
   type SendSource,
   sendSource,
+  type TransferOptions,
   type TransferOutcome,
   type TransferProgress,
 } from './transfer-sender.ts';

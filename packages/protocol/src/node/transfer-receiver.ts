@@ -17,7 +17,7 @@ import { fsError } from './fs-error.ts';
 import { sweepStalePartials } from './stale-partials.ts';
 import { TarExtractor } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
-import type { TransferOutcome, TransferProgress } from './transfer-sender.ts';
+import type { ConfirmOpened, TransferOptions, TransferOutcome } from './transfer-sender.ts';
 import { hashPrefix } from './transfer-sender.ts';
 
 /** Where a receiver puts what arrives. `path` is already resolved and allowed. */
@@ -50,14 +50,14 @@ export function partialPath(dest: string, suffix: string): string {
 export async function receiveTarget(
   ch: TransferChannel,
   target: ReceiveTarget,
-  opts: TransferProgress = {},
+  opts: TransferOptions = {},
 ): Promise<TransferOutcome> {
   let prepared: Prepared;
   try {
     await checkDestination(target);
     await mkdir(dirname(target.path), { recursive: true });
     await sweepStalePartials(dirname(target.path));
-    prepared = target.kind === 'file' ? await prepareFile(target) : await prepareDir(target);
+    prepared = target.kind === 'file' ? await prepareFile(target, opts.confirm) : await prepareDir(target);
   } catch (err) {
     const e = fsError(err, target.path);
     await ch.writeFrame(transferFailure(e)).catch(() => {});
@@ -143,14 +143,20 @@ async function checkDestination(target: ReceiveTarget): Promise<void> {
   }
 }
 
-async function prepareFile(target: Extract<ReceiveTarget, { kind: 'file' }>): Promise<Prepared> {
+async function prepareFile(
+  target: Extract<ReceiveTarget, { kind: 'file' }>,
+  confirm: ConfirmOpened | undefined,
+): Promise<Prepared> {
   const resumable = target.resumeKey !== undefined;
   const temp = partialPath(target.path, target.resumeKey ?? randomBytes(8).toString('hex'));
   let fh: FileHandle;
   let have = 0;
   let hash: Hash;
   if (resumable) {
-    fh = await open(temp, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
+    // O_NOFOLLOW: without O_EXCL, O_CREAT would follow a symlink planted under this name and
+    // create its target wherever it points, before any confirm could refuse it.
+    fh = await open(temp, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
+    await confirmOrRemove(fh, temp, confirm);
     have = (await fh.stat()).size;
     if (have > target.size) {
       await fh.truncate(0);
@@ -159,6 +165,7 @@ async function prepareFile(target: Extract<ReceiveTarget, { kind: 'file' }>): Pr
     hash = await hashPrefix(temp, have);
   } else {
     fh = await open(temp, 'wx', 0o600);
+    await confirmOrRemove(fh, temp, confirm);
     hash = createHash('sha256');
   }
   let sink: FileSink | undefined;
@@ -208,6 +215,22 @@ async function prepareFile(target: Extract<ReceiveTarget, { kind: 'file' }>): Pr
       if (!keepPartial) await rm(temp, { force: true });
     },
   };
+}
+
+/** Runs the confirm hook on a just-opened temp file; a refused one is closed and removed. */
+async function confirmOrRemove(
+  fh: FileHandle,
+  temp: string,
+  confirm: ConfirmOpened | undefined,
+): Promise<void> {
+  if (!confirm) return;
+  try {
+    await confirm(fh, temp);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 async function prepareDir(target: Extract<ReceiveTarget, { kind: 'dir' }>): Promise<Prepared> {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
+import { Duplex, duplexPair } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { ReachError } from '../errors.ts';
 import { TransferChannel } from './transfer-channel.ts';
+import { receiveTarget } from './transfer-receiver.ts';
 import { sendSource } from './transfer-sender.ts';
 
 /**
@@ -49,5 +51,64 @@ describe('sendSource', () => {
     await new Promise((r) => setTimeout(r, 200));
     stream.emit('close');
     await assert.rejects(sending, { code: 'CONNECTION_ERROR' });
+  });
+
+  test('confirm is called once with the opened source; a refusal fails both ends before a byte moves', async () => {
+    const path = join(dir, 'confirm-src.bin');
+    const dest = join(dir, 'confirm-dest.bin');
+    const size = 3 * 1024 * 1024;
+    await writeFile(path, randomBytes(size));
+    const calls: Array<{ path: string; open: boolean }> = [];
+    const [a, b] = duplexPair();
+    const sending = sendSource(
+      new TransferChannel(a),
+      { kind: 'file', path, size },
+      {
+        confirm: async (fh, p) => {
+          calls.push({ path: p, open: fh.fd !== -1 });
+          throw new ReachError('PATH_DENIED', `path is outside the allowed paths: ${p}`);
+        },
+      },
+    );
+    const receiving = receiveTarget(new TransferChannel(b), {
+      kind: 'file',
+      path: dest,
+      size,
+      mode: 0o600,
+      overwrite: false,
+    });
+    await assert.rejects(sending, { code: 'PATH_DENIED' });
+    await assert.rejects(receiving, { code: 'PATH_DENIED' });
+    assert.deepEqual(calls, [{ path, open: true }]);
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.includes('confirm-dest')),
+      [],
+    );
+  });
+
+  test('a confirm that passes lets the file through', async () => {
+    const path = join(dir, 'confirm-ok.bin');
+    const dest = join(dir, 'confirm-ok-dest.bin');
+    const body = randomBytes(1024 * 1024 + 7);
+    await writeFile(path, body);
+    let calls = 0;
+    const [a, b] = duplexPair();
+    const [sent, received] = await Promise.all([
+      sendSource(
+        new TransferChannel(a),
+        { kind: 'file', path, size: body.length },
+        { confirm: async () => void calls++ },
+      ),
+      receiveTarget(new TransferChannel(b), {
+        kind: 'file',
+        path: dest,
+        size: body.length,
+        mode: 0o600,
+        overwrite: false,
+      }),
+    ]);
+    assert.equal(calls, 1);
+    assert.equal(sent.sha256, received.sha256);
+    assert.deepEqual(await readFile(dest), body);
   });
 });

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { z } from 'zod';
 import { ReachError } from '../errors.ts';
 import {
@@ -36,6 +36,17 @@ export interface TransferProgress {
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
+/**
+ * Checks a file a transfer has just opened (the source file, or the receiver's temp file) before a
+ * byte of it moves, e.g. that the descriptor's real path is still allowed; throwing refuses the
+ * transfer. Called once per transfer, never per chunk; it may close the handle.
+ */
+export type ConfirmOpened = (fh: FileHandle, path: string) => Promise<void>;
+
+export interface TransferOptions extends TransferProgress {
+  confirm?: ConfirmOpened | undefined;
+}
+
 const OfferOrFailure = z.union([TransferOffer, TransferFailure]);
 /** Read buffers per file transfer: one being read, one or two held by the channel. */
 const READ_BUFFERS = 4;
@@ -63,7 +74,7 @@ export async function hashPrefix(path: string, length: number): Promise<Hash> {
 export async function sendSource(
   ch: TransferChannel,
   source: SendSource,
-  opts: TransferProgress = {},
+  opts: TransferOptions = {},
 ): Promise<TransferOutcome> {
   const offer = await ch.readFrame(OfferOrFailure, 'offer');
   if (!offer.ok) throw fromTransferFailure(offer);
@@ -89,7 +100,7 @@ export async function sendSource(
   const pool = source.kind === 'file' ? new BufferPool(READ_BUFFERS, 4 + TRANSFER.chunkBytes) : undefined;
   const chunks =
     source.kind === 'file' && pool
-      ? fileChunks(source.path, offset, source.size, pool)
+      ? fileChunks(source.path, offset, source.size, pool, opts.confirm)
       : framedPieces(tarDirectory(source.path, treeStats));
   // A write the SSH layer still holds when the connection drops never calls back: stop waiting.
   const stopPool = (): void => pool?.close();
@@ -150,9 +161,16 @@ async function* fileChunks(
   offset: number,
   size: number,
   pool: BufferPool,
+  confirm: ConfirmOpened | undefined,
 ): AsyncGenerator<Buffer> {
   if (size <= offset) return;
   const fh = await open(path, 'r');
+  try {
+    await confirm?.(fh, path);
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
   let pos = offset;
   const readNext = async (): Promise<Buffer | undefined> => {
     if (pos >= size) return undefined;

@@ -1,8 +1,10 @@
+import { constants as fsConstants } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListFilesParams, type ListFilesResult, ReachError } from '@reach/protocol';
 import { fsError } from '@reach/protocol/node';
-import type { PathPolicy } from '../path-policy.ts';
+import { openConfirmed } from '../open-confirmed.ts';
+import { openedPath, type PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 
 export interface ListFilesDeps {
@@ -19,19 +21,41 @@ const STAT_BATCH = 64;
 export function listFilesHandler(deps: ListFilesDeps) {
   return defineHandler(ListFilesParams, async ({ path }): Promise<ListFilesResult> => {
     const resolved = await deps.policy.check(path);
+    return listChecked(deps.policy, path, resolved);
+  });
+}
+
+/** O_DIRECTORY: only a directory opens, so nothing swapped in (a device node) is opened for real. */
+const DIR_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK;
+
+/**
+ * The part of `list_files` after the check: `resolved` is what `policy.check(path)` returned. The
+ * directory is opened and confirmed inside the policy by its descriptor (openConfirmed); Node's
+ * Dir exposes no descriptor and there is no readdir/lstat by descriptor, so the listing goes
+ * through `/proc/self/fd/<fd>`, which the kernel resolves to the open directory itself whatever
+ * its name points to by now. Without procfs it goes by name, after the confirm's re-check.
+ */
+export async function listChecked(
+  policy: PathPolicy,
+  path: string,
+  resolved: string,
+): Promise<ListFilesResult> {
+  try {
+    const st = await stat(resolved);
+    if (!st.isDirectory()) {
+      throw new ReachError('INVALID_ARGUMENT', `not a directory: ${path}`, {
+        details: { path },
+        recoveryHint: 'use read_file',
+      });
+    }
+    const fh = await openConfirmed(policy, resolved, DIR_FLAGS);
     try {
-      const st = await stat(resolved);
-      if (!st.isDirectory()) {
-        throw new ReachError('INVALID_ARGUMENT', `not a directory: ${path}`, {
-          details: { path },
-          recoveryHint: 'use read_file',
-        });
-      }
-      const names = (await readdir(resolved)).sort();
+      const at = (await openedPath(fh)) === undefined ? resolved : `/proc/self/fd/${fh.fd}`;
+      const names = (await readdir(at)).sort();
       const entries: Entry[] = [];
       for (let i = 0; i < names.length; i += STAT_BATCH) {
         const batch = names.slice(i, i + STAT_BATCH);
-        const stats = await Promise.all(batch.map((n) => lstat(join(resolved, n)).catch(() => null)));
+        const stats = await Promise.all(batch.map((n) => lstat(join(at, n)).catch(() => null)));
         batch.forEach((name, j) => {
           const s = stats[j];
           // An entry removed between readdir and lstat is skipped.
@@ -39,10 +63,12 @@ export function listFilesHandler(deps: ListFilesDeps) {
         });
       }
       return { path, entries };
-    } catch (err) {
-      throw fsError(err, path);
+    } finally {
+      await fh.close();
     }
-  });
+  } catch (err) {
+    throw fsError(err, path);
+  }
 }
 
 function toEntry(name: string, s: Stats): Entry {

@@ -33,28 +33,47 @@ export function writeFileHandler(deps: WriteFileDeps) {
       body = Buffer.from(content, 'utf8');
     }
     if (body.length > limit) throw tooLarge(path, body.length, limit);
-    try {
-      let keepMode: number | undefined = mode;
-      const existing = await stat(resolved).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
-        throw err;
-      });
-      if (existing?.isDirectory()) {
-        throw new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, { details: { path } });
-      }
-      if (existing && keepMode === undefined) keepMode = existing.mode & 0o7777;
-      await mkdir(dirname(resolved), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
-          throw new ReachError('INVALID_ARGUMENT', `a parent of ${path} is not a directory`, {
-            details: { path },
-          });
-        }
-        throw err;
-      });
-      await writeFileAtomic(resolved, body, { mode: keepMode });
-    } catch (err) {
-      throw fsError(err, path);
-    }
+    await writeChecked(deps.policy, path, resolved, body, mode);
     return { path, size: body.length };
   });
+}
+
+/**
+ * The part of `write_file` after the check: `resolved` is what `policy.check(path)` returned. The
+ * temp file is created with O_EXCL|O_NOFOLLOW and confirmed inside the policy by its descriptor
+ * before a byte is written; one found outside (a directory component swapped for a symlink since
+ * the check) is unlinked and the call fails with PATH_DENIED, the target untouched.
+ */
+export async function writeChecked(
+  policy: PathPolicy,
+  path: string,
+  resolved: string,
+  body: Buffer,
+  mode: number | undefined,
+): Promise<void> {
+  try {
+    let keepMode: number | undefined = mode;
+    const existing = await stat(resolved).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+      throw err;
+    });
+    if (existing?.isDirectory()) {
+      throw new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, { details: { path } });
+    }
+    if (existing && keepMode === undefined) keepMode = existing.mode & 0o7777;
+    await mkdir(dirname(resolved), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
+        throw new ReachError('INVALID_ARGUMENT', `a parent of ${path} is not a directory`, {
+          details: { path },
+        });
+      }
+      throw err;
+    });
+    await writeFileAtomic(resolved, body, {
+      mode: keepMode,
+      confirm: (fh, temp) => policy.confirmOpen(fh, temp),
+    });
+  } catch (err) {
+    throw fsError(err, path);
+  }
 }

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { duplexPair } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { ReachError } from '../errors.ts';
+import { TransferChannel } from './transfer-channel.ts';
+import { partialPath, receiveTarget } from './transfer-receiver.ts';
+import { sendSource } from './transfer-sender.ts';
+
+describe('receiveTarget confirm hook', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reach-receiver-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Sends `body` from a file into `dest`, the receiver confirming its temp file with `confirm`. */
+  async function transfer(
+    name: string,
+    body: Buffer,
+    confirm: ((fh: { fd: number }, temp: string) => Promise<void>) | undefined,
+    resumeKey?: string,
+  ) {
+    const source = join(dir, `${name}.src`);
+    await writeFile(source, body);
+    const [a, b] = duplexPair();
+    return Promise.allSettled([
+      sendSource(new TransferChannel(a), { kind: 'file', path: source, size: body.length }),
+      receiveTarget(
+        new TransferChannel(b),
+        { kind: 'file', path: join(dir, name), size: body.length, mode: 0o600, overwrite: false, resumeKey },
+        { confirm },
+      ),
+    ]);
+  }
+
+  for (const resumeKey of [undefined, 'ab'.repeat(8)]) {
+    const label = resumeKey ? 'resumable' : 'one-shot';
+    test(`${label}: a refused temp file is removed and both ends fail with the refusal`, async () => {
+      const name = `refused-${label}`;
+      const temps: string[] = [];
+      const [sent, received] = await transfer(
+        name,
+        randomBytes(4096),
+        async (fh, temp) => {
+          assert.notEqual(fh.fd, -1);
+          temps.push(temp);
+          throw new ReachError('PATH_DENIED', `path is outside the allowed paths: ${temp}`);
+        },
+        resumeKey,
+      );
+      assert.equal(sent.status, 'rejected');
+      assert.equal(received.status, 'rejected');
+      assert.equal((received as PromiseRejectedResult).reason.code, 'PATH_DENIED');
+      assert.equal((sent as PromiseRejectedResult).reason.code, 'PATH_DENIED');
+      assert.equal(temps.length, 1);
+      assert.match(temps[0] ?? '', new RegExp(`/\\.${name}\\.reach-partial-`));
+      assert.deepEqual(
+        (await readdir(dir)).filter((n) => n.includes(name) && !n.endsWith('.src')),
+        [],
+      );
+    });
+  }
+
+  test('a confirm that passes is called once and the file lands', async () => {
+    const body = randomBytes(70_000);
+    let calls = 0;
+    const [sent, received] = await transfer('passed', body, async () => void calls++);
+    assert.equal(sent.status, 'fulfilled');
+    assert.equal(received.status, 'fulfilled');
+    assert.equal(calls, 1);
+    assert.deepEqual(await readFile(join(dir, 'passed')), body);
+  });
+
+  test('a symlink planted under a resumable partial name is not followed (nothing created where it points)', async () => {
+    const key = 'cd'.repeat(8);
+    const dest = join(dir, 'planted');
+    const elsewhere = join(dir, 'elsewhere-created');
+    await symlink(elsewhere, partialPath(dest, key));
+    const [sent, received] = await transfer('planted', randomBytes(4096), undefined, key);
+    assert.equal(sent.status, 'rejected');
+    assert.equal(received.status, 'rejected');
+    assert.equal((received as PromiseRejectedResult).reason.code, 'PATH_DENIED');
+    await assert.rejects(lstat(elsewhere), { code: 'ENOENT' });
+    await assert.rejects(lstat(dest), { code: 'ENOENT' });
+  });
+});
