@@ -3,7 +3,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ReachError } from '@reach/protocol';
 import { pino } from 'pino';
 import {
   ensureTestUser,
@@ -13,6 +12,8 @@ import {
   type SshdHandle,
   startSshd,
 } from '../../../test-support/openssh.ts';
+import { PathPolicy } from '../src/agent/path-policy.ts';
+import { readAllowedFile } from '../src/agent/read-allowed-file.ts';
 import type { SshSessionHandlerDeps } from '../src/ssh-sessions/handlers.ts';
 import {
   expectCode,
@@ -272,10 +273,7 @@ describe('ssh sessions against a real sshd', () => {
 
   test('error codes: key file, path policy, connection, arguments, unknown session', async () => {
     const { call } = makeHarness({
-      checkPath: async (path) => {
-        if (path.startsWith('/denied/')) throw new ReachError('PATH_DENIED', `path not allowed: ${path}`);
-        return path;
-      },
+      readAllowedFile: (path, maxBytes) => readAllowedFile(new PathPolicy([dir]), path, maxBytes),
     });
     const base = { host: '127.0.0.1', port: sshd.port, username: user };
     await expectCode(
@@ -283,6 +281,7 @@ describe('ssh sessions against a real sshd', () => {
       'SSH_KEY_NOT_FOUND',
     );
     await expectCode(call('ssh_session_open', { ...base, key_file: `${keyFile}.pub` }), 'SSH_KEY_NOT_FOUND');
+    await expectCode(call('ssh_session_open', { ...base, key_file: dir }), 'SSH_KEY_NOT_FOUND');
     await expectCode(call('ssh_session_open', { ...base, key_file: '/denied/id_ed25519' }), 'PATH_DENIED');
     await expectCode(call('ssh_session_open', { ...base, key_file: 'relative/key' }), 'INVALID_ARGUMENT');
     await expectCode(

@@ -82,20 +82,22 @@ export async function openedPath(fh: FileHandle): Promise<string | undefined> {
  * A path is checked by name and then used by name, so a local user who can write under an allowed
  * root could swap a component for a symlink in between. Covered, on Linux: the files opened for
  * their bytes (read_file's file, write_file's temp file, list_files' directory, a file transfer's
- * source and temp file) are confirmed after the open by the kernel's path of the descriptor
- * (`confirmOpen`: refused and closed when outside), and the bytes then move only through that
- * descriptor (list_files reads through /proc/self/fd). The handlers open the last component with
- * O_NOFOLLOW and temp files with O_EXCL, so a symlink put there fails the open; a transfer's source
- * may follow one, and the confirm judges where it led. Without procfs the confirm falls back to
- * checking the name again, which narrows the window but does not close it.
+ * source and temp file, an SSH session's key file) and run_command's cwd are confirmed after the
+ * open by the kernel's path of the descriptor (`confirmOpen`: refused and closed when outside),
+ * then used only through that descriptor (list_files reads through /proc/self/fd; a command's
+ * shell chdirs through /proc/<pid>/fd/<fd> while this process still holds it open). The handlers
+ * open the last component with O_NOFOLLOW and temp files with O_EXCL, so a symlink put there fails
+ * the open; a transfer's source may follow one, and the confirm judges where it led. Without procfs
+ * the confirm falls back to checking the name again (and a command starts in the name), which
+ * narrows the window but does not close it.
  *
  * Not covered, because it still happens by name: the open itself, before the confirm (opening a
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
  * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
  * write_file's mkdir of missing parents, rename into place and unlink of a refused temp file; a
  * transfer's stat before sending (size, mode and mtime go to the server), its resume prefix hash,
- * rename or link into place, and directory (tar) transfers; run_command's cwd and SSH key files,
- * which are only checked.
+ * rename or link into place, and directory (tar) transfers. What a command touches once it runs
+ * was never confined: only where it starts is.
  */
 export class PathPolicy {
   readonly #local: readonly string[];

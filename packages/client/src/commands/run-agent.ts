@@ -4,6 +4,7 @@ import { bulkHeapPolicy } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
 import { PathPolicy } from '../agent/path-policy.ts';
+import { readAllowedFile } from '../agent/read-allowed-file.ts';
 import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
@@ -52,7 +53,7 @@ export const runAgentCommand: Command = {
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
       log,
-      checkPath: (p) => policy.check(p),
+      readAllowedFile: (p, maxBytes) => readAllowedFile(policy, p, maxBytes),
     });
     const handlers = new Map([...core, ...sshSessions.handlers]);
     const tunnel = new Tunnel({

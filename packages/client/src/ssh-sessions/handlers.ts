@@ -8,6 +8,7 @@ import {
 import type { z } from 'zod';
 import type { Logger } from '../log/logger.ts';
 import type { ShellOptions } from '../tunnel/onward-connect.ts';
+import type { ReadAllowedFile } from './hop-credentials.ts';
 import { SshSessionManager } from './session-manager.ts';
 
 export interface SshSessionHandlerDeps {
@@ -16,8 +17,11 @@ export interface SshSessionHandlerDeps {
   log: Logger;
   /** Wall clock in ms; inject a fake one to test idle expiry without waiting. */
   clock?: () => number;
-  /** The client's path policy for key_file paths: returns the resolved path or throws PATH_DENIED. */
-  checkPath?: (path: string) => Promise<string>;
+  /**
+   * Reads key_file files through the client's path policy (PATH_DENIED outside allowed_paths);
+   * absent, they are read by name with no policy.
+   */
+  readAllowedFile?: ReadAllowedFile;
   /** Most sessions open at once (default 10). */
   maxSessions?: number;
   /** Idle sessions are closed after this many ms (default 30 min). */

@@ -16,7 +16,7 @@ import {
   type OnwardHop,
   type ShellOptions,
 } from '../tunnel/onward-connect.ts';
-import { type CheckPath, type HopRequest, persistedHop, resolveHop } from './hop-credentials.ts';
+import { type HopRequest, persistedHop, type ReadAllowedFile, resolveHop } from './hop-credentials.ts';
 import { KnownHosts, SSH_KNOWN_HOSTS_FILE } from './known-hosts.ts';
 import { type PersistedSession, SessionStore, SSH_SESSIONS_FILE } from './session-store.ts';
 import { ShellSession } from './shell-session.ts';
@@ -27,8 +27,11 @@ export interface SshSessionManagerDeps {
   log: Logger;
   /** Wall clock in ms (injected in tests); drives created_at, last_activity and idle expiry. */
   clock?: () => number;
-  /** The client's path policy: resolves a key_file path or throws PATH_DENIED. */
-  checkPath?: CheckPath;
+  /**
+   * Reads key files through the client's path policy (PATH_DENIED outside allowed_paths); absent,
+   * they are read by name with no policy.
+   */
+  readAllowedFile?: ReadAllowedFile | undefined;
   /** Most sessions open at once (default 10). */
   maxSessions?: number;
   /** A session unused this long is closed, in ms (default 30 min). */
@@ -158,7 +161,7 @@ export class SshSessionManager {
         jump_hosts: (request.jump_hosts ?? []).map(persistedHop),
       };
       const hops = await Promise.all(
-        [...(request.jump_hosts ?? []), request].map((h) => resolveHop(h, this.#deps.checkPath)),
+        [...(request.jump_hosts ?? []), request].map((h) => resolveHop(h, this.#deps.readAllowedFile)),
       );
       const keyNotes: string[] = [];
       const session = await this.#connect(meta, hops, request.accept_new_host_key ?? false, signal, keyNotes);
@@ -235,7 +238,7 @@ export class SshSessionManager {
             session_id: randomUUID(),
             created_at: new Date(this.#clock()).toISOString(),
           };
-          const resolved = await Promise.all(hops.map((h) => resolveHop(h, this.#deps.checkPath)));
+          const resolved = await Promise.all(hops.map((h) => resolveHop(h, this.#deps.readAllowedFile)));
           const session = await this.#connect(meta, resolved, false);
           result.restored.push({
             old_session_id: old.session_id,

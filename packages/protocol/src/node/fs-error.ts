@@ -21,7 +21,13 @@ export function fsError(err: unknown, path: string): ReachError {
         cause: err,
       });
     case 'ELOOP':
-      return new ReachError('PATH_DENIED', `too many symbolic links: ${path}`, { details: { path } });
+      // Either an open with O_NOFOLLOW met a symlink at the last component, or a path looped
+      // through too many of them: in both cases a symlink was refused, not followed.
+      return new ReachError(
+        'PATH_DENIED',
+        `symbolic link refused: ${path} (a link where none may be followed, or too many links)`,
+        { details: { path } },
+      );
     default:
       return toReachError(err);
   }

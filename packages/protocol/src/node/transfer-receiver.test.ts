@@ -86,6 +86,7 @@ describe('receiveTarget confirm hook', () => {
     assert.equal(sent.status, 'rejected');
     assert.equal(received.status, 'rejected');
     assert.equal((received as PromiseRejectedResult).reason.code, 'PATH_DENIED');
+    assert.match((received as PromiseRejectedResult).reason.message, /symbolic link refused/);
     await assert.rejects(lstat(elsewhere), { code: 'ENOENT' });
     await assert.rejects(lstat(dest), { code: 'ENOENT' });
   });

@@ -1,7 +1,8 @@
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { LIMITS, ReachError, ReadFileParams, type ReadFileResult } from '@reach/protocol';
 import { fsError } from '@reach/protocol/node';
+import { readBounded } from '../../fs/read-bounded.ts';
 import { openConfirmed } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
@@ -75,21 +76,6 @@ export async function readChecked(
 
 function notRegular(path: string): ReachError {
   return new ReachError('INVALID_ARGUMENT', `not a regular file: ${path}`, { details: { path } });
-}
-
-/** Reads at most `limit` bytes; null when the file holds more. */
-async function readBounded(fh: FileHandle, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, limit + 1 - total));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-    if (bytesRead === 0) break;
-    chunks.push(buf.subarray(0, bytesRead));
-    total += bytesRead;
-    if (total > limit) return null;
-  }
-  return Buffer.concat(chunks, total);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

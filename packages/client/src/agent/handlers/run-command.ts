@@ -1,12 +1,19 @@
-import { spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
-import { constants } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { LIMITS, ReachError, RunCommandParams, type RunCommandResult } from '@reach/protocol';
+import { existsSync, constants as fsConstants } from 'node:fs';
+import { type FileHandle, stat } from 'node:fs/promises';
+import {
+  LIMITS,
+  ReachError,
+  type RpcRequestContext,
+  RunCommandParams,
+  type RunCommandResult,
+} from '@reach/protocol';
 import { fsError } from '@reach/protocol/node';
+import type { z } from 'zod';
 import type { Logger } from '../../log/logger.ts';
+import { openConfirmed } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
+import { runShell } from './run-shell.ts';
 
 export interface RunCommandDeps {
   policy: PathPolicy;
@@ -23,6 +30,12 @@ export interface RunCommandDeps {
   drainMs?: number;
   /** JSON size the two outputs together may take so the reply fits in one RPC frame, in bytes. */
   maxResultBytes?: number;
+  /**
+   * Whether `/proc/<pid>/fd/<fd>` names this process's open descriptors, so a command can start in
+   * the directory that was confirmed rather than in whatever its name leads to by then. Looked up
+   * once per handler (`/proc/self/fd` exists) when absent.
+   */
+  procFd?: boolean;
 }
 
 /** Room left in a frame for the envelope, error message and the other fields. */
@@ -49,188 +62,118 @@ export function fitOutputs(stdout: string, stderr: string, budget: number) {
 
 /** `run_command`: runs the user's command with /bin/sh -c in its own process group. */
 export function runCommandHandler(deps: RunCommandDeps) {
+  const d: RunCommandDeps = { ...deps, procFd: deps.procFd ?? existsSync('/proc/self/fd') };
   return defineHandler(RunCommandParams, async (params, ctx) => {
-    let cwd = deps.defaultCwd;
-    if (params.cwd !== undefined) {
-      cwd = await deps.policy.check(params.cwd);
-      const st = await stat(cwd).catch((err: unknown) => {
-        throw fsError(err, params.cwd as string);
-      });
-      if (!st.isDirectory()) {
-        throw new ReachError('INVALID_ARGUMENT', `cwd is not a directory: ${params.cwd}`, {
-          details: { path: params.cwd },
-        });
-      }
-    }
-    const outcome = await runShell(params.cmd, {
-      cwd,
-      env: { ...deps.baseEnv, ...params.env },
-      timeoutMs: params.timeout * 1000,
-      signal: ctx.signal,
-      maxOutputBytes: deps.maxOutputBytes ?? LIMITS.maxOutputBytesPerStream,
-      killGraceMs: deps.killGraceMs ?? 1000,
-      drainMs: deps.drainMs ?? 200,
-    }).catch((err: unknown) => {
-      const code = (err as NodeJS.ErrnoException).code ?? '';
-      // spawn refuses NUL bytes in the command or env before any process exists.
-      if (code.startsWith('ERR_INVALID_ARG')) {
-        throw new ReachError('INVALID_ARGUMENT', (err as Error).message);
-      }
-      throw fsError(err, params.cwd ?? cwd);
-    });
-    deps.log.debug(
-      { reqId: ctx.id, returncode: outcome.result.returncode, duration_ms: outcome.result.duration_ms },
-      'run_command finished',
-    );
-    const fitted = fitOutputs(
-      outcome.result.stdout,
-      outcome.result.stderr,
-      deps.maxResultBytes ?? LIMITS.maxFrameBytes - FRAME_HEADROOM,
-    );
-    const { stdout, stderr } = fitted;
-    const { duration_ms, returncode } = outcome.result;
-    const truncated = outcome.result.truncated || fitted.cut;
-    if (outcome.kind === 'timeout') {
-      throw new ReachError('COMMAND_TIMEOUT', `command timed out after ${params.timeout} s`, {
-        details: { stdout, stderr, duration_ms, truncated, timeout: params.timeout },
-        recoveryHint: 'raise timeout (max 3600 s) or run the command in the background',
-      });
-    }
-    if (outcome.kind === 'cancelled') {
-      throw new ReachError('CANCELLED', 'command cancelled', {
-        details: { stdout, stderr, duration_ms, truncated },
-      });
-    }
-    return { stdout, stderr, returncode, duration_ms, truncated };
+    const resolved = params.cwd === undefined ? undefined : await d.policy.check(params.cwd);
+    return runChecked(d, params, resolved, ctx);
   });
 }
 
-interface ShellOptions {
-  cwd: string;
-  env: Record<string, string | undefined>;
-  timeoutMs: number;
-  signal: AbortSignal;
-  maxOutputBytes: number;
-  killGraceMs: number;
-  drainMs: number;
+/** O_DIRECTORY: only a directory opens, so nothing swapped in (a device node) is opened for real. */
+const CWD_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK;
+
+/** A checked cwd held open: the child starts in `spawnCwd`; the caller closes `fh`. */
+export interface OpenedCwd {
+  fh: FileHandle;
+  spawnCwd: string;
 }
 
-type ShellOutcome = { kind: 'exited' | 'timeout' | 'cancelled'; result: RunCommandResult };
-
-/** Captures at most `limit` bytes of a stream, keeps reading past it so the writer never blocks. */
-class CappedBuffer {
-  readonly #chunks: Buffer[] = [];
-  #size = 0;
-  truncated = false;
-  readonly #limit: number;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  push(chunk: Buffer): void {
-    const room = this.#limit - this.#size;
-    if (chunk.length > room) this.truncated = true;
-    if (room <= 0) return;
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.#chunks.push(kept);
-    this.#size += kept.length;
-  }
-
-  text(): string {
-    return Buffer.concat(this.#chunks, this.#size).toString('utf8');
+/**
+ * Opens the cwd `path` (`resolved` is what `policy.check(path)` returned) as a directory, confirmed
+ * inside the policy by its descriptor (openConfirmed), and names it for the child by the
+ * descriptor's link, `/proc/<pid>/fd/<fd>`: the child's chdir follows that link to the directory
+ * this process holds open, whatever `resolved` points to by then. The caller owns the handle and
+ * keeps it open until the child has been spawned. Not a directory: INVALID_ARGUMENT.
+ */
+export async function openCwd(
+  policy: PathPolicy,
+  path: string,
+  resolved: string,
+  procFd: boolean,
+): Promise<OpenedCwd> {
+  try {
+    const st = await stat(resolved);
+    if (!st.isDirectory()) {
+      throw new ReachError('INVALID_ARGUMENT', `cwd is not a directory: ${path}`, { details: { path } });
+    }
+    const fh = await openConfirmed(policy, resolved, CWD_FLAGS);
+    // Without procfs nothing names the descriptor for the child, so it starts in the name, which
+    // the confirm has just checked again: that narrows the window after the check, not closes it.
+    return { fh, spawnCwd: procFd ? `/proc/${process.pid}/fd/${fh.fd}` : resolved };
+  } catch (err) {
+    throw fsError(err, path);
   }
 }
 
-function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    // The command text is the user's shell command; nothing else is interpolated into a shell string.
-    // detached: the shell leads a new process group, so a timeout can kill everything it started.
-    const child = spawn('/bin/sh', ['-c', cmd], {
-      cwd: o.cwd,
-      env: o.env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stdout = new CappedBuffer(o.maxOutputBytes);
-    const stderr = new CappedBuffer(o.maxOutputBytes);
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-
-    let ending: 'timeout' | 'cancelled' | null = null;
-    let exitCode: number | null = null;
-    let openStreams = 2;
-    let graceTimer: NodeJS.Timeout | undefined;
-    let drainTimer: NodeJS.Timeout | undefined;
-    let settled = false;
-
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // ESRCH: the group is gone already.
-      }
-    };
-    const stop = (why: 'timeout' | 'cancelled') => {
-      if (ending || exitCode !== null) return;
-      ending = why;
-      killGroup('SIGTERM');
-      graceTimer = setTimeout(() => killGroup('SIGKILL'), o.killGraceMs);
-    };
-    const timer = setTimeout(() => stop('timeout'), o.timeoutMs);
-    const onAbort = () => stop('cancelled');
-    o.signal.addEventListener('abort', onAbort, { once: true });
-
-    const finish = () => {
-      if (settled || exitCode === null) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(drainTimer);
-      o.signal.removeEventListener('abort', onAbort);
-      if (ending) {
-        // Whatever survived SIGTERM (or ignores it) goes now, grace or not.
-        clearTimeout(graceTimer);
-        killGroup('SIGKILL');
-      }
-      child.stdout.destroy();
-      child.stderr.destroy();
-      resolve({
-        kind: ending ?? 'exited',
-        result: {
-          stdout: stdout.text(),
-          stderr: stderr.text(),
-          returncode: exitCode,
-          duration_ms: Math.round(performance.now() - started),
-          truncated: stdout.truncated || stderr.truncated,
-        },
-      });
-    };
-    const onStreamClosed = () => {
-      openStreams -= 1;
-      if (openStreams === 0) finish();
-    };
-    child.stdout.on('close', onStreamClosed);
-    child.stderr.on('close', onStreamClosed);
-
-    child.on('error', (err) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(graceTimer);
-      o.signal.removeEventListener('abort', onAbort);
-      reject(err);
-    });
-    child.on('exit', (code, signal) => {
-      exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
-      if (openStreams === 0) {
-        finish();
-        return;
-      }
-      // A background process may still hold the pipes: give buffered output a moment, then stop reading.
-      drainTimer = setTimeout(finish, o.drainMs);
-    });
-    if (o.signal.aborted) onAbort();
+/**
+ * The part of `run_command` after the check: `resolved` is what `policy.check(params.cwd)`
+ * returned, undefined when no cwd was given (then the default cwd is used by name, unchecked). The
+ * cwd is opened and confirmed (openCwd), the command spawned in it, and the descriptor closed once
+ * the child has been spawned.
+ */
+export async function runChecked(
+  deps: RunCommandDeps,
+  params: z.infer<typeof RunCommandParams>,
+  resolved: string | undefined,
+  ctx: RpcRequestContext,
+): Promise<RunCommandResult> {
+  const opened =
+    resolved === undefined
+      ? undefined
+      : await openCwd(
+          deps.policy,
+          params.cwd ?? resolved,
+          resolved,
+          deps.procFd ?? existsSync('/proc/self/fd'),
+        );
+  const running = runShell(params.cmd, {
+    cwd: opened?.spawnCwd ?? deps.defaultCwd,
+    env: { ...deps.baseEnv, ...params.env },
+    timeoutMs: params.timeout * 1000,
+    signal: ctx.signal,
+    maxOutputBytes: deps.maxOutputBytes ?? LIMITS.maxOutputBytesPerStream,
+    killGraceMs: deps.killGraceMs ?? 1000,
+    drainMs: deps.drainMs ?? 200,
   });
+  // runShell has returned, so spawn() has: the child has chdir'd through the link (or failed to)
+  // and exec'd, and needs the descriptor no more. It is closed while the command runs; both are
+  // awaited together so that neither's failure goes unhandled while the other is pending.
+  const [ran, closed] = await Promise.allSettled([running, opened?.fh.close()]);
+  if (closed.status === 'rejected') {
+    deps.log.warn({ reqId: ctx.id, err: closed.reason }, 'closing the cwd descriptor failed');
+  }
+  if (ran.status === 'rejected') {
+    const err: unknown = ran.reason;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    // spawn refuses NUL bytes in the command or env before any process exists.
+    if (code.startsWith('ERR_INVALID_ARG')) {
+      throw new ReachError('INVALID_ARGUMENT', (err as Error).message);
+    }
+    throw fsError(err, params.cwd ?? deps.defaultCwd);
+  }
+  const outcome = ran.value;
+  deps.log.debug(
+    { reqId: ctx.id, returncode: outcome.result.returncode, duration_ms: outcome.result.duration_ms },
+    'run_command finished',
+  );
+  const fitted = fitOutputs(
+    outcome.result.stdout,
+    outcome.result.stderr,
+    deps.maxResultBytes ?? LIMITS.maxFrameBytes - FRAME_HEADROOM,
+  );
+  const { stdout, stderr } = fitted;
+  const { duration_ms, returncode } = outcome.result;
+  const truncated = outcome.result.truncated || fitted.cut;
+  if (outcome.kind === 'timeout') {
+    throw new ReachError('COMMAND_TIMEOUT', `command timed out after ${params.timeout} s`, {
+      details: { stdout, stderr, duration_ms, truncated, timeout: params.timeout },
+      recoveryHint: 'raise timeout (max 3600 s) or run the command in the background',
+    });
+  }
+  if (outcome.kind === 'cancelled') {
+    throw new ReachError('CANCELLED', 'command cancelled', {
+      details: { stdout, stderr, duration_ms, truncated },
+    });
+  }
+  return { stdout, stderr, returncode, duration_ms, truncated };
 }

@@ -1,0 +1,141 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { RunCommandResult } from '@reach/protocol';
+
+export interface ShellOptions {
+  /** Directory the child starts in (libuv chdirs in the child, before exec). */
+  cwd: string;
+  env: Record<string, string | undefined>;
+  timeoutMs: number;
+  signal: AbortSignal;
+  maxOutputBytes: number;
+  killGraceMs: number;
+  drainMs: number;
+}
+
+export type ShellOutcome = { kind: 'exited' | 'timeout' | 'cancelled'; result: RunCommandResult };
+
+/** Captures at most `limit` bytes of a stream, keeps reading past it so the writer never blocks. */
+class CappedBuffer {
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+  truncated = false;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  push(chunk: Buffer): void {
+    const room = this.#limit - this.#size;
+    if (chunk.length > room) this.truncated = true;
+    if (room <= 0) return;
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.#chunks.push(kept);
+    this.#size += kept.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks, this.#size).toString('utf8');
+  }
+}
+
+/**
+ * Runs `cmd` with /bin/sh -c in a new process group and collects its output. The child is spawned
+ * before this returns: spawn() is synchronous, and libuv returns from it only once the child has
+ * chdir'd to `o.cwd` and exec'd (or failed to), so whatever `cwd` names (a descriptor's
+ * /proc/<pid>/fd link) may be released as soon as the call returns. Spawn failures reject.
+ */
+export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    // The command text is the user's shell command; nothing else is interpolated into a shell string.
+    // detached: the shell leads a new process group, so a timeout can kill everything it started.
+    const child = spawn('/bin/sh', ['-c', cmd], {
+      cwd: o.cwd,
+      env: o.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout = new CappedBuffer(o.maxOutputBytes);
+    const stderr = new CappedBuffer(o.maxOutputBytes);
+    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+
+    let ending: 'timeout' | 'cancelled' | null = null;
+    let exitCode: number | null = null;
+    let openStreams = 2;
+    let graceTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    const killGroup = (sig: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        // ESRCH: the group is gone already.
+      }
+    };
+    const stop = (why: 'timeout' | 'cancelled') => {
+      if (ending || exitCode !== null) return;
+      ending = why;
+      killGroup('SIGTERM');
+      graceTimer = setTimeout(() => killGroup('SIGKILL'), o.killGraceMs);
+    };
+    const timer = setTimeout(() => stop('timeout'), o.timeoutMs);
+    const onAbort = () => stop('cancelled');
+    o.signal.addEventListener('abort', onAbort, { once: true });
+
+    const finish = () => {
+      if (settled || exitCode === null) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(drainTimer);
+      o.signal.removeEventListener('abort', onAbort);
+      if (ending) {
+        // Whatever survived SIGTERM (or ignores it) goes now, grace or not.
+        clearTimeout(graceTimer);
+        killGroup('SIGKILL');
+      }
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({
+        kind: ending ?? 'exited',
+        result: {
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          returncode: exitCode,
+          duration_ms: Math.round(performance.now() - started),
+          truncated: stdout.truncated || stderr.truncated,
+        },
+      });
+    };
+    const onStreamClosed = () => {
+      openStreams -= 1;
+      if (openStreams === 0) finish();
+    };
+    child.stdout.on('close', onStreamClosed);
+    child.stderr.on('close', onStreamClosed);
+
+    child.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      o.signal.removeEventListener('abort', onAbort);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+      if (openStreams === 0) {
+        finish();
+        return;
+      }
+      // A background process may still hold the pipes: give buffered output a moment, then stop reading.
+      drainTimer = setTimeout(finish, o.drainMs);
+    });
+    if (o.signal.aborted) onAbort();
+  });
+}

@@ -1,0 +1,54 @@
+import { constants as fsConstants } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { ReachError } from '@reach/protocol';
+import { readBounded } from '../fs/read-bounded.ts';
+import { openConfirmed } from './open-confirmed.ts';
+import type { PathPolicy } from './path-policy.ts';
+
+/**
+ * Reads a whole regular file the path policy allows, for files the client itself consumes (SSH key
+ * files): `path` is checked, then read through a confirmed descriptor (readAllowedChecked).
+ */
+export async function readAllowedFile(policy: PathPolicy, path: string, maxBytes: number): Promise<Buffer> {
+  return readAllowedChecked(policy, path, await policy.check(path), maxBytes);
+}
+
+/**
+ * The part of readAllowedFile after the check: `resolved` is what `policy.check(path)` returned.
+ * The file is opened without following a final symlink, confirmed inside the policy by its
+ * descriptor (openConfirmed), and read only through that descriptor, at most `maxBytes`.
+ * Fails with PATH_DENIED for a symlink swapped in after the check (at the file or a directory
+ * above it), INVALID_ARGUMENT for anything but a regular file, FILE_TOO_LARGE past `maxBytes`,
+ * and Node's own errors (ENOENT, EACCES, ...) unmapped, for the caller to word.
+ */
+export async function readAllowedChecked(
+  policy: PathPolicy,
+  path: string,
+  resolved: string,
+  maxBytes: number,
+): Promise<Buffer> {
+  // By name first, so that in the ordinary case a FIFO or device node is not opened at all.
+  const st = await stat(resolved);
+  if (!st.isFile()) throw notRegular(path);
+  if (st.size > maxBytes) throw tooLarge(path, st.size, maxBytes);
+  // O_NONBLOCK: a FIFO swapped in since the stat must not hang the open (no effect on files).
+  const fh = await openConfirmed(policy, resolved, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    if (!(await fh.stat()).isFile()) throw notRegular(path);
+    const body = await readBounded(fh, maxBytes);
+    if (body === null) throw tooLarge(path, Math.max(st.size, maxBytes + 1), maxBytes);
+    return body;
+  } finally {
+    await fh.close();
+  }
+}
+
+function notRegular(path: string): ReachError {
+  return new ReachError('INVALID_ARGUMENT', `not a regular file: ${path}`, { details: { path } });
+}
+
+function tooLarge(path: string, size: number, limit: number): ReachError {
+  return new ReachError('FILE_TOO_LARGE', `file is ${size} bytes, over the ${limit}-byte limit: ${path}`, {
+    details: { path, size, limit },
+  });
+}
