@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
-import {
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rm,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { PathPolicy } from '../path-policy.ts';
+import { describe, test } from 'node:test';
+import { useSwapFixture } from '../../../test/helpers/swap-fixture.ts';
 import { listChecked } from './list-files.ts';
 import { readChecked } from './read-file.ts';
 import { writeChecked } from './write-file.ts';
@@ -25,49 +14,24 @@ import { writeChecked } from './write-file.ts';
  * check. The open file's descriptor must give the swap away.
  */
 describe('file handlers against a symlink swapped in after the check', () => {
-  let root = '';
-  let allowed = '';
-  let outside = '';
-  let dir = '';
-  let policy: PathPolicy;
-  let n = 0;
-  before(async () => {
-    root = await realpath(await mkdtemp(join(tmpdir(), 'reach-swap-')));
-    allowed = join(root, 'allowed');
-    outside = join(root, 'outside');
-    await mkdir(allowed);
-    policy = new PathPolicy([allowed]);
+  const fx = useSwapFixture('reach-swap-', {
+    fill: async ({ dir, outside }) => {
+      await writeFile(join(dir, 'f.txt'), 'inside');
+      await writeFile(join(outside, 'f.txt'), 'outside secret');
+    },
   });
-  beforeEach(async () => {
-    n += 1;
-    dir = join(allowed, `case-${n}`, 'dir');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'f.txt'), 'inside');
-    await rm(outside, { recursive: true, force: true });
-    await mkdir(outside);
-    await writeFile(join(outside, 'f.txt'), 'outside secret');
-  });
-  after(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
-  /** Moves `dir` aside and puts a symlink to `outside` in its place. */
-  const swapDir = async () => {
-    await rename(dir, `${dir}-moved`);
-    await symlink(outside, dir);
-  };
 
   test('read_file: unswapped, the file is read', async () => {
-    const p = join(dir, 'f.txt');
-    const r = await readChecked(policy, p, await policy.check(p), 1024);
+    const p = join(fx.dir, 'f.txt');
+    const r = await readChecked(fx.policy, p, await fx.policy.check(p), 1024);
     assert.equal(r.content, 'inside');
   });
 
   test('read_file: a directory component swapped after the check is PATH_DENIED', async () => {
-    const p = join(dir, 'f.txt');
-    const resolved = await policy.check(p);
-    await swapDir();
-    await assert.rejects(readChecked(policy, p, resolved, 1024), (err: Error & { code?: string }) => {
+    const p = join(fx.dir, 'f.txt');
+    const resolved = await fx.policy.check(p);
+    await fx.swapDir();
+    await assert.rejects(readChecked(fx.policy, p, resolved, 1024), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'PATH_DENIED');
       assert.doesNotMatch(err.message, /outside secret/);
       return true;
@@ -75,40 +39,40 @@ describe('file handlers against a symlink swapped in after the check', () => {
   });
 
   test('read_file: the file itself swapped for a symlink after the check is PATH_DENIED', async () => {
-    const p = join(dir, 'f.txt');
-    const resolved = await policy.check(p);
+    const p = join(fx.dir, 'f.txt');
+    const resolved = await fx.policy.check(p);
     await rm(p);
-    await symlink(join(outside, 'f.txt'), p);
-    await assert.rejects(readChecked(policy, p, resolved, 1024), {
+    await symlink(join(fx.outside, 'f.txt'), p);
+    await assert.rejects(readChecked(fx.policy, p, resolved, 1024), {
       code: 'PATH_DENIED',
       message: /symbolic link appeared/,
     });
   });
 
   test('write_file: unswapped, the file is replaced', async () => {
-    const p = join(dir, 'f.txt');
-    await writeChecked(policy, p, await policy.check(p), Buffer.from('new'), undefined);
+    const p = join(fx.dir, 'f.txt');
+    await writeChecked(fx.policy, p, await fx.policy.check(p), Buffer.from('new'), undefined);
     assert.equal(await readFile(p, 'utf8'), 'new');
-    assert.deepEqual(await readdir(dir), ['f.txt']);
+    assert.deepEqual(await readdir(fx.dir), ['f.txt']);
   });
 
   for (const name of ['f.txt', 'new.txt']) {
     test(`write_file (${name}): a directory component swapped after the check is PATH_DENIED, the temp file removed`, async () => {
-      const p = join(dir, name);
-      const resolved = await policy.check(p);
-      await swapDir();
-      await assert.rejects(writeChecked(policy, p, resolved, Buffer.from('evil'), 0o644), {
+      const p = join(fx.dir, name);
+      const resolved = await fx.policy.check(p);
+      await fx.swapDir();
+      await assert.rejects(writeChecked(fx.policy, p, resolved, Buffer.from('evil'), 0o644), {
         code: 'PATH_DENIED',
       });
-      assert.deepEqual(await readdir(outside), ['f.txt'], 'no temp file or new file outside');
-      assert.equal(await readFile(join(outside, 'f.txt'), 'utf8'), 'outside secret');
-      assert.deepEqual(await readdir(`${dir}-moved`), ['f.txt']);
-      assert.equal(await readFile(join(`${dir}-moved`, 'f.txt'), 'utf8'), 'inside');
+      assert.deepEqual(await readdir(fx.outside), ['f.txt'], 'no temp file or new file outside');
+      assert.equal(await readFile(join(fx.outside, 'f.txt'), 'utf8'), 'outside secret');
+      assert.deepEqual(await readdir(`${fx.dir}-moved`), ['f.txt']);
+      assert.equal(await readFile(join(`${fx.dir}-moved`, 'f.txt'), 'utf8'), 'inside');
     });
   }
 
   test('list_files: unswapped, the directory is listed', async () => {
-    const r = await listChecked(policy, dir, await policy.check(dir));
+    const r = await listChecked(fx.policy, fx.dir, await fx.policy.check(fx.dir));
     assert.deepEqual(
       r.entries.map((e) => e.name),
       ['f.txt'],
@@ -116,20 +80,19 @@ describe('file handlers against a symlink swapped in after the check', () => {
   });
 
   test('list_files: the directory, or a parent, swapped for a symlink after the check is PATH_DENIED', async () => {
-    const resolved = await policy.check(dir);
-    await swapDir();
-    await assert.rejects(listChecked(policy, dir, resolved), {
+    const resolved = await fx.policy.check(fx.dir);
+    await fx.swapDir();
+    await assert.rejects(listChecked(fx.policy, fx.dir, resolved), {
       code: 'PATH_DENIED',
       message: /symbolic link appeared/,
     });
-    await rm(dir);
-    await rename(`${dir}-moved`, dir);
-    await mkdir(join(outside, 'dir'));
-    const again = await policy.check(dir);
-    const parent = join(dir, '..');
-    await rename(parent, `${parent}-moved`);
-    await symlink(outside, parent);
-    await assert.rejects(listChecked(policy, dir, again), {
+    await rm(fx.dir);
+    await rename(`${fx.dir}-moved`, fx.dir);
+    await mkdir(join(fx.outside, 'dir'));
+    const again = await fx.policy.check(fx.dir);
+    const parent = join(fx.dir, '..');
+    await fx.swapDir(parent);
+    await assert.rejects(listChecked(fx.policy, fx.dir, again), {
       code: 'PATH_DENIED',
       message: /outside the allowed paths/,
     });

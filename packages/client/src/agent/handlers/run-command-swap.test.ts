@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { rpcContext } from '../../../test/helpers/rpc-context.ts';
+import { useSwapFixture } from '../../../test/helpers/swap-fixture.ts';
 import { createLogger } from '../../log/logger.ts';
-import { PathPolicy } from '../path-policy.ts';
 import { openCwd, type RunCommandDeps, runChecked } from './run-command.ts';
 import { runShell } from './run-shell.ts';
 
@@ -18,80 +17,58 @@ const hasProc = existsSync('/proc/self/fd');
  * command (`touch marker`) must not run anywhere: no marker appears outside or in the moved dir.
  */
 describe('run_command cwd against a symlink swapped in after the check', () => {
-  let root = '';
-  let allowed = '';
-  let outside = '';
-  let dir = '';
-  let policy: PathPolicy;
+  const fx = useSwapFixture('reach-cwd-swap-');
   let deps: RunCommandDeps;
-  let n = 0;
   const run = (cmd: string, cwd: string, resolved: string, d: RunCommandDeps = deps) =>
     runChecked(d, { cmd, cwd, timeout: 10 }, resolved, rpcContext('run_command'));
 
-  before(async () => {
-    root = await realpath(await mkdtemp(join(tmpdir(), 'reach-cwd-swap-')));
-    allowed = join(root, 'allowed');
-    outside = join(root, 'outside');
-    await mkdir(allowed);
-    policy = new PathPolicy([allowed]);
-    deps = { policy, log: createLogger('silent'), baseEnv: { PATH: process.env.PATH }, defaultCwd: root };
+  before(() => {
+    deps = {
+      policy: fx.policy,
+      log: createLogger('silent'),
+      baseEnv: { PATH: process.env.PATH },
+      defaultCwd: fx.root,
+    };
   });
-  beforeEach(async () => {
-    n += 1;
-    dir = join(allowed, `case-${n}`, 'dir');
-    await mkdir(dir, { recursive: true });
-    await rm(outside, { recursive: true, force: true });
-    await mkdir(outside);
-  });
-  after(async () => {
-    await rm(root, { recursive: true, force: true });
-  });
-
-  /** Moves `dir` aside and puts a symlink to `outside` in its place. */
-  const swapDir = async () => {
-    await rename(dir, `${dir}-moved`);
-    await symlink(outside, dir);
-  };
 
   test('unswapped: the command runs in the directory (pwd -P is its real path)', async () => {
-    const r = await run('pwd -P; touch marker', dir, await policy.check(dir));
-    assert.equal(r.stdout, `${dir}\n`);
+    const r = await run('pwd -P; touch marker', fx.dir, await fx.policy.check(fx.dir));
+    assert.equal(r.stdout, `${fx.dir}\n`);
     assert.equal(r.returncode, 0);
-    assert.deepEqual(await readdir(dir), ['marker']);
+    assert.deepEqual(await readdir(fx.dir), ['marker']);
   });
 
   test('the cwd swapped for a symlink after the check: PATH_DENIED, nothing runs', async () => {
-    const resolved = await policy.check(dir);
-    await swapDir();
-    await assert.rejects(run('touch marker', dir, resolved), {
+    const resolved = await fx.policy.check(fx.dir);
+    await fx.swapDir();
+    await assert.rejects(run('touch marker', fx.dir, resolved), {
       code: 'PATH_DENIED',
       message: /symbolic link appeared/,
     });
-    assert.deepEqual(await readdir(outside), []);
-    assert.deepEqual(await readdir(`${dir}-moved`), []);
+    assert.deepEqual(await readdir(fx.outside), []);
+    assert.deepEqual(await readdir(`${fx.dir}-moved`), []);
   });
 
   test('a parent of the cwd swapped for a symlink after the check: PATH_DENIED, nothing runs', async () => {
-    await mkdir(join(outside, 'dir'));
-    const resolved = await policy.check(dir);
-    const parent = join(dir, '..');
-    await rename(parent, `${parent}-moved`);
-    await symlink(outside, parent);
-    await assert.rejects(run('touch marker', dir, resolved), {
+    await mkdir(join(fx.outside, 'dir'));
+    const resolved = await fx.policy.check(fx.dir);
+    const parent = join(fx.dir, '..');
+    await fx.swapDir(parent);
+    await assert.rejects(run('touch marker', fx.dir, resolved), {
       code: 'PATH_DENIED',
       message: /outside the allowed paths/,
     });
-    assert.deepEqual(await readdir(join(outside, 'dir')), []);
+    assert.deepEqual(await readdir(join(fx.outside, 'dir')), []);
     assert.deepEqual(await readdir(join(`${parent}-moved`, 'dir')), []);
   });
 
   test('swapped after the confirm, before the spawn: the child still starts in the confirmed directory', {
     skip: hasProc ? false : 'no /proc/self/fd',
   }, async () => {
-    const opened = await openCwd(policy, dir, await policy.check(dir), true);
+    const opened = await openCwd(fx.policy, fx.dir, await fx.policy.check(fx.dir), true);
     try {
       assert.equal(opened.spawnCwd, `/proc/${process.pid}/fd/${opened.fh.fd}`);
-      await swapDir();
+      await fx.swapDir();
       const r = await runShell('pwd -P; touch marker', {
         cwd: opened.spawnCwd,
         env: { PATH: process.env.PATH },
@@ -101,9 +78,9 @@ describe('run_command cwd against a symlink swapped in after the check', () => {
         killGraceMs: 200,
         drainMs: 200,
       });
-      assert.equal(r.result.stdout, `${dir}-moved\n`);
-      assert.deepEqual(await readdir(outside), []);
-      assert.deepEqual(await readdir(`${dir}-moved`), ['marker']);
+      assert.equal(r.result.stdout, `${fx.dir}-moved\n`);
+      assert.deepEqual(await readdir(fx.outside), []);
+      assert.deepEqual(await readdir(`${fx.dir}-moved`), ['marker']);
     } finally {
       await opened.fh.close();
     }
@@ -114,27 +91,31 @@ describe('run_command cwd against a symlink swapped in after the check', () => {
   }, async () => {
     const before = (await readdir('/proc/self/fd')).length;
     // What each of the shell's descriptors names: the cwd's descriptor is close-on-exec.
-    const r = await run('for f in /proc/$$/fd/*; do readlink "$f"; done', dir, await policy.check(dir));
+    const r = await run(
+      'for f in /proc/$$/fd/*; do readlink "$f"; done',
+      fx.dir,
+      await fx.policy.check(fx.dir),
+    );
     assert.match(r.stdout, /pipe:/);
-    assert.ok(!r.stdout.split('\n').includes(dir), r.stdout);
+    assert.ok(!r.stdout.split('\n').includes(fx.dir), r.stdout);
     assert.equal((await readdir('/proc/self/fd')).length, before);
   });
 
   test('without procfs the child starts in the checked name (the confirm re-checked it)', async () => {
-    const opened = await openCwd(policy, dir, await policy.check(dir), false);
+    const opened = await openCwd(fx.policy, fx.dir, await fx.policy.check(fx.dir), false);
     await opened.fh.close();
-    assert.equal(opened.spawnCwd, dir);
-    const r = await run('pwd -P', dir, await policy.check(dir), { ...deps, procFd: false });
-    assert.equal(r.stdout, `${dir}\n`);
+    assert.equal(opened.spawnCwd, fx.dir);
+    const r = await run('pwd -P', fx.dir, await fx.policy.check(fx.dir), { ...deps, procFd: false });
+    assert.equal(r.stdout, `${fx.dir}\n`);
   });
 
   test('not a directory stays INVALID_ARGUMENT, missing stays FILE_NOT_FOUND', async () => {
-    await assert.rejects(run('true', `${dir}/nope`, await policy.check(`${dir}/nope`)), {
+    await assert.rejects(run('true', `${fx.dir}/nope`, await fx.policy.check(`${fx.dir}/nope`)), {
       code: 'FILE_NOT_FOUND',
     });
-    const file = join(dir, 'file');
+    const file = join(fx.dir, 'file');
     await writeFile(file, 'x');
-    await assert.rejects(run('true', file, await policy.check(file)), {
+    await assert.rejects(run('true', file, await fx.policy.check(file)), {
       code: 'INVALID_ARGUMENT',
       message: /cwd is not a directory/,
     });
