@@ -20,6 +20,8 @@ import {
   symlink,
   writeFile,
 } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -43,7 +45,12 @@ interface ServerHandle {
 }
 
 /** reach-server --transport http on loopback; `sshPort` fixed to come back on the same port. */
-async function startServer(dataDir: string, extraRoot: string, sshPort = 0): Promise<ServerHandle> {
+async function startServer(
+  dataDir: string,
+  extraRoot: string,
+  webhookUrl: string,
+  sshPort = 0,
+): Promise<ServerHandle> {
   const proc = spawn(
     process.execPath,
     [
@@ -62,6 +69,8 @@ async function startServer(dataDir: string, extraRoot: string, sshPort = 0): Pro
       API_KEY,
       '--transfer-root',
       extraRoot,
+      '--webhook-url',
+      webhookUrl,
       '--log-level',
       'info',
     ],
@@ -71,6 +80,36 @@ async function startServer(dataDir: string, extraRoot: string, sshPort = 0): Pro
   const ssh = await logs.waitFor((l) => l.msg === 'ssh listening');
   const http = await logs.waitFor((l) => l.msg === 'http listening');
   return { proc, logs, sshPort: Number(ssh.port), httpPort: Number(http.port) };
+}
+
+/** A loopback webhook receiver: keeps every JSON body it is sent and answers 200. */
+async function startReceiver(): Promise<{ url: string; events: WebhookBody[]; close(): Promise<void> }> {
+  const events: WebhookBody[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      events.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookBody);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    events,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+interface WebhookBody {
+  id: string;
+  event: string;
+  data: Record<string, unknown>;
 }
 
 async function kill(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
@@ -136,6 +175,7 @@ describe('file transfer over the link, real processes', () => {
   let home: ClientHome;
   let client: Proc;
   let mcp: Client;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let bigSha = '';
 
   const online = async (): Promise<void> => {
@@ -156,7 +196,8 @@ describe('file transfer over the link, real processes', () => {
     clientDir = join(work, 'client-files');
     await mkdir(extraRoot, { recursive: true });
     await mkdir(clientDir, { recursive: true });
-    server = await startServer(dataDir, extraRoot);
+    receiver = await startReceiver();
+    server = await startServer(dataDir, extraRoot, receiver.url);
     home = await prepareClientHome(join(work, 'client-home'), { allowedPaths: [clientDir] });
     await authorizeKey(dataDir, home.publicKey);
     client = startClient(home, server.sshPort);
@@ -171,6 +212,7 @@ describe('file transfer over the link, real processes', () => {
     await mcp?.close().catch(() => {});
     await client?.stop();
     if (server) await kill(server.proc, 'SIGTERM');
+    await receiver?.close();
     await rm(work, { recursive: true, force: true });
   });
 
@@ -195,6 +237,26 @@ describe('file transfer over the link, real processes', () => {
       assert.equal(down.downloaded, join(clientDir, 'in', name));
       assert.deepEqual(await readFile(join(extraRoot, 'back', name)), body);
     }
+
+    // Each transfer ends with a file_transferred webhook and an audit entry.
+    const deadline = Date.now() + 20_000;
+    const transferred = () => receiver.events.filter((e) => e.event === 'file_transferred');
+    while (transferred().length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const sent = transferred();
+    assert.equal(sent.length, 6, 'one file_transferred webhook per transfer');
+    const mib = sent.filter((e) => e.data.size === MIB);
+    assert.deepEqual(mib.map((e) => e.data.direction).sort(), ['download', 'upload']);
+    for (const e of mib) {
+      assert.equal(e.data.remote_path, join(clientDir, 'in', `s${MIB}.bin`));
+      assert.equal(
+        e.data.sha256,
+        createHash('sha256')
+          .update(await readFile(join(root, `s${MIB}.bin`)))
+          .digest('hex'),
+      );
+    }
+    const audit = await ok(mcp, 'get_audit_log', { tool: 'upload_file', limit: 10 });
+    assert.ok((audit.count as number) >= 3, 'upload_file calls are audited');
   });
 
   test('256 MiB both ways: sha256 equal, progress reported, run_command answered meanwhile', async () => {
@@ -342,7 +404,7 @@ describe('file transfer over the link, real processes', () => {
     assert.equal(cut.isError, true);
     assert.equal(await readFile(dest, 'utf8'), 'older download');
 
-    server = await startServer(dataDir, extraRoot, port);
+    server = await startServer(dataDir, extraRoot, receiver.url, port);
     mcp = await connect(server.httpPort);
     await online();
     const again = await ok(mcp, 'download_file', {
