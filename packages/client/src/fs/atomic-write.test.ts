@@ -1,5 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -69,5 +81,26 @@ describe('writeFileAtomic', () => {
     );
     await writeFileAtomic(p, 'new', { confirm: async () => {} });
     assert.equal(await readFile(p, 'utf8'), 'new');
+  });
+
+  test('openDir: the temp file and the rename stay in the directory opened, even once its path is swapped', async () => {
+    const base = join(dir, 'anchored');
+    const target = join(base, 'd');
+    const outside = join(base, 'outside');
+    await mkdir(target, { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(target, 'f'), 'old');
+    await writeFileAtomic(join(target, 'f'), 'new', {
+      openDir: async (d) => {
+        const fh = await open(d, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+        // After the directory is open, a local user moves it and leaves a symlink in its place.
+        await rename(target, `${target}-moved`);
+        await symlink(outside, target);
+        return fh;
+      },
+    });
+    assert.equal(await readFile(join(`${target}-moved`, 'f'), 'utf8'), 'new');
+    assert.deepEqual(await readdir(outside), [], 'nothing written through the swapped path');
+    assert.deepEqual(await readdir(`${target}-moved`), ['f'], 'no temp file left');
   });
 });

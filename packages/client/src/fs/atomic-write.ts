@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { existsSync, constants as fsConstants } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -12,7 +12,16 @@ export interface AtomicWriteOptions {
    * be closed by it.
    */
   confirm?: ((fh: FileHandle, temp: string) => Promise<void>) | undefined;
+  /**
+   * Opens (and vouches for) the target's directory. With it, every name is looked up in that open
+   * directory through its descriptor's `/proc/self/fd/<fd>` link: the temp file is created, the
+   * rename done and a failed temp file removed there, whatever the directory's path leads to by
+   * then. Without /proc the names are used as they are.
+   */
+  openDir?: ((dir: string) => Promise<FileHandle>) | undefined;
 }
+
+const PROC_FD = existsSync('/proc/self/fd');
 
 /** A new file only: O_EXCL fails on anything already there, a symlink included (O_NOFOLLOW too). */
 const CREATE_NEW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
@@ -28,23 +37,29 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tempName = `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`;
+  const dirFh = options.openDir ? await options.openDir(dir) : undefined;
+  // Where names are looked up: the open directory itself when the kernel can name it.
+  const at = dirFh && PROC_FD ? `/proc/self/fd/${dirFh.fd}` : dir;
+  const temp = join(at, tempName);
   let renamed = false;
   try {
     const fh = await open(temp, CREATE_NEW, 0o666);
     try {
-      await options.confirm?.(fh, temp);
+      await options.confirm?.(fh, join(dir, tempName));
       if (options.mode !== undefined) await fh.chmod(options.mode);
       await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(temp, path);
+    await rename(temp, join(at, basename(path)));
     renamed = true;
-    await fsyncDir(dir);
+    if (dirFh) await dirFh.sync().catch(() => undefined);
+    else await fsyncDir(dir);
   } finally {
     if (!renamed) await unlink(temp).catch(() => undefined);
+    await dirFh?.close().catch(() => undefined);
   }
 }
 

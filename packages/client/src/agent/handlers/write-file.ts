@@ -1,8 +1,10 @@
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LIMITS, ReachError, WriteFileParams } from '@reach/protocol';
 import { fsError } from '@reach/protocol/node';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
+import { openConfirmed } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 import { tooLarge } from './read-file.ts';
@@ -13,6 +15,7 @@ export interface WriteFileDeps {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const DIR_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY;
 
 /**
  * `write_file`: atomic replace (temp file beside the target, fsync, rename, fsync of the directory),
@@ -40,9 +43,10 @@ export function writeFileHandler(deps: WriteFileDeps) {
 
 /**
  * The part of `write_file` after the check: `resolved` is what `policy.check(path)` returned. The
- * temp file is created with O_EXCL|O_NOFOLLOW and confirmed inside the policy by its descriptor
- * before a byte is written; one found outside (a directory component swapped for a symlink since
- * the check) is unlinked and the call fails with PATH_DENIED, the target untouched.
+ * target's directory is opened and confirmed inside the policy by its descriptor; the temp file is
+ * created in that open directory (O_EXCL|O_NOFOLLOW), confirmed too before a byte is written, and
+ * renamed there, so a directory component swapped for a symlink after the check either fails the
+ * call with PATH_DENIED (target untouched) or, once the directory is open, changes nothing.
  */
 export async function writeChecked(
   policy: PathPolicy,
@@ -72,6 +76,8 @@ export async function writeChecked(
     await writeFileAtomic(resolved, body, {
       mode: keepMode,
       confirm: (fh, temp) => policy.confirmOpen(fh, temp),
+      // The directory is opened and confirmed once; the temp file and the rename happen in it.
+      openDir: (dir) => openConfirmed(policy, dir, DIR_FLAGS),
     });
   } catch (err) {
     throw fsError(err, path);
