@@ -88,17 +88,18 @@ export async function openedPath(fh: FileHandle): Promise<string | undefined> {
  * shell chdirs through /proc/<pid>/fd/<fd> while this process still holds it open). The handlers
  * open the last component with O_NOFOLLOW and temp files with O_EXCL, so a symlink put there fails
  * the open; a transfer's source may follow one, and the confirm judges where it led. write_file
- * opens and confirms the target's directory first and creates, renames and removes its temp file
- * in that open directory (through /proc/self/fd), so a swap after that changes nothing. Without procfs
+ * and a received file transfer open and confirm the destination's directory first and create,
+ * hash (a resumed partial), rename or link, and remove their temp file in that open directory
+ * (through /proc/self/fd), so a swap after that changes nothing. Without procfs
  * the confirm falls back to checking the name again (and a command starts in the name), which
  * narrows the window but does not close it.
  *
  * Not covered, because it still happens by name: the open itself, before the confirm (opening a
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
  * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
- * write_file's mkdir of missing parents (and all of its steps without procfs); a
- * transfer's stat before sending (size, mode and mtime go to the server), its resume prefix hash,
- * rename or link into place, and directory (tar) transfers. What a command touches once it runs
+ * the mkdir of missing parents (write_file, transfers) and the sweep of stale partials; a
+ * transfer's stat before sending (size, mode and mtime go to the server); directory (tar)
+ * transfers; and all of it without procfs. What a command touches once it runs
  * was never confined: only where it starts is.
  */
 export class PathPolicy {

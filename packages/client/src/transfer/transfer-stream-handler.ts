@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
@@ -21,6 +21,11 @@ export interface TransferStreamDeps {
    * closing the gap between checkPath and the open; absent, only the name is checked.
    */
   confirm?: ConfirmOpened | undefined;
+  /**
+   * Opens and confirms a file transfer's destination directory (openConfirmed): the temp file is
+   * then created and renamed inside that open directory; absent, by name.
+   */
+  openDir?: ((dir: string) => Promise<FileHandle>) | undefined;
   log: Logger;
   /** How the heap runs while transfers are in flight (bulk-heap-policy.ts); V8's defaults when absent. */
   heap?: BulkHeapPolicy | undefined;
@@ -85,7 +90,7 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
           : // A directory (tar) transfer is not confirmed by descriptor: its entries are created by
             // name under the temp directory; only the checks above, by name, apply to it.
             { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
-        { confirm: deps.confirm },
+        { confirm: deps.confirm, openDir: deps.openDir },
       );
       log.info(
         { path, size: outcome.size, resumed_from: outcome.resumedFrom, ms: Date.now() - started },

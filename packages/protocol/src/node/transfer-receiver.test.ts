@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { duplexPair } from 'node:stream';
@@ -90,4 +102,47 @@ describe('receiveTarget confirm hook', () => {
     await assert.rejects(lstat(elsewhere), { code: 'ENOENT' });
     await assert.rejects(lstat(dest), { code: 'ENOENT' });
   });
+
+  for (const resumeKey of [undefined, 'ef'.repeat(8)]) {
+    const label = resumeKey ? 'resumable' : 'one-shot';
+    test(`${label}: with openDir, the file lands in the directory opened even once its path is swapped`, async () => {
+      const base = join(dir, `anchored-${label}`);
+      const target = join(base, 'd');
+      const outside = join(base, 'outside');
+      await mkdir(target, { recursive: true });
+      await mkdir(outside);
+      const body = randomBytes(100_000);
+      const source = join(dir, `anchored-${label}.src`);
+      await writeFile(source, body);
+      const [a, b] = duplexPair();
+      const [sent, received] = await Promise.allSettled([
+        sendSource(new TransferChannel(a), { kind: 'file', path: source, size: body.length }),
+        receiveTarget(
+          new TransferChannel(b),
+          {
+            kind: 'file',
+            path: join(target, 'f'),
+            size: body.length,
+            mode: 0o600,
+            overwrite: true,
+            resumeKey,
+          },
+          {
+            openDir: async (d) => {
+              const fh = await open(d, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+              // After the directory is open, a local user moves it and leaves a symlink in its place.
+              await rename(target, `${target}-moved`);
+              await symlink(outside, target);
+              return fh;
+            },
+          },
+        ),
+      ]);
+      assert.equal(sent.status, 'fulfilled');
+      assert.equal(received.status, 'fulfilled');
+      assert.deepEqual(await readFile(join(`${target}-moved`, 'f')), body);
+      assert.deepEqual(await readdir(outside), [], 'nothing written through the swapped path');
+      assert.deepEqual(await readdir(`${target}-moved`), ['f'], 'no temp file left');
+    });
+  }
 });

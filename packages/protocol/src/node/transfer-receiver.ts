@@ -1,5 +1,5 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { existsSync, constants as fsConstants } from 'node:fs';
 import { chmod, type FileHandle, link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -19,6 +19,8 @@ import { TarExtractor } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
 import type { ConfirmOpened, TransferOptions, TransferOutcome } from './transfer-sender.ts';
 import { hashPrefix } from './transfer-sender.ts';
+
+const PROC_FD = existsSync('/proc/self/fd');
 
 /** Where a receiver puts what arrives. `path` is already resolved and allowed. */
 export type ReceiveTarget =
@@ -53,16 +55,36 @@ export async function receiveTarget(
   opts: TransferOptions = {},
 ): Promise<TransferOutcome> {
   let prepared: Prepared;
+  let dirFh: FileHandle | undefined;
   try {
     await checkDestination(target);
     await mkdir(dirname(target.path), { recursive: true });
     await sweepStalePartials(dirname(target.path));
-    prepared = target.kind === 'file' ? await prepareFile(target, opts.confirm) : await prepareDir(target);
+    if (target.kind === 'file') {
+      dirFh = opts.openDir ? await opts.openDir(dirname(target.path)) : undefined;
+      prepared = await prepareFile(target, opts.confirm, dirFh);
+    } else {
+      prepared = await prepareDir(target);
+    }
   } catch (err) {
+    await dirFh?.close().catch(() => undefined);
     const e = fsError(err, target.path);
     await ch.writeFrame(transferFailure(e)).catch(() => {});
     throw e;
   }
+  try {
+    return await receiveBody(ch, target, opts, prepared);
+  } finally {
+    await dirFh?.close().catch(() => undefined);
+  }
+}
+
+async function receiveBody(
+  ch: TransferChannel,
+  target: ReceiveTarget,
+  opts: TransferOptions,
+  prepared: Prepared,
+): Promise<TransferOutcome> {
   let keepPartial = prepared.resumable;
   try {
     await ch.writeFrame(prepared.offer);
@@ -143,12 +165,22 @@ async function checkDestination(target: ReceiveTarget): Promise<void> {
   }
 }
 
+/**
+ * `dirFh`, when given, is the destination's directory, opened (and vouched for) by the caller:
+ * then the temp file is created, hashed, renamed or linked and removed inside that open directory
+ * through its `/proc/self/fd/<fd>` link, whatever the directory's path leads to by then. Without
+ * it, or without /proc, names are used as they are.
+ */
 async function prepareFile(
   target: Extract<ReceiveTarget, { kind: 'file' }>,
   confirm: ConfirmOpened | undefined,
+  dirFh: FileHandle | undefined,
 ): Promise<Prepared> {
   const resumable = target.resumeKey !== undefined;
-  const temp = partialPath(target.path, target.resumeKey ?? randomBytes(8).toString('hex'));
+  const at = dirFh && PROC_FD ? `/proc/self/fd/${dirFh.fd}` : dirname(target.path);
+  const shown = partialPath(target.path, target.resumeKey ?? randomBytes(8).toString('hex'));
+  const temp = join(at, basename(shown));
+  const dest = join(at, basename(target.path));
   let fh: FileHandle;
   let have = 0;
   let hash: Hash;
@@ -156,7 +188,7 @@ async function prepareFile(
     // O_NOFOLLOW: without O_EXCL, O_CREAT would follow a symlink planted under this name and
     // create its target wherever it points, before any confirm could refuse it.
     fh = await open(temp, fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW, 0o600);
-    await confirmOrRemove(fh, temp, confirm);
+    await confirmOrRemove(fh, temp, shown, confirm);
     have = (await fh.stat()).size;
     if (have > target.size) {
       await fh.truncate(0);
@@ -165,7 +197,7 @@ async function prepareFile(
     hash = await hashPrefix(temp, have);
   } else {
     fh = await open(temp, 'wx', 0o600);
-    await confirmOrRemove(fh, temp, confirm);
+    await confirmOrRemove(fh, temp, shown, confirm);
     hash = createHash('sha256');
   }
   let sink: FileSink | undefined;
@@ -195,10 +227,10 @@ async function prepareFile(
     commit: async () => {
       await fh.close();
       if (target.overwrite) {
-        await rename(temp, target.path);
+        await rename(temp, dest);
       } else {
         // link() fails if the destination appeared meanwhile: never clobber with overwrite:false.
-        await link(temp, target.path).catch((err: NodeJS.ErrnoException) => {
+        await link(temp, dest).catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'EEXIST') {
             throw new ReachError('INVALID_ARGUMENT', `destination exists: ${target.path}`);
           }
@@ -206,7 +238,8 @@ async function prepareFile(
         });
         await unlink(temp);
       }
-      await syncDir(dirname(target.path));
+      if (dirFh) await dirFh.sync().catch(() => undefined);
+      else await syncDir(dirname(target.path));
     },
     discard: async (keepPartial) => {
       await sink?.abort();
@@ -217,15 +250,19 @@ async function prepareFile(
   };
 }
 
-/** Runs the confirm hook on a just-opened temp file; a refused one is closed and removed. */
+/**
+ * Runs the confirm hook on a just-opened temp file (`shown` is its name for messages); a refused
+ * one is closed and removed.
+ */
 async function confirmOrRemove(
   fh: FileHandle,
   temp: string,
+  shown: string,
   confirm: ConfirmOpened | undefined,
 ): Promise<void> {
   if (!confirm) return;
   try {
-    await confirm(fh, temp);
+    await confirm(fh, shown);
   } catch (err) {
     await fh.close().catch(() => undefined);
     await rm(temp, { force: true }).catch(() => undefined);

@@ -45,6 +45,11 @@ export type ConfirmOpened = (fh: FileHandle, path: string) => Promise<void>;
 
 export interface TransferOptions extends TransferProgress {
   confirm?: ConfirmOpened | undefined;
+  /**
+   * Receiving a file only: opens (and vouches for) the destination's directory; the temp file is
+   * then created, renamed and removed inside that open directory (transfer-receiver.ts).
+   */
+  openDir?: ((dir: string) => Promise<FileHandle>) | undefined;
 }
 
 const OfferOrFailure = z.union([TransferOffer, TransferFailure]);
