@@ -1,6 +1,7 @@
 import { type FileHandle, lstat, readlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { ReachError } from '@reach/protocol';
+import { openedPath } from '@reach/protocol/node';
 
 /** Symlink hops followed while resolving one path (Linux's MAXSYMLINKS). */
 const MAX_SYMLINK_HOPS = 40;
@@ -58,21 +59,8 @@ export function isWithin(path: string, root: string): boolean {
   return path.startsWith(prefix);
 }
 
-/**
- * The kernel's path of an open file: Linux's `/proc/self/fd/<fd>` link, which names the file the
- * descriptor refers to (the directories it was reached through as they are now, not the name it
- * was opened by); a file unlinked since gets " (deleted)" appended. Undefined where procfs is not
- * mounted (macOS, some containers).
- */
-export async function openedPath(fh: FileHandle): Promise<string | undefined> {
-  try {
-    return await readlink(`/proc/self/fd/${fh.fd}`);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') return undefined;
-    throw err;
-  }
-}
+/** Re-exported for the handlers that list or open through a descriptor. */
+export { openedPath };
 
 /**
  * Which paths the agent may touch: the union of the client's own `allowed_paths` and the ones the

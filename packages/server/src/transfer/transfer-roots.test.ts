@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -29,6 +29,26 @@ describe('TransferRoots', () => {
       await roots.check('to-extra/y', 'write'),
       join(base, 'extra', 'y'),
       'a link to another root is fine',
+    );
+  });
+
+  test('confirmOpen: a descriptor under a root passes; one reached through a swapped link is refused', async () => {
+    const dir = join(base, 'default', 'swap');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'f'), 'inside');
+    await writeFile(join(base, 'secret', 'f'), 'secret');
+    const checked = await roots.check('swap/f', 'read');
+    const inside = await open(checked, 'r');
+    await roots.confirmOpen(inside, checked);
+    await inside.close();
+    // After the check, the directory is moved away and a link to a secret place put there.
+    await rename(dir, `${dir}-moved`);
+    await symlink(join(base, 'secret'), dir);
+    const swapped = await open(checked, 'r');
+    await assert.rejects(roots.confirmOpen(swapped, checked), { code: 'PATH_DENIED' });
+    await assert.rejects(swapped.stat(), { code: 'EBADF' }, 'the refused handle is closed');
+    await assert.rejects(roots.openDir(dir), (err: NodeJS.ErrnoException) =>
+      ['ELOOP', 'ENOTDIR'].includes(err.code ?? ''),
     );
   });
 

@@ -1,6 +1,8 @@
-import { mkdir, realpath } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle, mkdir, open, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ReachError } from '@reach/protocol';
+import { openedPath } from '@reach/protocol/node';
 
 /**
  * Resolves a path the way it will be used: `..` removed lexically, then the longest existing
@@ -74,5 +76,35 @@ export class TransferRoots {
       });
     }
     return resolved;
+  }
+
+  /**
+   * Confirms that an open file or directory (`path` names it for messages) lies under a root, by
+   * the kernel's path of its descriptor: a directory component swapped for a symlink after
+   * `check` is caught here. Refused: the handle is closed and PATH_DENIED thrown. Without procfs
+   * the name is checked again instead.
+   */
+  async confirmOpen(fh: FileHandle, path: string): Promise<void> {
+    const real = await openedPath(fh);
+    const ok =
+      real === undefined
+        ? await this.check(path, 'read').then(
+            () => true,
+            () => false,
+          )
+        : this.#resolved.some((root) => isWithin(real, root));
+    if (ok) return;
+    await fh.close().catch(() => undefined);
+    throw new ReachError('PATH_DENIED', `server path is outside the transfer roots: ${path}`, {
+      details: { path, opened: real, transfer_roots: this.#configured },
+      recoveryHint: 'a directory under the transfer root was replaced by a link; retry',
+    });
+  }
+
+  /** Opens directory `dir` (O_NOFOLLOW) and confirms it (confirmOpen); the caller closes it. */
+  async openDir(dir: string): Promise<FileHandle> {
+    const fh = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
+    await this.confirmOpen(fh, dir);
+    return fh;
   }
 }

@@ -8,6 +8,7 @@ import {
   readdir,
   readFile,
   readlink,
+  rename,
   rm,
   stat,
   symlink,
@@ -35,6 +36,8 @@ describe('TransferService over a stream pair', () => {
   const events: FileTransferredEvent[] = [];
   /** Wraps the next opened stream (to cut it or corrupt it). */
   let tap: ((clientEnd: Duplex, serverEnd: Duplex) => Duplex) | undefined;
+  /** Runs when a stream is opened: after the service has checked its local path. */
+  let onOpen: (() => Promise<void>) | undefined;
 
   before(async () => {
     base = await mkdtemp(join(tmpdir(), 'reach-xfer-unit-'));
@@ -47,6 +50,7 @@ describe('TransferService over a stream pair', () => {
       roots: new TransferRoots([root]),
       log,
       openStream: async () => {
+        await onOpen?.();
         const [serverEnd, clientEnd] = duplexPair();
         handler(tap ? tap(clientEnd, serverEnd) : clientEnd);
         return serverEnd;
@@ -179,6 +183,30 @@ describe('TransferService over a stream pair', () => {
       }),
       { code: 'FILE_NOT_FOUND' },
     );
+  });
+
+  test('a download whose destination directory is swapped for a link after the check writes nothing outside', async () => {
+    const body = randomBytes(64 * 1024);
+    await writeFile(join(remote, 'swap-src'), body);
+    const dir = join(root, 'swap-dir');
+    const outside = join(base, 'outside-root');
+    await mkdir(dir, { recursive: true });
+    await mkdir(outside, { recursive: true });
+    onOpen = async () => {
+      onOpen = undefined;
+      await rename(dir, `${dir}-moved`);
+      await symlink(outside, dir);
+    };
+    await assert.rejects(
+      service.download({
+        clientUuid: 'c1',
+        remotePath: join(remote, 'swap-src'),
+        localPath: 'swap-dir/f',
+        resume: false,
+      }),
+    );
+    assert.deepEqual(await readdir(outside), [], 'nothing written through the link');
+    assert.deepEqual(await readdir(`${dir}-moved`), []);
   });
 
   test('a directory tree keeps relative paths, modes and symlinks, both ways', async () => {

@@ -153,7 +153,10 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
       if (req.resume) request.resume_key = resumeKey(['put', local, st.size, st.mtimeMs, req.remotePath]);
     }
     const { outcome, ms } = await this.#run(req.clientUuid, request, opts, (ch) =>
-      sendSource(ch, source, { onProgress: opts.onProgress }),
+      sendSource(ch, source, {
+        onProgress: opts.onProgress,
+        confirm: (fh, p) => this.#deps.roots.confirmOpen(fh, p),
+      }),
     );
     const summary = this.#summary(source.kind, outcome, ms, local);
     this.#emit(req.clientUuid, 'upload', req.remotePath, summary);
@@ -187,7 +190,14 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
                 : undefined,
             }
           : { kind: 'dir', path: local, mode: info.mode, overwrite: true },
-        { onProgress: opts.onProgress },
+        {
+          onProgress: opts.onProgress,
+          // The temp file is checked by its descriptor, and created and renamed inside the
+          // destination directory held open (transfer-receiver.ts); a directory (tar) download is
+          // checked by name only.
+          confirm: (fh, p) => this.#deps.roots.confirmOpen(fh, p),
+          openDir: (dir) => this.#deps.roots.openDir(dir),
+        },
       );
     });
     const summary = this.#summary(kind, outcome, ms, local);

@@ -1,0 +1,18 @@
+import { type FileHandle, readlink } from 'node:fs/promises';
+
+/**
+ * The kernel's path of an open file: Linux's `/proc/self/fd/<fd>` link, which names the file the
+ * descriptor refers to (the directories it was reached through as they are now, not the name it
+ * was opened by); a file unlinked since gets " (deleted)" appended. Undefined where procfs is not
+ * mounted (macOS, some containers). Both path allow-lists (the client's PathPolicy, the server's
+ * TransferRoots) use it to check what an operation actually opened.
+ */
+export async function openedPath(fh: FileHandle): Promise<string | undefined> {
+  try {
+    return await readlink(`/proc/self/fd/${fh.fd}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') return undefined;
+    throw err;
+  }
+}
