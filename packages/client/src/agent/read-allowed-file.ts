@@ -19,24 +19,27 @@ export async function readAllowedFile(policy: PathPolicy, path: string, maxBytes
  * descriptor (openConfirmed), and read only through that descriptor, at most `maxBytes`.
  * Fails with PATH_DENIED for a symlink swapped in after the check (at the file or a directory
  * above it), INVALID_ARGUMENT for anything but a regular file, FILE_TOO_LARGE past `maxBytes`,
- * and Node's own errors (ENOENT, EACCES, ...) unmapped, for the caller to word.
+ * (worded by `tooLargeError` when given) past `maxBytes`, and Node's own errors (ENOENT, EACCES,
+ * ...) unmapped, for the caller to word.
  */
 export async function readAllowedChecked(
   policy: PathPolicy,
   path: string,
   resolved: string,
   maxBytes: number,
+  tooLargeError: (path: string, size: number, limit: number) => ReachError = tooLarge,
 ): Promise<Buffer> {
   // By name first, so that in the ordinary case a FIFO or device node is not opened at all.
   const st = await stat(resolved);
   if (!st.isFile()) throw notRegular(path);
-  if (st.size > maxBytes) throw tooLarge(path, st.size, maxBytes);
+  if (st.size > maxBytes) throw tooLargeError(path, st.size, maxBytes);
   // O_NONBLOCK: a FIFO swapped in since the stat must not hang the open (no effect on files).
   const fh = await openConfirmed(policy, resolved, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
     if (!(await fh.stat()).isFile()) throw notRegular(path);
     const body = await readBounded(fh, maxBytes);
-    if (body === null) throw tooLarge(path, Math.max(st.size, maxBytes + 1), maxBytes);
+    // Bounded: also catches files that grew since stat, or report size 0 (/proc).
+    if (body === null) throw tooLargeError(path, Math.max(st.size, maxBytes + 1), maxBytes);
     return body;
   } finally {
     await fh.close();
