@@ -76,9 +76,10 @@ export { openedPath };
  * shell chdirs through /proc/<pid>/fd/<fd> while this process still holds it open). The handlers
  * open the last component with O_NOFOLLOW and temp files with O_EXCL, so a symlink put there fails
  * the open; a transfer's source may follow one, and the confirm judges where it led. write_file
- * and a received file transfer open and confirm the destination's directory first and create,
- * hash (a resumed partial), rename or link, and remove their temp file in that open directory
- * (through /proc/self/fd), so a swap after that changes nothing. Without procfs
+ * and a received transfer open and confirm the destination's directory first and create, hash
+ * (a resumed partial), fill (a tree is extracted through its temp directory, itself held open),
+ * rename or link, and remove their temp file or directory in that open directory (through
+ * /proc/self/fd), so a swap after that changes nothing. Without procfs
  * the confirm falls back to checking the name again (and a command starts in the name), which
  * narrows the window but does not close it.
  *
@@ -86,8 +87,9 @@ export { openedPath };
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
  * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
  * the mkdir of missing parents (write_file, transfers) and the sweep of stale partials; a
- * transfer's stat before sending (size, mode and mtime go to the server); directory (tar)
- * transfers; and all of it without procfs. What a command touches once it runs
+ * transfer's stat before sending (size, mode and mtime go to the server); a sent directory, which
+ * is walked and read by name (tar-dir.ts); and all of it without procfs. What a command touches
+ * once it runs
  * was never confined: only where it starts is.
  */
 export class PathPolicy {

@@ -87,8 +87,8 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
               overwrite: request.overwrite,
               resumeKey: request.resume_key,
             }
-          : // A directory (tar) transfer is not confirmed by descriptor: its entries are created by
-            // name under the temp directory; only the checks above, by name, apply to it.
+          : // A received directory is extracted inside its temp directory, held open, which is
+            // made and renamed inside the confirmed parent (transfer-receiver.ts prepareDir).
             { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
         { confirm: deps.confirm, openDir: deps.openDir },
       );

@@ -207,6 +207,15 @@ export class TarExtractor {
     this.#extract.destroy();
   }
 
+  /**
+   * Resolves once no entry is being written any more (after `abort`, the one in progress ends
+   * first). A caller that extracts through a descriptor's /proc link waits for this before
+   * closing the descriptor, so no late write follows a reused fd number elsewhere.
+   */
+  async settled(): Promise<void> {
+    await this.#consuming.catch(() => undefined);
+  }
+
   async #consume(): Promise<void> {
     try {
       for await (const entry of this.#extract) {

@@ -145,4 +145,43 @@ describe('receiveTarget confirm hook', () => {
       assert.deepEqual(await readdir(`${target}-moved`), ['f'], 'no temp file left');
     });
   }
+
+  test('a directory with openDir: the tree lands in the directory opened even once its path is swapped', async () => {
+    const base = join(dir, 'anchored-tree');
+    const target = join(base, 'd');
+    const outside = join(base, 'outside');
+    const tree = join(dir, 'anchored-tree.src');
+    await mkdir(target, { recursive: true });
+    await mkdir(outside);
+    await mkdir(join(tree, 'sub'), { recursive: true });
+    await writeFile(join(tree, 'sub', 'a.txt'), 'a');
+    await writeFile(join(tree, 'b.txt'), 'b');
+    // A tree already there is replaced: its old copy is moved aside and removed in the open directory too.
+    await mkdir(join(target, 't'));
+    await writeFile(join(target, 't', 'old.txt'), 'old');
+    const [a, b] = duplexPair();
+    const [sent, received] = await Promise.allSettled([
+      sendSource(new TransferChannel(a), { kind: 'dir', path: tree }),
+      receiveTarget(
+        new TransferChannel(b),
+        { kind: 'dir', path: join(target, 't'), mode: 0o755, overwrite: true },
+        {
+          openDir: async (d) => {
+            const fh = await open(d, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+            await rename(target, `${target}-moved`);
+            await symlink(outside, target);
+            return fh;
+          },
+        },
+      ),
+    ]);
+    assert.equal(sent.status, 'fulfilled');
+    assert.equal(received.status, 'fulfilled');
+    const moved = `${target}-moved`;
+    assert.equal(await readFile(join(moved, 't', 'sub', 'a.txt'), 'utf8'), 'a');
+    assert.equal(await readFile(join(moved, 't', 'b.txt'), 'utf8'), 'b');
+    assert.deepEqual((await readdir(join(moved, 't'))).sort(), ['b.txt', 'sub'], 'the old tree is gone');
+    assert.deepEqual(await readdir(outside), [], 'nothing written through the swapped path');
+    assert.deepEqual(await readdir(moved), ['t'], 'no temp or old directory left');
+  });
 });

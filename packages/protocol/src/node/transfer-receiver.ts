@@ -60,12 +60,11 @@ export async function receiveTarget(
     await checkDestination(target);
     await mkdir(dirname(target.path), { recursive: true });
     await sweepStalePartials(dirname(target.path));
-    if (target.kind === 'file') {
-      dirFh = opts.openDir ? await opts.openDir(dirname(target.path)) : undefined;
-      prepared = await prepareFile(target, opts.confirm, dirFh);
-    } else {
-      prepared = await prepareDir(target);
-    }
+    dirFh = opts.openDir ? await opts.openDir(dirname(target.path)) : undefined;
+    prepared =
+      target.kind === 'file'
+        ? await prepareFile(target, opts.confirm, dirFh)
+        : await prepareDir(target, dirFh);
   } catch (err) {
     await dirFh?.close().catch(() => undefined);
     const e = fsError(err, target.path);
@@ -270,12 +269,37 @@ async function confirmOrRemove(
   }
 }
 
-async function prepareDir(target: Extract<ReceiveTarget, { kind: 'dir' }>): Promise<Prepared> {
-  const temp = partialPath(target.path, randomBytes(8).toString('hex'));
+/**
+ * `dirFh`, when given, is the destination's parent directory, opened (and vouched for) by the
+ * caller: the temp directory is made in it and then held open itself, the tree is extracted
+ * through the temp directory's `/proc/self/fd/<fd>` link, and the rename into place happens in
+ * the parent the same way, so a swap of either path after that changes nothing.
+ */
+async function prepareDir(
+  target: Extract<ReceiveTarget, { kind: 'dir' }>,
+  dirFh: FileHandle | undefined,
+): Promise<Prepared> {
+  const anchored = dirFh !== undefined && PROC_FD;
+  const at = anchored ? `/proc/self/fd/${dirFh.fd}` : dirname(target.path);
+  const temp = join(at, basename(partialPath(target.path, randomBytes(8).toString('hex'))));
+  const dest = join(at, basename(target.path));
   await mkdir(temp, { mode: 0o700 });
-  const extractor = new TarExtractor(temp);
+  let tempFh: FileHandle | undefined;
+  try {
+    tempFh = anchored
+      ? await open(temp, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW)
+      : undefined;
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  const extractor = new TarExtractor(tempFh ? `/proc/self/fd/${tempFh.fd}` : temp);
   const hash = createHash('sha256');
   let entries = 0;
+  const closeTemp = async (): Promise<void> => {
+    await tempFh?.close().catch(() => undefined);
+    tempFh = undefined;
+  };
   return {
     offer: { ok: true, offset: 0 },
     resumable: false,
@@ -292,25 +316,29 @@ async function prepareDir(target: Extract<ReceiveTarget, { kind: 'dir' }>): Prom
       return { sha256: hash.digest('hex'), entries };
     },
     commit: async () => {
-      const existing = await lstat(target.path).catch(() => undefined);
+      await closeTemp();
+      const existing = await lstat(dest).catch(() => undefined);
       if (!existing) {
-        await rename(temp, target.path);
+        await rename(temp, dest);
       } else {
         // rename() cannot replace a non-empty directory: move the old one aside first.
-        const old = partialPath(target.path, `old-${randomBytes(8).toString('hex')}`);
-        await rename(target.path, old);
+        const old = join(at, basename(partialPath(target.path, `old-${randomBytes(8).toString('hex')}`)));
+        await rename(dest, old);
         try {
-          await rename(temp, target.path);
+          await rename(temp, dest);
         } catch (err) {
-          await rename(old, target.path).catch(() => {});
+          await rename(old, dest).catch(() => {});
           throw err;
         }
         await rm(old, { recursive: true, force: true });
       }
-      await syncDir(dirname(target.path));
+      if (dirFh) await dirFh.sync().catch(() => undefined);
+      else await syncDir(dirname(target.path));
     },
     discard: async () => {
       extractor.abort();
+      await extractor.settled();
+      await closeTemp();
       await rm(temp, { recursive: true, force: true });
     },
   };

@@ -192,9 +192,8 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
           : { kind: 'dir', path: local, mode: info.mode, overwrite: true },
         {
           onProgress: opts.onProgress,
-          // The temp file is checked by its descriptor, and created and renamed inside the
-          // destination directory held open (transfer-receiver.ts); a directory (tar) download is
-          // checked by name only.
+          // The temp file (or directory) is made, filled and renamed inside the destination's
+          // parent, held open and checked by its descriptor (transfer-receiver.ts).
           confirm: (fh, p) => this.#deps.roots.confirmOpen(fh, p),
           openDir: (dir) => this.#deps.roots.openDir(dir),
         },
