@@ -32,6 +32,17 @@ export async function openConfirmed(
 }
 
 /**
+ * Opens directory `resolved` (a path `policy.check` returned) and confirms it (openConfirmed).
+ * O_DIRECTORY: only a directory opens, so nothing swapped in (a device node) is opened for real;
+ * O_NONBLOCK: nor does a FIFO hang the open.
+ */
+export function openConfirmedDir(policy: PathPolicy, resolved: string): Promise<FileHandle> {
+  return openConfirmed(policy, resolved, DIR_FLAGS);
+}
+
+const DIR_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK;
+
+/**
  * Whether an open failed because of a symlink that was not there at the check: O_NOFOLLOW gives
  * ELOOP, except with O_DIRECTORY, where Linux answers ENOTDIR (the lstat only picks the message).
  */

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, open, realpath, rename, rm, symlink, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isWithin, openedPath, PathPolicy, resolvePath } from './path-policy.ts';
+import { openedPath } from '@reach/protocol/node';
+import { isWithin, PathPolicy, resolvePath } from './path-policy.ts';
 
 describe('path policy', () => {
   let root = '';

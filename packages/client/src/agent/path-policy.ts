@@ -59,9 +59,6 @@ export function isWithin(path: string, root: string): boolean {
   return path.startsWith(prefix);
 }
 
-/** Re-exported for the handlers that list or open through a descriptor. */
-export { openedPath };
-
 /**
  * Which paths the agent may touch: the union of the client's own `allowed_paths` and the ones the
  * server pushes with `set_policy`; an empty union allows everything. Paths and roots are both
@@ -79,18 +76,17 @@ export { openedPath };
  * and a received transfer open and confirm the destination's directory first and create, hash
  * (a resumed partial), fill (a tree is extracted through its temp directory, itself held open),
  * rename or link, and remove their temp file or directory in that open directory (through
- * /proc/self/fd), so a swap after that changes nothing. Without procfs
- * the confirm falls back to checking the name again (and a command starts in the name), which
- * narrows the window but does not close it.
+ * /proc/self/fd), so a swap after that changes nothing; a received transfer also sweeps stale
+ * partials there. Without procfs the confirm falls back to checking the name again (and a command
+ * starts in the name), which narrows the window but does not close it.
  *
  * Not covered, because it still happens by name: the open itself, before the confirm (opening a
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
  * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
- * the mkdir of missing parents (write_file, transfers) and the sweep of stale partials; a
- * transfer's stat before sending (size, mode and mtime go to the server); a sent directory, which
- * is walked and read by name (tar-dir.ts); and all of it without procfs. What a command touches
- * once it runs
- * was never confined: only where it starts is.
+ * the mkdir of missing parents (write_file, transfers); a transfer's stat before sending (size,
+ * mode and mtime go to the server); a sent directory, which is walked and read by name
+ * (tar-dir.ts); and all of it without procfs. What a command touches once it runs was never
+ * confined: only where it starts is.
  */
 export class PathPolicy {
   readonly #local: readonly string[];

@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ReachError } from '@reach/protocol';
-import { readBounded } from '../fs/read-bounded.ts';
+import { notRegularFile, readRegularFile } from '../fs/read-bounded.ts';
 import { openConfirmed } from './open-confirmed.ts';
 import type { PathPolicy } from './path-policy.ts';
 
@@ -31,23 +31,18 @@ export async function readAllowedChecked(
 ): Promise<Buffer> {
   // By name first, so that in the ordinary case a FIFO or device node is not opened at all.
   const st = await stat(resolved);
-  if (!st.isFile()) throw notRegular(path);
+  if (!st.isFile()) throw notRegularFile(path);
   if (st.size > maxBytes) throw tooLargeError(path, st.size, maxBytes);
   // O_NONBLOCK: a FIFO swapped in since the stat must not hang the open (no effect on files).
   const fh = await openConfirmed(policy, resolved, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
-    if (!(await fh.stat()).isFile()) throw notRegular(path);
-    const body = await readBounded(fh, maxBytes);
-    // Bounded: also catches files that grew since stat, or report size 0 (/proc).
-    if (body === null) throw tooLargeError(path, Math.max(st.size, maxBytes + 1), maxBytes);
-    return body;
+    // Bounded by what is read: also catches files that grew since stat, or report size 0 (/proc).
+    return await readRegularFile(fh, path, maxBytes, (atLeast) =>
+      tooLargeError(path, Math.max(st.size, atLeast), maxBytes),
+    );
   } finally {
     await fh.close();
   }
-}
-
-function notRegular(path: string): ReachError {
-  return new ReachError('INVALID_ARGUMENT', `not a regular file: ${path}`, { details: { path } });
 }
 
 function tooLarge(path: string, size: number, limit: number): ReachError {

@@ -1,10 +1,9 @@
-import { constants as fsConstants } from 'node:fs';
 import { homedir } from 'node:os';
 import { ReachError } from '@reach/protocol';
 import { bulkHeapPolicy } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
-import { openConfirmed } from '../agent/open-confirmed.ts';
+import { openConfirmedDir } from '../agent/open-confirmed.ts';
 import { PathPolicy } from '../agent/path-policy.ts';
 import { readAllowedFile } from '../agent/read-allowed-file.ts';
 import { detectCapabilities } from '../capabilities/detect.ts';
@@ -69,7 +68,7 @@ export const runAgentCommand: Command = {
       streamHandler: createTransferStreamHandler({
         checkPath: (p) => policy.check(p),
         confirm: (fh, p) => policy.confirmOpen(fh, p),
-        openDir: (dir) => openConfirmed(policy, dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY),
+        openDir: (dir) => openConfirmedDir(policy, dir),
         log,
         heap: bulkHeapPolicy(),
       }),

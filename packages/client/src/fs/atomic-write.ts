@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, constants as fsConstants } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { procFdPath } from '@reach/protocol/node';
 
 export interface AtomicWriteOptions {
   /** Permission bits set on the new file exactly (umask not applied); default 0o666 minus umask. */
@@ -21,8 +22,6 @@ export interface AtomicWriteOptions {
   openDir?: ((dir: string) => Promise<FileHandle>) | undefined;
 }
 
-const PROC_FD = existsSync('/proc/self/fd');
-
 /** A new file only: O_EXCL fails on anything already there, a symlink included (O_NOFOLLOW too). */
 const CREATE_NEW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
 
@@ -40,7 +39,7 @@ export async function writeFileAtomic(
   const tempName = `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`;
   const dirFh = options.openDir ? await options.openDir(dir) : undefined;
   // Where names are looked up: the open directory itself when the kernel can name it.
-  const at = dirFh && PROC_FD ? `/proc/self/fd/${dirFh.fd}` : dir;
+  const at = (dirFh && procFdPath(dirFh)) ?? dir;
   const temp = join(at, tempName);
   let renamed = false;
   try {

@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { ReachError } from '@reach/protocol';
 
 /**
  * Reads `fh` from its current position to the end, at most `limit` bytes; null when it holds more.
@@ -17,4 +18,25 @@ export async function readBounded(fh: FileHandle, limit: number): Promise<Buffer
     if (total > limit) return null;
   }
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * Reads the whole of an open regular file: INVALID_ARGUMENT for anything else (a FIFO or device
+ * node swapped in), and `tooLarge(atLeast)` when it holds more than `maxBytes`. The caller owns
+ * the handle.
+ */
+export async function readRegularFile(
+  fh: FileHandle,
+  path: string,
+  maxBytes: number,
+  tooLarge: (atLeast: number) => ReachError,
+): Promise<Buffer> {
+  if (!(await fh.stat()).isFile()) throw notRegularFile(path);
+  const body = await readBounded(fh, maxBytes);
+  if (body === null) throw tooLarge(maxBytes + 1);
+  return body;
+}
+
+export function notRegularFile(path: string): ReachError {
+  return new ReachError('INVALID_ARGUMENT', `not a regular file: ${path}`, { details: { path } });
 }

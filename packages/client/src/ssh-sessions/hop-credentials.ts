@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ReachError } from '@reach/protocol';
-import { readBounded } from '../fs/read-bounded.ts';
+import { readRegularFile } from '../fs/read-bounded.ts';
 import { type OnwardHop, validatePrivateKey } from '../tunnel/onward-connect.ts';
 import type { PersistedHop } from './session-store.ts';
 
@@ -61,10 +61,12 @@ async function readByName(path: string, maxBytes: number): Promise<Buffer> {
   // O_NONBLOCK: a FIFO named as the key file must not hang the open.
   const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   try {
-    if (!(await fh.stat()).isFile()) throw new ReachError('INVALID_ARGUMENT', `not a regular file: ${path}`);
-    const body = await readBounded(fh, maxBytes);
-    if (body === null) throw new ReachError('FILE_TOO_LARGE', `over ${maxBytes} bytes: ${path}`);
-    return body;
+    return await readRegularFile(
+      fh,
+      path,
+      maxBytes,
+      () => new ReachError('FILE_TOO_LARGE', `over ${maxBytes} bytes: ${path}`),
+    );
   } finally {
     await fh.close();
   }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type FileHandle, readlink } from 'node:fs/promises';
 
 /**
@@ -15,4 +16,15 @@ export async function openedPath(fh: FileHandle): Promise<string | undefined> {
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') return undefined;
     throw err;
   }
+}
+
+const PROC_FD = existsSync('/proc/self/fd');
+
+/**
+ * A path that names what `fh` refers to, through its `/proc/self/fd/<fd>` link: names looked up
+ * under it land in the directory this process holds open, whatever that directory's own path
+ * leads to by now. Undefined where procfs is not mounted. Valid only while `fh` is open.
+ */
+export function procFdPath(fh: FileHandle): string | undefined {
+  return PROC_FD ? `/proc/self/fd/${fh.fd}` : undefined;
 }

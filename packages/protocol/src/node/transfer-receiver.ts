@@ -1,5 +1,5 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto';
-import { existsSync, constants as fsConstants } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { chmod, type FileHandle, link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -14,13 +14,12 @@ import {
 } from '../transfer.ts';
 import { FileSink } from './file-sink.ts';
 import { fsError } from './fs-error.ts';
+import { procFdPath } from './opened-path.ts';
 import { sweepStalePartials } from './stale-partials.ts';
 import { TarExtractor } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
 import type { ConfirmOpened, TransferOptions, TransferOutcome } from './transfer-sender.ts';
 import { hashPrefix } from './transfer-sender.ts';
-
-const PROC_FD = existsSync('/proc/self/fd');
 
 /** Where a receiver puts what arrives. `path` is already resolved and allowed. */
 export type ReceiveTarget =
@@ -59,12 +58,13 @@ export async function receiveTarget(
   try {
     await checkDestination(target);
     await mkdir(dirname(target.path), { recursive: true });
-    await sweepStalePartials(dirname(target.path));
     dirFh = opts.openDir ? await opts.openDir(dirname(target.path)) : undefined;
+    const place = placeIn(target.path, dirFh);
+    await sweepStalePartials(place.at);
     prepared =
       target.kind === 'file'
-        ? await prepareFile(target, opts.confirm, dirFh)
-        : await prepareDir(target, dirFh);
+        ? await prepareFile(target, place, opts.confirm)
+        : await prepareDir(target, place);
   } catch (err) {
     await dirFh?.close().catch(() => undefined);
     const e = fsError(err, target.path);
@@ -164,22 +164,50 @@ async function checkDestination(target: ReceiveTarget): Promise<void> {
   }
 }
 
+/** Where a receiver looks up the names beside its destination. */
+interface Place {
+  /** The destination's directory: its open descriptor's /proc link when there is one, else its path. */
+  at: string;
+  /** Whether `at` is a held-open directory's /proc link (names in it cannot be redirected). */
+  held: boolean;
+  /** The destination, looked up in `at`. */
+  dest: string;
+  /** A temp name beside the destination (partialPath), looked up in `at`. */
+  partial(suffix: string): string;
+  /** Makes renames in the directory durable. */
+  sync(): Promise<void>;
+}
+
 /**
  * `dirFh`, when given, is the destination's directory, opened (and vouched for) by the caller:
- * then the temp file is created, hashed, renamed or linked and removed inside that open directory
- * through its `/proc/self/fd/<fd>` link, whatever the directory's path leads to by then. Without
- * it, or without /proc, names are used as they are.
+ * then every temp name is created, filled, renamed or linked and removed inside that open
+ * directory through its `/proc/self/fd/<fd>` link, whatever the directory's path leads to by then.
+ * Without it, or without /proc, names are used as they are.
  */
+function placeIn(path: string, dirFh: FileHandle | undefined): Place {
+  const held = dirFh ? procFdPath(dirFh) : undefined;
+  const at = held ?? dirname(path);
+  return {
+    at,
+    held: held !== undefined,
+    dest: join(at, basename(path)),
+    partial: (suffix) => join(at, basename(partialPath(path, suffix))),
+    sync: async () => {
+      if (dirFh) await dirFh.sync().catch(() => undefined);
+      else await syncDir(dirname(path));
+    },
+  };
+}
+
 async function prepareFile(
   target: Extract<ReceiveTarget, { kind: 'file' }>,
+  place: Place,
   confirm: ConfirmOpened | undefined,
-  dirFh: FileHandle | undefined,
 ): Promise<Prepared> {
   const resumable = target.resumeKey !== undefined;
-  const at = dirFh && PROC_FD ? `/proc/self/fd/${dirFh.fd}` : dirname(target.path);
-  const shown = partialPath(target.path, target.resumeKey ?? randomBytes(8).toString('hex'));
-  const temp = join(at, basename(shown));
-  const dest = join(at, basename(target.path));
+  const suffix = target.resumeKey ?? randomBytes(8).toString('hex');
+  const shown = partialPath(target.path, suffix);
+  const temp = place.partial(suffix);
   let fh: FileHandle;
   let have = 0;
   let hash: Hash;
@@ -226,10 +254,10 @@ async function prepareFile(
     commit: async () => {
       await fh.close();
       if (target.overwrite) {
-        await rename(temp, dest);
+        await rename(temp, place.dest);
       } else {
         // link() fails if the destination appeared meanwhile: never clobber with overwrite:false.
-        await link(temp, dest).catch((err: NodeJS.ErrnoException) => {
+        await link(temp, place.dest).catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'EEXIST') {
             throw new ReachError('INVALID_ARGUMENT', `destination exists: ${target.path}`);
           }
@@ -237,8 +265,7 @@ async function prepareFile(
         });
         await unlink(temp);
       }
-      if (dirFh) await dirFh.sync().catch(() => undefined);
-      else await syncDir(dirname(target.path));
+      await place.sync();
     },
     discard: async (keepPartial) => {
       await sink?.abort();
@@ -270,30 +297,23 @@ async function confirmOrRemove(
 }
 
 /**
- * `dirFh`, when given, is the destination's parent directory, opened (and vouched for) by the
- * caller: the temp directory is made in it and then held open itself, the tree is extracted
- * through the temp directory's `/proc/self/fd/<fd>` link, and the rename into place happens in
- * the parent the same way, so a swap of either path after that changes nothing.
+ * The temp directory is made in `place` and, when `place` is a held-open directory, held open
+ * itself: the tree is extracted through its /proc link, so a swap of either path after that
+ * changes nothing.
  */
-async function prepareDir(
-  target: Extract<ReceiveTarget, { kind: 'dir' }>,
-  dirFh: FileHandle | undefined,
-): Promise<Prepared> {
-  const anchored = dirFh !== undefined && PROC_FD;
-  const at = anchored ? `/proc/self/fd/${dirFh.fd}` : dirname(target.path);
-  const temp = join(at, basename(partialPath(target.path, randomBytes(8).toString('hex'))));
-  const dest = join(at, basename(target.path));
+async function prepareDir(target: Extract<ReceiveTarget, { kind: 'dir' }>, place: Place): Promise<Prepared> {
+  const temp = place.partial(randomBytes(8).toString('hex'));
   await mkdir(temp, { mode: 0o700 });
   let tempFh: FileHandle | undefined;
   try {
-    tempFh = anchored
+    tempFh = place.held
       ? await open(temp, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW)
       : undefined;
   } catch (err) {
     await rm(temp, { recursive: true, force: true }).catch(() => undefined);
     throw err;
   }
-  const extractor = new TarExtractor(tempFh ? `/proc/self/fd/${tempFh.fd}` : temp);
+  const extractor = new TarExtractor((tempFh && procFdPath(tempFh)) ?? temp);
   const hash = createHash('sha256');
   let entries = 0;
   const closeTemp = async (): Promise<void> => {
@@ -317,23 +337,22 @@ async function prepareDir(
     },
     commit: async () => {
       await closeTemp();
-      const existing = await lstat(dest).catch(() => undefined);
+      const existing = await lstat(place.dest).catch(() => undefined);
       if (!existing) {
-        await rename(temp, dest);
+        await rename(temp, place.dest);
       } else {
         // rename() cannot replace a non-empty directory: move the old one aside first.
-        const old = join(at, basename(partialPath(target.path, `old-${randomBytes(8).toString('hex')}`)));
-        await rename(dest, old);
+        const old = place.partial(`old-${randomBytes(8).toString('hex')}`);
+        await rename(place.dest, old);
         try {
-          await rename(temp, dest);
+          await rename(temp, place.dest);
         } catch (err) {
-          await rename(old, dest).catch(() => {});
+          await rename(old, place.dest).catch(() => {});
           throw err;
         }
         await rm(old, { recursive: true, force: true });
       }
-      if (dirFh) await dirFh.sync().catch(() => undefined);
-      else await syncDir(dirname(target.path));
+      await place.sync();
     },
     discard: async () => {
       extractor.abort();

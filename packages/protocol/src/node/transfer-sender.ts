@@ -46,8 +46,8 @@ export type ConfirmOpened = (fh: FileHandle, path: string) => Promise<void>;
 export interface TransferOptions extends TransferProgress {
   confirm?: ConfirmOpened | undefined;
   /**
-   * Receiving a file only: opens (and vouches for) the destination's directory; the temp file is
-   * then created, renamed and removed inside that open directory (transfer-receiver.ts).
+   * Receiving only: opens (and vouches for) the destination's directory; the temp file or tree is
+   * then made, filled, renamed and removed inside that open directory (transfer-receiver.ts).
    */
   openDir?: ((dir: string) => Promise<FileHandle>) | undefined;
 }

@@ -1,10 +1,9 @@
-import { constants as fsConstants } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListFilesParams, type ListFilesResult, ReachError } from '@reach/protocol';
-import { fsError } from '@reach/protocol/node';
-import { openConfirmed } from '../open-confirmed.ts';
-import { openedPath, type PathPolicy } from '../path-policy.ts';
+import { fsError, procFdPath } from '@reach/protocol/node';
+import { openConfirmedDir } from '../open-confirmed.ts';
+import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 
 export interface ListFilesDeps {
@@ -24,9 +23,6 @@ export function listFilesHandler(deps: ListFilesDeps) {
     return listChecked(deps.policy, path, resolved);
   });
 }
-
-/** O_DIRECTORY: only a directory opens, so nothing swapped in (a device node) is opened for real. */
-const DIR_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK;
 
 /**
  * The part of `list_files` after the check: `resolved` is what `policy.check(path)` returned. The
@@ -48,9 +44,9 @@ export async function listChecked(
         recoveryHint: 'use read_file',
       });
     }
-    const fh = await openConfirmed(policy, resolved, DIR_FLAGS);
+    const fh = await openConfirmedDir(policy, resolved);
     try {
-      const at = (await openedPath(fh)) === undefined ? resolved : `/proc/self/fd/${fh.fd}`;
+      const at = procFdPath(fh) ?? resolved;
       const names = (await readdir(at)).sort();
       const entries: Entry[] = [];
       for (let i = 0; i < names.length; i += STAT_BATCH) {

@@ -1,4 +1,4 @@
-import { existsSync, constants as fsConstants } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { type FileHandle, stat } from 'node:fs/promises';
 import {
   LIMITS,
@@ -10,7 +10,7 @@ import {
 import { fsError } from '@reach/protocol/node';
 import type { z } from 'zod';
 import type { Logger } from '../../log/logger.ts';
-import { openConfirmed } from '../open-confirmed.ts';
+import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 import { runShell } from './run-shell.ts';
@@ -69,9 +69,6 @@ export function runCommandHandler(deps: RunCommandDeps) {
   });
 }
 
-/** O_DIRECTORY: only a directory opens, so nothing swapped in (a device node) is opened for real. */
-const CWD_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK;
-
 /** A checked cwd held open: the child starts in `spawnCwd`; the caller closes `fh`. */
 export interface OpenedCwd {
   fh: FileHandle;
@@ -96,7 +93,7 @@ export async function openCwd(
     if (!st.isDirectory()) {
       throw new ReachError('INVALID_ARGUMENT', `cwd is not a directory: ${path}`, { details: { path } });
     }
-    const fh = await openConfirmed(policy, resolved, CWD_FLAGS);
+    const fh = await openConfirmedDir(policy, resolved);
     // Without procfs nothing names the descriptor for the child, so it starts in the name, which
     // the confirm has just checked again: that narrows the window after the check, not closes it.
     return { fh, spawnCwd: procFd ? `/proc/${process.pid}/fd/${fh.fd}` : resolved };

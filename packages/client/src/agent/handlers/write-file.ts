@@ -1,10 +1,9 @@
-import { constants as fsConstants } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LIMITS, ReachError, WriteFileParams } from '@reach/protocol';
 import { fsError } from '@reach/protocol/node';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
-import { openConfirmed } from '../open-confirmed.ts';
+import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 import { tooLarge } from './read-file.ts';
@@ -15,7 +14,6 @@ export interface WriteFileDeps {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const DIR_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY;
 
 /**
  * `write_file`: atomic replace (temp file beside the target, fsync, rename, fsync of the directory),
@@ -77,7 +75,7 @@ export async function writeChecked(
       mode: keepMode,
       confirm: (fh, temp) => policy.confirmOpen(fh, temp),
       // The directory is opened and confirmed once; the temp file and the rename happen in it.
-      openDir: (dir) => openConfirmed(policy, dir, DIR_FLAGS),
+      openDir: (dir) => openConfirmedDir(policy, dir),
     });
   } catch (err) {
     throw fsError(err, path);
