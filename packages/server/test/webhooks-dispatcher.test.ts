@@ -8,8 +8,9 @@ import { after, describe, test } from 'node:test';
 import { type Database, openDatabase } from '../src/db/database.ts';
 import { MIGRATIONS } from '../src/db/migrations/index.ts';
 import { WebhookOutboxStore } from '../src/db/webhook-outbox-store.ts';
+import type { Timers } from '../src/timers.ts';
 import { parseWebhookConfig, type WebhookConfigInput } from '../src/webhooks/webhook-config.ts';
-import { type Timers, WebhookDispatcher } from '../src/webhooks/webhook-dispatcher.ts';
+import { WebhookDispatcher } from '../src/webhooks/webhook-dispatcher.ts';
 import { verifyWebhookSignature } from '../src/webhooks/webhook-signature.ts';
 import { webhooksCommand } from '../src/webhooks/webhooks-command.ts';
 

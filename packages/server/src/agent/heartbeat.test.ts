@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Heartbeat, type Timers } from './heartbeat.ts';
+import type { Timers } from '../timers.ts';
+import { Heartbeat } from './heartbeat.ts';
 
 /** Manual timers: `fire()` runs the pending timeout. */
 function manualTimers(): Timers & { fire(): void; pending(): number; lastMs: number } {

@@ -4,7 +4,8 @@ import { ReachError } from '@reach/protocol';
 import { AuditStore } from '../db/audit-store.ts';
 import { openDatabase } from '../db/database.ts';
 import { MIGRATIONS } from '../db/migrations/index.ts';
-import { AuditLog, type AuditTimers, auditOutcome } from './audit-log.ts';
+import type { Timers } from '../timers.ts';
+import { AuditLog, auditOutcome } from './audit-log.ts';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 5, 1);
@@ -12,7 +13,7 @@ const T0 = Date.UTC(2026, 5, 1);
 function setup(now = { t: T0 }) {
   const db = openDatabase(':memory:', MIGRATIONS);
   const timers: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
-  const fakeTimers: AuditTimers = {
+  const fakeTimers: Timers = {
     setTimeout: (fn, ms) => {
       const t = { fn, ms, cleared: false };
       timers.push(t);

@@ -1,21 +1,7 @@
 import { toReachError } from '@reach/protocol';
 import type { AuditRow, AuditStore } from '../db/audit-store.ts';
+import { realTimers, type Timers } from '../timers.ts';
 import { redactArguments } from './redact.ts';
-
-/** Timer functions, injectable so tests drive the daily prune by hand. */
-export interface AuditTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: AuditTimers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** One call to record. Arguments are given raw: `record` redacts them. */
 export interface AuditEntry {
@@ -67,7 +53,7 @@ export interface AuditLogOptions {
   pruneIntervalMs?: number;
   /** Milliseconds clock. */
   now?: () => number;
-  timers?: AuditTimers;
+  timers?: Timers;
   /** Told about a failed `record` or scheduled prune (log it); the error never holds arguments. */
   onError?: (err: unknown) => void;
 }
@@ -90,7 +76,7 @@ export class AuditLog {
   readonly #retentionDays: number;
   readonly #intervalMs: number;
   readonly #now: () => number;
-  readonly #timers: AuditTimers;
+  readonly #timers: Timers;
   readonly #onError: (err: unknown) => void;
   #timer: unknown;
   #state: 'new' | 'running' | 'closed' = 'new';

@@ -1,24 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { OutboxRow, OutboxTarget, WebhookOutboxStore } from '../db/webhook-outbox-store.ts';
+import { realTimers, type Timers } from '../timers.ts';
+import { watchOtherWriters } from './outbox-watch.ts';
 import type { WebhookConfig } from './webhook-config.ts';
 import type { WebhookEventName, WebhookPayload } from './webhook-event.ts';
 import { describe, origin, postWebhook } from './webhook-post.ts';
 import { nextRetry } from './webhook-retry.ts';
-
-/** Timer functions, injectable so tests drive time by hand (same shape as the heartbeat's). */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** The few logger methods used (a pino logger fits). Never given a body, secret or full URL. */
 export interface DispatchLog {
@@ -104,8 +91,7 @@ export class WebhookDispatcher {
   #timer: { handle: unknown; at: number } | undefined;
   #closing: Promise<void> | undefined;
   readonly #externalCheckMs: number;
-  #externalCheck: NodeJS.Timeout | undefined;
-  #dataVersion = 0;
+  #stopWatch: (() => void) | undefined;
 
   constructor(options: WebhookDispatcherOptions) {
     this.#store = options.store;
@@ -128,27 +114,13 @@ export class WebhookDispatcher {
     for (const t of this.#store.pendingTargets()) this.#track(t);
     this.#schedulePump();
     if (this.#externalCheckMs > 0) {
-      this.#dataVersion = this.#store.dataVersion();
-      this.#externalCheck = setInterval(() => this.#checkExternalChanges(), this.#externalCheckMs);
-      this.#externalCheck.unref();
-    }
-  }
-
-  /** Picks up pending rows another process added (a requeue from the CLI) without a restart. */
-  #checkExternalChanges(): void {
-    if (this.#state !== 'running') return;
-    try {
-      const version = this.#store.dataVersion();
-      if (version === this.#dataVersion) return;
-      this.#dataVersion = version;
-      for (const t of this.#store.pendingTargets()) {
-        const state = this.#track(t);
-        // A requeued row goes ahead of the cached head: load the head again.
-        if (!state.busy) state.head = undefined;
-      }
-      this.#schedulePump();
-    } catch (err) {
-      this.#log?.warn({ error: describe(err) }, 'webhook outbox error');
+      // Pending rows another process added (a requeue from the CLI) are picked up without a restart.
+      this.#stopWatch = watchOtherWriters(
+        this.#store,
+        this.#externalCheckMs,
+        () => this.#reload(this.#store.pendingTargets()),
+        (err) => this.#log?.warn({ error: describe(err) }, 'webhook outbox error'),
+      );
     }
   }
 
@@ -216,11 +188,7 @@ export class WebhookDispatcher {
    */
   requeueDeadLetters(seqs?: readonly number[]): number {
     const { rows, targets } = this.#store.requeue(this.#now(), seqs);
-    for (const t of targets) {
-      const state = this.#track(t);
-      if (!state.busy) state.head = undefined;
-    }
-    this.#schedulePump();
+    this.#reload(targets);
     return rows;
   }
 
@@ -238,7 +206,7 @@ export class WebhookDispatcher {
     this.#closing ??= (async () => {
       this.#state = 'closed';
       this.#clearTimer();
-      clearInterval(this.#externalCheck);
+      this.#stopWatch?.();
       for (const c of this.#controllers) c.abort();
       await Promise.allSettled([...this.#inflight]);
       try {
@@ -255,6 +223,15 @@ export class WebhookDispatcher {
     if (this.#delivered.length === 0) return;
     this.#store.markDelivered(this.#delivered);
     this.#delivered.length = 0;
+  }
+
+  /** Tracks `targets` and loads their heads again (a requeued row goes ahead of a cached head). */
+  #reload(targets: readonly OutboxTarget[]): void {
+    for (const t of targets) {
+      const state = this.#track(t);
+      if (!state.busy) state.head = undefined;
+    }
+    this.#schedulePump();
   }
 
   #track(t: OutboxTarget): TargetState {
