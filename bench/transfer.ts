@@ -99,10 +99,6 @@ async function timedSsh(
   }
 }
 
-/**
- * Samples this process's RSS every 100 ms while `work` runs; returns the peak growth in bytes.
- * (Every 20 ms cost the server ~2% of a CPU: each sample reads /proc/self/statm.)
- */
 /** CPU seconds (user, system) a process has used, from /proc (Linux clock ticks are 1/100 s). */
 function procCpu(pid: number): [number, number] {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -116,6 +112,10 @@ interface Measured<T> {
   cpu: { server: [number, number]; client: [number, number] };
 }
 
+/**
+ * Runs `work`, sampling this process's RSS every 100 ms (every 20 ms cost the server ~2% of a CPU:
+ * each sample reads /proc/self/statm) for the peak growth in bytes, and the CPU both sides spent.
+ */
 async function measured<T>(clientPid: number, work: () => Promise<T>): Promise<Measured<T>> {
   global.gc?.();
   const base = process.memoryUsage.rss();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import {
+  type FileHandle,
   lstat,
   mkdir,
   mkdtemp,
@@ -21,6 +22,19 @@ import { ReachError } from '../errors.ts';
 import { TransferChannel } from './transfer-channel.ts';
 import { partialPath, receiveTarget } from './transfer-receiver.ts';
 import { sendSource } from './transfer-sender.ts';
+
+/**
+ * An openDir that opens the directory, and then, as a local user racing the receiver would, moves
+ * `target` aside (to `<target>-moved`) and leaves a symlink to `outside` in its place.
+ */
+function openThenSwap(target: string, outside: string): (dir: string) => Promise<FileHandle> {
+  return async (dir) => {
+    const fh = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    await rename(target, `${target}-moved`);
+    await symlink(outside, target);
+    return fh;
+  };
+}
 
 describe('receiveTarget confirm hook', () => {
   let dir: string;
@@ -128,13 +142,7 @@ describe('receiveTarget confirm hook', () => {
             resumeKey,
           },
           {
-            openDir: async (d) => {
-              const fh = await open(d, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
-              // After the directory is open, a local user moves it and leaves a symlink in its place.
-              await rename(target, `${target}-moved`);
-              await symlink(outside, target);
-              return fh;
-            },
+            openDir: openThenSwap(target, outside),
           },
         ),
       ]);
@@ -166,12 +174,7 @@ describe('receiveTarget confirm hook', () => {
         new TransferChannel(b),
         { kind: 'dir', path: join(target, 't'), mode: 0o755, overwrite: true },
         {
-          openDir: async (d) => {
-            const fh = await open(d, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
-            await rename(target, `${target}-moved`);
-            await symlink(outside, target);
-            return fh;
-          },
+          openDir: openThenSwap(target, outside),
         },
       ),
     ]);
