@@ -1,98 +1,30 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
-import {
-  ensureTestUser,
-  freePort,
-  generateKeyPair,
-  isRoot,
-  type SshdHandle,
-  startSshd,
-} from '../../../test-support/openssh.ts';
+import { describe, test } from 'node:test';
+import { freePort, isRoot } from '../../../test-support/openssh.ts';
 import { PathPolicy } from '../src/agent/path-policy.ts';
 import { readAllowedFile } from '../src/agent/read-allowed-file.ts';
-import type { SshSessionHandlerDeps } from '../src/ssh-sessions/handlers.ts';
-import {
-  expectCode,
-  type SessionCall,
-  type SessionHarness,
-  sessionHarness,
-  TEST_USER_NAME,
-  TEST_USER_PASSWORD,
-} from './helpers/ssh-session-harness.ts';
+import { expectCode, TEST_USER_PASSWORD, useSshdSessionSuite } from './helpers/ssh-session-harness.ts';
 
 // Real OpenSSH sshd on loopback; the client side is called in-process through its agent handlers.
 
-interface Harness extends SessionHarness {
-  logs: string[];
-  configDir: string;
-}
-
 describe('ssh sessions against a real sshd', () => {
-  let dir: string;
-  let sshd: SshdHandle;
-  let keyFile: string;
-  let user: string;
-  const harnesses: Harness[] = [];
-
-  const makeHarness = (overrides: Partial<SshSessionHandlerDeps> = {}): Harness => {
-    const logs: string[] = [];
-    const configDir = join(dir, `cfg-${harnesses.length}`);
-    const log = pino({ level: 'trace' }, { write: (line: string) => logs.push(line) });
-    const harness = { ...sessionHarness(configDir, log, overrides), logs, configDir };
-    harnesses.push(harness);
-    return harness;
-  };
-
-  const openKey = async (call: SessionCall): Promise<string> => {
-    const opened = await call('ssh_session_open', {
-      host: '127.0.0.1',
-      port: sshd.port,
-      username: user,
-      key_file: keyFile,
-    });
-    return opened.session_id as string;
-  };
-
-  const readUntil = async (call: SessionCall, sessionId: string, needle: string): Promise<string> => {
-    let seen = '';
-    for (let i = 0; i < 100 && !seen.includes(needle); i++) {
-      const r = await call('ssh_session_read', { session_id: sessionId, timeout: 0.5 });
-      seen += r.stdout as string;
-    }
-    assert.ok(seen.includes(needle), `never saw ${JSON.stringify(needle)} in ${JSON.stringify(seen)}`);
-    return seen;
-  };
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'reach-ssh-sessions-'));
-    user = await ensureTestUser(TEST_USER_NAME, TEST_USER_PASSWORD);
-    keyFile = join(dir, 'id_ed25519');
-    const pub = await generateKeyPair(keyFile);
-    sshd = await startSshd({ authorizedKeys: [pub], passwordAuthentication: true });
-  });
-
-  after(async () => {
-    for (const h of harnesses) await h.close();
-    await sshd?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fx = useSshdSessionSuite('reach-ssh-sessions-');
+  const { makeHarness, openKey } = fx;
 
   test('key auth: open, command with output and exit status, list, close', async () => {
     const { call } = makeHarness();
     const opened = await call('ssh_session_open', {
       host: '127.0.0.1',
-      port: sshd.port,
-      username: user,
-      key_file: keyFile,
+      port: fx.sshd.port,
+      username: fx.user,
+      key_file: fx.keyFile,
     });
     const id = opened.session_id as string;
     assert.equal(opened.host, '127.0.0.1');
-    assert.equal(opened.port, sshd.port);
-    assert.equal(opened.username, user);
+    assert.equal(opened.port, fx.sshd.port);
+    assert.equal(opened.username, fx.user);
     assert.match(opened.message as string, /connected/);
 
     const hello = await call('ssh_session_command', { session_id: id, command: 'echo hello; echo world' });
@@ -126,14 +58,19 @@ describe('ssh sessions against a real sshd', () => {
     const { call, logs, configDir } = makeHarness();
     const opened = await call('ssh_session_open', {
       host: '127.0.0.1',
-      port: sshd.port,
-      username: user,
+      port: fx.sshd.port,
+      username: fx.user,
       password: TEST_USER_PASSWORD,
     });
     const who = await call('ssh_session_command', { session_id: opened.session_id, command: 'id -un' });
-    assert.equal(who.output, user);
+    assert.equal(who.output, fx.user);
     const wrong = await expectCode(
-      call('ssh_session_open', { host: '127.0.0.1', port: sshd.port, username: user, password: 'wrong-pw' }),
+      call('ssh_session_open', {
+        host: '127.0.0.1',
+        port: fx.sshd.port,
+        username: fx.user,
+        password: 'wrong-pw',
+      }),
       'SSH_AUTH_FAILED',
     );
     assert.ok(!JSON.stringify(wrong.toJSON()).includes('wrong-pw'));
@@ -143,98 +80,6 @@ describe('ssh sessions against a real sshd', () => {
     assert.ok(logs.length > 0);
     assert.ok(!logs.join('').includes(TEST_USER_PASSWORD));
     assert.ok(!logs.join('').includes('wrong-pw'));
-  });
-
-  test('cd and export persist across commands; styled prompts are stripped', async () => {
-    const { call } = makeHarness();
-    const id = await openKey(call);
-    await call('ssh_session_command', { session_id: id, command: 'cd /tmp' });
-    await call('ssh_session_command', { session_id: id, command: 'export REACH_TEST_VAR=kept-value' });
-    const pwd = await call('ssh_session_command', { session_id: id, command: 'pwd' });
-    assert.equal(pwd.output, '/tmp');
-    const v = await call('ssh_session_command', { session_id: id, command: 'echo "$REACH_TEST_VAR"' });
-    assert.equal(v.output, 'kept-value');
-    // A coloured prompt with a window-title OSC, and coloured command output.
-    await call('ssh_session_command', {
-      session_id: id,
-      command: String.raw`PS1='\[\e]0;title\a\]\[\e[1;32m\]\u@\h\[\e[0m\]:\[\e[34m\]\w\[\e[0m\]\$ '`,
-    });
-    const coloured = await call('ssh_session_command', {
-      session_id: id,
-      command: String.raw`printf '\033[31mred\033[0m plain\n'; pwd`,
-    });
-    assert.equal(coloured.output, 'red plain\n/tmp');
-    assert.equal(coloured.exit_code, 0);
-    const read = await call('ssh_session_read', { session_id: id, timeout: 0.2 });
-    assert.ok(!(read.stdout as string).includes('\u001b'), 'escape sequences stripped from reads');
-  });
-
-  test('a shell without line editing (dash): echo and continuation prompts stay out of the output', async () => {
-    const { call } = makeHarness();
-    const id = await openKey(call);
-    await call('ssh_session_send', { session_id: id, text: 'exec dash' });
-    const shell = await call('ssh_session_command', { session_id: id, command: 'echo "$0"' });
-    assert.equal(shell.output, 'dash');
-    const heredoc = await call('ssh_session_command', {
-      session_id: id,
-      command: 'cat <<EOF\nfirst line\nsecond line\nEOF\nfalse',
-    });
-    assert.deepEqual(heredoc, { session_id: id, output: 'first line\nsecond line', exit_code: 1 });
-  });
-
-  test('a read -p prompt answered with ssh_session_send', async () => {
-    const { call } = makeHarness();
-    const id = await openKey(call);
-    const sent = await call('ssh_session_send', {
-      session_id: id,
-      // $(echo …) keeps the echoed command line from containing the strings awaited below.
-      text: 'read -p "Your $(echo name): " NAME; echo "hello, $(echo "$NAME")!"',
-    });
-    assert.equal(sent.sent, true);
-    assert.ok((sent.bytes_sent as number) > 40);
-    await readUntil(call, id, 'Your name: ');
-    await call('ssh_session_send', { session_id: id, text: 'world' });
-    await readUntil(call, id, 'hello, world!');
-  });
-
-  test('a long command is followed with ssh_session_read polling', async () => {
-    const { call } = makeHarness();
-    const id = await openKey(call);
-    await call('ssh_session_send', {
-      session_id: id,
-      text: 'for i in 1 2 3 4 5; do echo "tick-$i"; sleep 0.2; done; echo "ticks: $((2 + 3))"',
-    });
-    const seen = await readUntil(call, id, 'ticks: 5\n');
-    const ticks = [...seen.matchAll(/^tick-(\d)$/gm)].map((m) => m[1]);
-    assert.deepEqual(ticks, ['1', '2', '3', '4', '5']);
-    const quiet = await call('ssh_session_read', { session_id: id, timeout: 0.1 });
-    assert.equal(quiet.has_more, false);
-  });
-
-  test('a command that outlives its timeout is interrupted; the session stays usable', async () => {
-    const { call } = makeHarness();
-    const id = await openKey(call);
-    const err = await expectCode(
-      call('ssh_session_command', { session_id: id, command: 'echo started; sleep 30', timeout: 1 }),
-      'SSH_COMMAND_TIMEOUT',
-    );
-    assert.equal(err.details?.partial_output, 'started');
-    assert.equal(err.details?.session_id, id);
-    const alive = await call('ssh_session_command', { session_id: id, command: 'echo alive' });
-    assert.deepEqual(alive, { session_id: id, output: 'alive', exit_code: 0 });
-  });
-
-  test('output beyond the buffer cap is dropped and flagged', async () => {
-    const { call } = makeHarness({ maxBufferChars: 10_000 });
-    const id = await openKey(call);
-    const big = await call('ssh_session_command', {
-      session_id: id,
-      command: "head -c 50000 /dev/zero | tr '\\0' x; echo; echo tail-marker",
-    });
-    assert.equal(big.truncated, true);
-    assert.equal(big.exit_code, 0);
-    assert.ok((big.output as string).length <= 10_000);
-    assert.ok((big.output as string).endsWith('tail-marker'));
   });
 
   test('idle sessions expire by the injected clock', async () => {
@@ -273,27 +118,30 @@ describe('ssh sessions against a real sshd', () => {
 
   test('error codes: key file, path policy, connection, arguments, unknown session', async () => {
     const { call } = makeHarness({
-      readAllowedFile: (path, maxBytes) => readAllowedFile(new PathPolicy([dir]), path, maxBytes),
+      readAllowedFile: (path, maxBytes) => readAllowedFile(new PathPolicy([fx.dir]), path, maxBytes),
     });
-    const base = { host: '127.0.0.1', port: sshd.port, username: user };
+    const base = { host: '127.0.0.1', port: fx.sshd.port, username: fx.user };
     await expectCode(
-      call('ssh_session_open', { ...base, key_file: join(dir, 'missing') }),
+      call('ssh_session_open', { ...base, key_file: join(fx.dir, 'missing') }),
       'SSH_KEY_NOT_FOUND',
     );
-    await expectCode(call('ssh_session_open', { ...base, key_file: `${keyFile}.pub` }), 'SSH_KEY_NOT_FOUND');
-    await expectCode(call('ssh_session_open', { ...base, key_file: dir }), 'SSH_KEY_NOT_FOUND');
+    await expectCode(
+      call('ssh_session_open', { ...base, key_file: `${fx.keyFile}.pub` }),
+      'SSH_KEY_NOT_FOUND',
+    );
+    await expectCode(call('ssh_session_open', { ...base, key_file: fx.dir }), 'SSH_KEY_NOT_FOUND');
     await expectCode(call('ssh_session_open', { ...base, key_file: '/denied/id_ed25519' }), 'PATH_DENIED');
     await expectCode(call('ssh_session_open', { ...base, key_file: 'relative/key' }), 'INVALID_ARGUMENT');
     await expectCode(
-      call('ssh_session_open', { ...base, key_file: keyFile, password: 'both' }),
+      call('ssh_session_open', { ...base, key_file: fx.keyFile, password: 'both' }),
       'INVALID_ARGUMENT',
     );
     await expectCode(
-      call('ssh_session_open', { ...base, port: await freePort(), key_file: keyFile }),
+      call('ssh_session_open', { ...base, port: await freePort(), key_file: fx.keyFile }),
       'SSH_CONNECTION_FAILED',
     );
     await expectCode(
-      call('ssh_session_open', { ...base, username: 'root-nope', key_file: keyFile }),
+      call('ssh_session_open', { ...base, username: 'root-nope', key_file: fx.keyFile }),
       'SSH_AUTH_FAILED',
     );
     await expectCode(call('ssh_session_read', { session_id: 'nope' }), 'SSH_SESSION_NOT_FOUND');
@@ -301,7 +149,10 @@ describe('ssh sessions against a real sshd', () => {
     // An open whose caller gives up (RPC cancel or deadline) leaves no session behind.
     const abandoned = new AbortController();
     setTimeout(() => abandoned.abort(), 5);
-    await expectCode(call('ssh_session_open', { ...base, key_file: keyFile }, abandoned.signal), 'CANCELLED');
+    await expectCode(
+      call('ssh_session_open', { ...base, key_file: fx.keyFile }, abandoned.signal),
+      'CANCELLED',
+    );
     assert.equal((await call('ssh_session_list', {})).count, 0);
     const id = await openKey(call);
     await expectCode(

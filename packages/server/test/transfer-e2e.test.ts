@@ -1,222 +1,22 @@
 /**
  * upload_file / download_file end to end: a real reach-server process (MCP over HTTP) and a real
- * reach client process over loopback SSH. Sizes from 0 bytes to 256 MiB, a directory tree, RPC
- * during a transfer, path refusals, and transfers cut by SIGKILL (client, then server) resumed.
+ * reach client process over loopback SSH. Sizes from 0 bytes to 1 MiB with their webhooks and audit
+ * entries, a directory tree, and path refusals. The 256 MiB and resume tests are in
+ * transfer-e2e-large.test.ts.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import {
-  lstat,
-  mkdir,
-  mkdtemp,
-  open,
-  readdir,
-  readFile,
-  readlink,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { authorizeKey } from '../src/commands/authorize.ts';
-import { type ClientHome, type Proc, prepareClientHome, startClient } from './e2e-harness.ts';
-import { LogWatch } from './mcp/harness.ts';
-import { callTool, fails, ok } from './mcp/mcp-client.ts';
-
-const SERVER_BIN = join(import.meta.dirname, '..', 'src', 'bin.ts');
-const API_KEY = 'transfer-test-key-3b9d';
-const MIB = 1024 * 1024;
-const BIG = 256 * MIB;
-
-interface ServerHandle {
-  proc: ChildProcess;
-  logs: LogWatch;
-  sshPort: number;
-  httpPort: number;
-}
-
-/** reach-server --transport http on loopback; `sshPort` fixed to come back on the same port. */
-async function startServer(
-  dataDir: string,
-  extraRoot: string,
-  webhookUrl: string,
-  sshPort = 0,
-): Promise<ServerHandle> {
-  const proc = spawn(
-    process.execPath,
-    [
-      SERVER_BIN,
-      '--transport',
-      'http',
-      '--port',
-      '0',
-      '--ssh-host',
-      '127.0.0.1',
-      '--ssh-port',
-      String(sshPort),
-      '--data-dir',
-      dataDir,
-      '--api-key',
-      API_KEY,
-      '--transfer-root',
-      extraRoot,
-      '--webhook-url',
-      webhookUrl,
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, REACH_LOG_LEVEL: 'info' } },
-  );
-  const logs = new LogWatch(proc.stderr!);
-  const ssh = await logs.waitFor((l) => l.msg === 'ssh listening');
-  const http = await logs.waitFor((l) => l.msg === 'http listening');
-  return { proc, logs, sshPort: Number(ssh.port), httpPort: Number(http.port) };
-}
-
-/** A loopback webhook receiver: keeps every JSON body it is sent and answers 200. */
-async function startReceiver(): Promise<{ url: string; events: WebhookBody[]; close(): Promise<void> }> {
-  const events: WebhookBody[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      events.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookBody);
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    events,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-interface WebhookBody {
-  id: string;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-async function kill(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.kill(signal);
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function connect(httpPort: number): Promise<Client> {
-  const client = new Client({ name: 'reach-transfer-test', version: '1.0.0' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${httpPort}/mcp`), {
-      requestInit: { headers: { Authorization: `Bearer ${API_KEY}` } },
-    }),
-  );
-  return client;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: MIB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Writes `size` bytes of incompressible data quickly (one random MiB, stamped per MiB). */
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const block = randomBytes(MIB);
-  const fh = await open(path, 'w');
-  try {
-    for (let off = 0; off < size; off += MIB) {
-      block.writeUInt32BE(off / MIB, 0);
-      await fh.write(block, 0, Math.min(MIB, size - off));
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Resolves once a partial file named `.<name>.reach-partial-*` in `dir` holds at least `bytes`. */
-async function partialReaches(dir: string, name: string, bytes: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const n of await readdir(dir).catch(() => [] as string[])) {
-      if (!n.startsWith(`.${name}.reach-partial-`)) continue;
-      const st = await stat(join(dir, n)).catch(() => undefined);
-      if (st && st.size >= bytes) return;
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no partial of ${name} reached ${bytes} bytes`);
-}
+import { describe, test } from 'node:test';
+import { MIB, transferE2eFixture } from './helpers/transfer-e2e-fixture.ts';
+import { fails, ok } from './mcp/mcp-client.ts';
 
 describe('file transfer over the link, real processes', () => {
-  let work: string;
-  let dataDir: string;
-  let root: string;
-  let extraRoot: string;
-  let clientDir: string;
-  let server: ServerHandle;
-  let home: ClientHome;
-  let client: Proc;
-  let mcp: Client;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let bigSha = '';
-
-  const online = async (): Promise<void> => {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const r = await callTool(mcp, 'list_clients').catch(() => undefined);
-      if (r && !r.isError && r.body.online_count === 1) return;
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    throw new Error('client did not come online');
-  };
-
-  before(async () => {
-    work = await mkdtemp(join(tmpdir(), 'reach-transfer-e2e-'));
-    dataDir = join(work, 'server');
-    root = join(dataDir, 'transfers');
-    extraRoot = join(work, 'extra-root');
-    clientDir = join(work, 'client-files');
-    await mkdir(extraRoot, { recursive: true });
-    await mkdir(clientDir, { recursive: true });
-    receiver = await startReceiver();
-    server = await startServer(dataDir, extraRoot, receiver.url);
-    home = await prepareClientHome(join(work, 'client-home'), { allowedPaths: [clientDir] });
-    await authorizeKey(dataDir, home.publicKey);
-    client = startClient(home, server.sshPort);
-    mcp = await connect(server.httpPort);
-    await online();
-    await ok(mcp, 'select_client', { client_id: home.uuid });
-    await writeRandomFile(join(root, 'big.bin'), BIG);
-    bigSha = await sha256File(join(root, 'big.bin'));
-  });
-
-  after(async () => {
-    await mcp?.close().catch(() => {});
-    await client?.stop();
-    if (server) await kill(server.proc, 'SIGTERM');
-    await receiver?.close();
-    await rm(work, { recursive: true, force: true });
-  });
+  const fx = transferE2eFixture();
 
   test('0 B, 1 B and 1 MiB files go up and come back with equal sha256', async () => {
+    const { mcp, root, clientDir, extraRoot, receiver } = fx;
     for (const size of [0, 1, MIB]) {
       const body = randomBytes(size);
       const name = `s${size}.bin`;
@@ -259,36 +59,8 @@ describe('file transfer over the link, real processes', () => {
     assert.ok((audit.count as number) >= 3, 'upload_file calls are audited');
   });
 
-  test('256 MiB both ways: sha256 equal, progress reported, run_command answered meanwhile', async () => {
-    const progress: number[] = [];
-    const dest = join(clientDir, 'big.bin');
-    let uploadDone = false;
-    const upload = callTool(
-      mcp,
-      'upload_file',
-      { local_path: 'big.bin', remote_path: dest },
-      { onprogress: (p) => progress.push(p.progress), timeout: 120_000 },
-    ).finally(() => {
-      uploadDone = true;
-    });
-    await partialReaches(clientDir, 'big.bin', 16 * MIB);
-    const rpc = await ok(mcp, 'run_command', { cmd: 'echo during-transfer' });
-    assert.equal(rpc.stdout.trim(), 'during-transfer');
-    assert.equal(uploadDone, false, 'run_command answered while the upload was still running');
-    const up = await upload;
-    assert.equal(up.isError, false, JSON.stringify(up.body));
-    assert.equal(up.body.sha256, bigSha);
-    assert.equal(up.body.size, BIG);
-    assert.ok(progress.length >= 2, `progress notifications: ${progress.length}`);
-    assert.equal(await sha256File(dest), bigSha);
-
-    const down = await ok(mcp, 'download_file', { remote_path: dest, local_path: 'big-back.bin' });
-    assert.equal(down.sha256, bigSha);
-    assert.equal(await sha256File(join(root, 'big-back.bin')), bigSha);
-    await rm(join(root, 'big-back.bin'));
-  });
-
   test('a directory tree keeps relative paths, modes and symlinks', async () => {
+    const { mcp, root, clientDir } = fx;
     const tree = join(root, 'tree');
     await mkdir(join(tree, 'deep', 'er'), { recursive: true });
     await writeFile(join(tree, 'deep', 'er', 'secret'), 'classified', { mode: 0o600 });
@@ -312,6 +84,7 @@ describe('file transfer over the link, real processes', () => {
   });
 
   test('allowed_paths and transfer roots are enforced; overwrite:false keeps what is there', async () => {
+    const { mcp, work, dataDir, root, clientDir } = fx;
     await writeFile(join(root, 'small.txt'), 'small');
     await fails(
       mcp,
@@ -352,75 +125,5 @@ describe('file transfer over the link, real processes', () => {
       'INVALID_ARGUMENT',
     );
     assert.equal(await readFile(join(clientDir, 'keep.txt'), 'utf8'), 'keep');
-  });
-
-  test('client SIGKILL mid-upload: destination untouched; resume sends only the rest', async () => {
-    const dest = join(clientDir, 'resume-up.bin');
-    await writeFile(dest, 'previous contents');
-    const upload = callTool(
-      mcp,
-      'upload_file',
-      { local_path: 'big.bin', remote_path: dest, resume: true },
-      { timeout: 120_000 },
-    );
-    await partialReaches(clientDir, 'resume-up.bin', BIG / 3);
-    client.proc.kill('SIGKILL');
-    await client.exited;
-    const cut = await upload;
-    assert.equal(cut.isError, true, 'the cut upload fails');
-    assert.equal(await readFile(dest, 'utf8'), 'previous contents');
-
-    client = startClient(home, server.sshPort);
-    await online();
-    const again = await ok(mcp, 'upload_file', { local_path: 'big.bin', remote_path: dest, resume: true });
-    assert.ok(again.resumed_from > 0, `resumed from ${again.resumed_from}`);
-    assert.ok(again.bytes_transferred < BIG, `sent ${again.bytes_transferred} of ${BIG}`);
-    assert.equal(again.resumed_from + again.bytes_transferred, BIG);
-    assert.equal(again.sha256, bigSha);
-    assert.equal(await sha256File(dest), bigSha);
-    assert.deepEqual(
-      (await readdir(clientDir)).filter((n) => n.includes('reach-partial')),
-      [],
-      'no partial left',
-    );
-  });
-
-  test('server SIGKILL mid-download: destination untouched; resume after restart', async () => {
-    const source = join(clientDir, 'big.bin');
-    const dest = join(extraRoot, 'resume-down.bin');
-    await writeFile(dest, 'older download');
-    const download = callTool(
-      mcp,
-      'download_file',
-      { remote_path: source, local_path: dest, resume: true },
-      { timeout: 120_000 },
-    ).catch((err: unknown) => ({ isError: true, body: { error: String(err) } }));
-    await partialReaches(extraRoot, 'resume-down.bin', BIG / 3);
-    const port = server.sshPort;
-    await kill(server.proc, 'SIGKILL');
-    // The MCP client would keep trying to resume its stream; closing it fails the call at once.
-    await mcp.close().catch(() => {});
-    const cut = await download;
-    assert.equal(cut.isError, true);
-    assert.equal(await readFile(dest, 'utf8'), 'older download');
-
-    server = await startServer(dataDir, extraRoot, receiver.url, port);
-    mcp = await connect(server.httpPort);
-    await online();
-    const again = await ok(mcp, 'download_file', {
-      remote_path: source,
-      local_path: dest,
-      resume: true,
-      client_id: home.uuid,
-    });
-    assert.ok(again.resumed_from > 0, `resumed from ${again.resumed_from}`);
-    assert.ok(again.bytes_transferred < BIG, `received ${again.bytes_transferred} of ${BIG}`);
-    assert.equal(again.sha256, bigSha);
-    assert.equal(await sha256File(dest), bigSha);
-    assert.deepEqual(
-      (await readdir(extraRoot)).filter((n) => n.includes('reach-partial')),
-      [],
-      'no partial left',
-    );
   });
 });

@@ -7,19 +7,16 @@ import {
   type SshSessionInfo,
   type SshSessionOpenResult,
   type SshSessionRestoreResult,
-  toReachError,
 } from '@reach/protocol';
 import type { Logger } from '../log/logger.ts';
-import {
-  type ConnectOnwardOptions,
-  connectOnward,
-  type OnwardHop,
-  type ShellOptions,
-} from '../tunnel/onward-connect.ts';
+import type { OnwardHop, ShellOptions } from '../tunnel/onward-connect.ts';
 import { type HopRequest, persistedHop, type ReadAllowedFile, resolveHop } from './hop-credentials.ts';
 import { KnownHosts, SSH_KNOWN_HOSTS_FILE } from './known-hosts.ts';
-import { type PersistedSession, SessionStore, SSH_SESSIONS_FILE } from './session-store.ts';
-import { ShellSession } from './shell-session.ts';
+import { openShellSession } from './open-shell-session.ts';
+import { RestorableSessions } from './restorable-sessions.ts';
+import { sessionInfo } from './session-info.ts';
+import { type PersistedHop, type PersistedSession, SSH_SESSIONS_FILE } from './session-store.ts';
+import type { ShellSession } from './shell-session.ts';
 
 export interface SshSessionManagerDeps {
   /** The client config dir: holds ssh_known_hosts and ssh_sessions.json. */
@@ -56,7 +53,6 @@ const DEFAULTS = {
   maxBufferChars: 1024 * 1024,
   sweepIntervalMs: 60_000,
 };
-const DEFAULT_SHELL: ShellOptions = { term: 'xterm-256color', cols: 250, rows: 50 };
 
 interface LiveSession {
   session: ShellSession;
@@ -74,11 +70,8 @@ export class SshSessionManager {
   readonly #clock: () => number;
   readonly #log: Logger;
   readonly #knownHosts: KnownHosts;
-  readonly #store: SessionStore;
+  readonly #restorable: RestorableSessions;
   readonly #live = new Map<string, LiveSession>();
-  /** Sessions of an earlier run (or lost connections) that ssh_session_restore may reopen. */
-  #stale: PersistedSession[] = [];
-  #loadError: ReachError | undefined;
   #opening = 0;
   #started: Promise<void> | undefined;
   #closing = false;
@@ -89,7 +82,7 @@ export class SshSessionManager {
     this.#clock = deps.clock ?? Date.now;
     this.#log = deps.log;
     this.#knownHosts = new KnownHosts(join(deps.configDir, SSH_KNOWN_HOSTS_FILE));
-    this.#store = new SessionStore(join(deps.configDir, SSH_SESSIONS_FILE));
+    this.#restorable = new RestorableSessions(join(deps.configDir, SSH_SESSIONS_FILE), this.#log);
   }
 
   get #maxSessions(): number {
@@ -100,12 +93,7 @@ export class SshSessionManager {
   start(): Promise<void> {
     this.#started ??= (async () => {
       await mkdir(this.#deps.configDir, { recursive: true, mode: 0o700 });
-      try {
-        this.#stale = await this.#store.load();
-      } catch (err) {
-        this.#loadError = toReachError(err);
-        this.#log.warn({ err: this.#loadError.message }, 'ssh sessions file unreadable; restore will fail');
-      }
+      await this.#restorable.load();
       const every = this.#deps.sweepIntervalMs ?? DEFAULTS.sweepIntervalMs;
       if (every > 0 && !this.#closing) {
         this.#timer = setInterval(() => this.sweepIdle(), every);
@@ -146,7 +134,7 @@ export class SshSessionManager {
 
   list(): SshSessionInfo[] {
     this.sweepIdle();
-    return [...this.#live.values()].map(({ session }) => this.#info(session));
+    return [...this.#live.values()].map(({ session }) => sessionInfo(session));
   }
 
   async open(request: OpenRequest, signal?: AbortSignal): Promise<SshSessionOpenResult> {
@@ -170,7 +158,7 @@ export class SshSessionManager {
       const via = jumps > 0 ? ` through ${jumps} jump host(s)` : '';
       const keys = keyNotes.length > 0 ? `; ${keyNotes.join('; ')}` : '';
       return {
-        ...this.#info(session),
+        ...sessionInfo(session),
         message: `connected to ${request.username}@${request.host}:${request.port}${via}${keys}`,
       };
     } finally {
@@ -186,9 +174,7 @@ export class SshSessionManager {
       await this.#persist();
       return { closed: true, message: `session ${id} closed` };
     }
-    const staleIndex = this.#stale.findIndex((s) => s.session_id === id);
-    if (staleIndex !== -1) {
-      this.#stale.splice(staleIndex, 1);
+    if (this.#restorable.remove(id)) {
       await this.#persist();
       return { closed: true, message: `session ${id} (not restored) forgotten` };
     }
@@ -204,59 +190,7 @@ export class SshSessionManager {
    * for a later attempt.
    */
   async restore(): Promise<SshSessionRestoreResult> {
-    const loadError = this.#loadError;
-    if (loadError !== undefined) {
-      // Reported once; sessions opened since then have already replaced the damaged file.
-      this.#loadError = undefined;
-      throw new ReachError('SSH_SESSION_RESTORE_ERROR', loadError.message, {
-        details: { file: this.#store.path },
-        cause: loadError,
-        recoveryHint: 'remove or fix the file, then open sessions again',
-      });
-    }
-    const result: SshSessionRestoreResult = { restored: [], failed: [], manual_required: [] };
-    const pending = this.#stale;
-    this.#stale = [];
-    const keep: PersistedSession[] = [];
-    for (const old of pending) {
-      const hops = [...old.jump_hosts, old];
-      if (hops.some((h) => h.auth === 'password')) {
-        result.manual_required.push({
-          session_id: old.session_id,
-          host: old.host,
-          reason:
-            'password authentication: passwords are not stored; open the session again with ssh_session_open',
-        });
-        continue;
-      }
-      try {
-        this.#checkCapacity();
-        this.#opening++;
-        try {
-          const meta: PersistedSession = {
-            ...old,
-            session_id: randomUUID(),
-            created_at: new Date(this.#clock()).toISOString(),
-          };
-          const resolved = await Promise.all(hops.map((h) => resolveHop(h, this.#deps.readAllowedFile)));
-          const session = await this.#connect(meta, resolved, false);
-          result.restored.push({
-            old_session_id: old.session_id,
-            new_session_id: session.id,
-            host: old.host,
-            username: old.username,
-          });
-        } finally {
-          this.#opening--;
-        }
-      } catch (err) {
-        const e = toReachError(err);
-        this.#log.warn({ sessionId: old.session_id, code: e.code }, 'ssh session restore failed');
-        result.failed.push({ session_id: old.session_id, host: old.host, error: `${e.code}: ${e.message}` });
-        keep.push(old);
-      }
-    }
-    this.#stale = [...keep, ...this.#stale];
+    const result = await this.#restorable.restore((old, hops) => this.#reopen(old, hops));
     await this.#persist();
     return result;
   }
@@ -281,6 +215,23 @@ export class SshSessionManager {
     }
   }
 
+  /** Reconnects session `old` of an earlier run under a new id; a new host key is refused. */
+  async #reopen(old: PersistedSession, hops: PersistedHop[]): Promise<ShellSession> {
+    this.#checkCapacity();
+    this.#opening++;
+    try {
+      const meta: PersistedSession = {
+        ...old,
+        session_id: randomUUID(),
+        created_at: new Date(this.#clock()).toISOString(),
+      };
+      const resolved = await Promise.all(hops.map((h) => resolveHop(h, this.#deps.readAllowedFile)));
+      return await this.#connect(meta, resolved, false);
+    } finally {
+      this.#opening--;
+    }
+  }
+
   async #connect(
     meta: PersistedSession,
     hops: OnwardHop[],
@@ -289,43 +240,18 @@ export class SshSessionManager {
     keyNotes: string[] = [],
   ): Promise<ShellSession> {
     const log = this.#log.child({ sessionId: meta.session_id });
-    const options: ConnectOnwardOptions = {
-      checkHostKey: async (hop, key) => {
-        const outcome = await this.#knownHosts.check(hop.host, hop.port, key, acceptNewHostKey);
-        if (outcome !== 'known') {
-          const verb = outcome === 'added' ? 'recorded new' : 'replaced changed';
-          keyNotes.push(`${verb} host key of ${hop.host}:${hop.port} (${key.fingerprint})`);
-          log.info(
-            { host: hop.host, port: hop.port, fingerprint: key.fingerprint, outcome },
-            'ssh host key recorded',
-          );
-        }
-      },
-    };
-    if (this.#deps.readyTimeoutMs !== undefined) options.readyTimeoutMs = this.#deps.readyTimeoutMs;
-    if (signal !== undefined) options.signal = signal;
     const started = Date.now();
-    const connection = await connectOnward(hops, options);
-    let session: ShellSession;
-    try {
-      const shell = await connection.openShell({ ...DEFAULT_SHELL, ...this.#deps.shell });
-      session = new ShellSession({
-        info: {
-          id: meta.session_id,
-          host: meta.host,
-          port: meta.port,
-          username: meta.username,
-          createdAt: Date.parse(meta.created_at),
-        },
-        shell,
-        connection,
-        clock: this.#clock,
-        maxBufferChars: this.#deps.maxBufferChars ?? DEFAULTS.maxBufferChars,
-      });
-    } catch (err) {
-      connection.close();
-      throw err;
-    }
+    const session = await openShellSession(meta, hops, {
+      knownHosts: this.#knownHosts,
+      acceptNewHostKey,
+      keyNotes,
+      log,
+      clock: this.#clock,
+      maxBufferChars: this.#deps.maxBufferChars ?? DEFAULTS.maxBufferChars,
+      readyTimeoutMs: this.#deps.readyTimeoutMs,
+      shell: this.#deps.shell,
+      signal,
+    });
     if (this.#closing) {
       session.close();
       throw new ReachError('CONNECTION_ERROR', 'the client is shutting down');
@@ -356,7 +282,7 @@ export class SshSessionManager {
     if (this.#closing || !this.#live.has(meta.session_id)) return;
     this.#live.delete(meta.session_id);
     // A shell that exited was ended on purpose; a dropped connection may be restored later.
-    if (exitCode === undefined) this.#stale.push(meta);
+    if (exitCode === undefined) this.#restorable.add(meta);
     this.#log.info({ sessionId: meta.session_id, exitCode }, 'ssh session ended');
     void this.#persist();
   }
@@ -371,22 +297,6 @@ export class SshSessionManager {
 
   async #persist(): Promise<void> {
     if (this.#closing) return;
-    const sessions = [...[...this.#live.values()].map((l) => l.meta), ...this.#stale];
-    try {
-      await this.#store.save(sessions);
-    } catch (err) {
-      this.#log.warn({ err: toReachError(err).message }, 'could not save ssh sessions');
-    }
-  }
-
-  #info(session: ShellSession): SshSessionInfo {
-    return {
-      session_id: session.id,
-      host: session.host,
-      username: session.username,
-      port: session.port,
-      created_at: new Date(session.createdAt).toISOString(),
-      last_activity: new Date(session.lastActivity).toISOString(),
-    };
+    await this.#restorable.save([...this.#live.values()].map((l) => l.meta));
   }
 }

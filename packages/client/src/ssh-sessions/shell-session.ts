@@ -1,6 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { ReachError } from '@reach/protocol';
 import type { OnwardConnection, OnwardShell } from '../tunnel/onward-connect.ts';
+import {
+  type ActiveCommand,
+  commandOutput,
+  commandTimeoutError,
+  feedCommand,
+  frameCommand,
+  ORPHAN_MARKER,
+} from './active-command.ts';
 import { splitPartialEscape, toPlainText } from './terminal-text.ts';
 
 export interface ShellSessionInfo {
@@ -36,33 +43,9 @@ export interface ReadOutcome {
   dropped: boolean;
 }
 
-interface ActiveCommand {
-  raw: string;
-  truncated: boolean;
-  searchFrom: number;
-  /** Printed by the shell when the command starts running: after the echo and any PS2 prompts. */
-  startMarker: RegExp;
-  /** Where the command's own output begins in `raw`, once the start marker was seen. */
-  startAt: number | undefined;
-  /** Printed with `$?` when the command is done. */
-  endMarker: RegExp;
-  done(outcome: CommandOutcome | ReachError): void;
-}
-
 const DEFAULT_MAX_READ_CHARS = 256 * 1024;
 /** How long a read that saw data waits for the rest of a burst, in ms. */
 const READ_COALESCE_MS = 25;
-/** Longest marker line, so a marker split across chunks is still found. */
-const MARKER_OVERLAP = 64;
-/** Marker lines of a command that finished after its timeout: stripped from later reads. */
-const ORPHAN_MARKER = /\r?\n?[0-9a-f]{24}:(?:\d+|start)\r?\n/g;
-
-/** The command's own output so far, as plain text: nothing before its start marker. */
-function commandOutput(active: ActiveCommand, end = active.raw.length): string {
-  if (active.startAt === undefined) return '';
-  return toPlainText(active.raw.slice(active.startAt, end)).replace(/\n+$/, '');
-}
-
 /**
  * One interactive PTY shell on a remote host. Commands run one at a time; their output is what the
  * shell prints between a start line and an end line carrying a per-command random nonce (and `$?`).
@@ -154,17 +137,10 @@ export class ShellSession {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (signal?.aborted) return Promise.reject(new ReachError('CANCELLED', 'command cancelled'));
     const remaining = deadline - Date.now();
-    if (remaining <= 0) return Promise.reject(this.#timeoutError(timeoutMs));
+    if (remaining <= 0) return Promise.reject(commandTimeoutError(this.id, timeoutMs));
     this.#pending = '';
     this.#dropped = false;
-    // The nonce is split in two so the echoed command line never contains the joined markers.
-    const a = randomBytes(6).toString('hex');
-    const b = randomBytes(6).toString('hex');
-    // A brace group keeps cd/export in this shell, tolerates trailing comments and `&`, and is
-    // parsed whole before it runs, so the end marker is never read as the command's stdin. The
-    // start marker is printed once parsing is over, so echo and continuation prompts (PS2) that a
-    // shell with or without line editing prints come before it and are left out of the output.
-    const text = `{ printf '%s%s:start\\n' ${a} ${b}; ${command}\n}; printf '\\n%s%s:%s\\n' ${a} ${b} "$?"\n`;
+    const { text, startMarker, endMarker } = frameCommand(command);
     return new Promise<CommandOutcome>((resolve, reject) => {
       const onAbort = (): void => {
         finish(new ReachError('CANCELLED', 'command cancelled'));
@@ -172,7 +148,7 @@ export class ShellSession {
       };
       const timer = setTimeout(() => {
         const active = this.#active;
-        finish(this.#timeoutError(timeoutMs, active));
+        finish(commandTimeoutError(this.id, timeoutMs, active));
         this.#interrupt();
       }, remaining);
       const finish = (outcome: CommandOutcome | ReachError): void => {
@@ -188,9 +164,9 @@ export class ShellSession {
         raw: '',
         truncated: false,
         searchFrom: 0,
-        startMarker: new RegExp(`${a}${b}:start\\r?\\n`, 'g'),
+        startMarker,
         startAt: undefined,
-        endMarker: new RegExp(`${a}${b}:(\\d+)\\r?\\n`, 'g'),
+        endMarker,
         done: finish,
       };
       this.#active = active;
@@ -256,33 +232,7 @@ export class ShellSession {
       this.#appendPending(text);
       return;
     }
-    active.raw += text;
-    const over = active.raw.length - this.#maxBufferChars;
-    if (over > 0) {
-      active.raw = active.raw.slice(over);
-      active.searchFrom = Math.max(0, active.searchFrom - over);
-      if (active.startAt !== undefined) active.startAt = Math.max(0, active.startAt - over);
-      active.truncated = true;
-    }
-    const from = Math.max(0, active.searchFrom - MARKER_OVERLAP);
-    active.searchFrom = active.raw.length;
-    if (active.startAt === undefined) {
-      active.startMarker.lastIndex = from;
-      const start = active.startMarker.exec(active.raw);
-      if (start === null) return;
-      active.startAt = start.index + start[0].length;
-    }
-    active.endMarker.lastIndex = Math.max(from, active.startAt);
-    const match = active.endMarker.exec(active.raw);
-    if (match === null) return;
-    // The end marker's own leading newline is not the command's output.
-    const end = active.raw.slice(0, match.index).endsWith('\r\n') ? match.index - 2 : match.index;
-    const rest = active.raw.slice(match.index + match[0].length);
-    active.done({
-      output: commandOutput(active, Math.max(active.startAt, end)),
-      exitCode: Number(match[1]),
-      truncated: active.truncated,
-    });
+    const rest = feedCommand(active, text, this.#maxBufferChars);
     if (rest !== '') this.#appendPending(rest);
   }
 
@@ -347,16 +297,6 @@ export class ShellSession {
     return new ReachError(code, `session ${this.id} is closed`, {
       details: { session_id: this.id },
       recoveryHint: 'open a new session',
-    });
-  }
-
-  #timeoutError(timeoutMs: number, active?: ActiveCommand): ReachError {
-    const partial = active === undefined ? '' : commandOutput(active);
-    const truncated = active?.truncated ?? false;
-    return new ReachError('SSH_COMMAND_TIMEOUT', `command did not finish within ${timeoutMs / 1000} s`, {
-      details: { session_id: this.id, timeout: timeoutMs / 1000, partial_output: partial, truncated },
-      recoveryHint:
-        'it was interrupted with Ctrl-C; use a longer timeout, or ssh_session_send plus ssh_session_read for long or interactive commands',
     });
   }
 }

@@ -88,7 +88,7 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
               resumeKey: request.resume_key,
             }
           : // A received directory is extracted inside its temp directory, held open, which is
-            // made and renamed inside the confirmed parent (transfer-receiver.ts prepareDir).
+            // made and renamed inside the confirmed parent (prepare-dir.ts).
             { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
         { confirm: deps.confirm, openDir: deps.openDir },
       );

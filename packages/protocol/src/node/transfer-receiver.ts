@@ -1,6 +1,6 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { chmod, type FileHandle, link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ReachError } from '../errors.ts';
@@ -15,8 +15,8 @@ import {
 import { FileSink } from './file-sink.ts';
 import { fsError } from './fs-error.ts';
 import { procFdPath } from './opened-path.ts';
+import { prepareDir } from './prepare-dir.ts';
 import { sweepStalePartials } from './stale-partials.ts';
-import { TarExtractor } from './tar-dir.ts';
 import type { TransferChannel } from './transfer-channel.ts';
 import type { ConfirmOpened, TransferOptions, TransferOutcome } from './transfer-sender.ts';
 import { hashPrefix } from './transfer-sender.ts';
@@ -134,7 +134,11 @@ async function receiveBody(
   }
 }
 
-interface Prepared {
+/**
+ * A receive made ready (a file's temp or partial file, or a tree's temp directory): what to offer
+ * the sender, then the steps of the transfer in order; `discard` undoes everything but a kept partial.
+ */
+export interface Prepared {
   offer: TransferOffer;
   resumable: boolean;
   begin(offset: number): Promise<void>;
@@ -165,7 +169,7 @@ async function checkDestination(target: ReceiveTarget): Promise<void> {
 }
 
 /** Where a receiver looks up the names beside its destination. */
-interface Place {
+export interface Place {
   /** The destination's directory: its open descriptor's /proc link when there is one, else its path. */
   at: string;
   /** Whether `at` is a held-open directory's /proc link (names in it cannot be redirected). */
@@ -294,73 +298,6 @@ async function confirmOrRemove(
     await rm(temp, { force: true }).catch(() => undefined);
     throw err;
   }
-}
-
-/**
- * The temp directory is made in `place` and, when `place` is a held-open directory, held open
- * itself: the tree is extracted through its /proc link, so a swap of either path after that
- * changes nothing.
- */
-async function prepareDir(target: Extract<ReceiveTarget, { kind: 'dir' }>, place: Place): Promise<Prepared> {
-  const temp = place.partial(randomBytes(8).toString('hex'));
-  await mkdir(temp, { mode: 0o700 });
-  let tempFh: FileHandle | undefined;
-  try {
-    tempFh = place.held
-      ? await open(temp, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW)
-      : undefined;
-  } catch (err) {
-    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
-    throw err;
-  }
-  const extractor = new TarExtractor((tempFh && procFdPath(tempFh)) ?? temp);
-  const hash = createHash('sha256');
-  let entries = 0;
-  const closeTemp = async (): Promise<void> => {
-    await tempFh?.close().catch(() => undefined);
-    tempFh = undefined;
-  };
-  return {
-    offer: { ok: true, offset: 0 },
-    resumable: false,
-    begin: async (offset) => {
-      if (offset !== 0) throw new ReachError('TRANSFER_FAILED', 'a directory transfer starts at 0');
-    },
-    write: async (chunk) => {
-      hash.update(chunk);
-      await extractor.write(chunk);
-    },
-    finish: async () => {
-      entries = (await extractor.finish()).entries;
-      await chmod(temp, target.mode);
-      return { sha256: hash.digest('hex'), entries };
-    },
-    commit: async () => {
-      await closeTemp();
-      const existing = await lstat(place.dest).catch(() => undefined);
-      if (!existing) {
-        await rename(temp, place.dest);
-      } else {
-        // rename() cannot replace a non-empty directory: move the old one aside first.
-        const old = place.partial(`old-${randomBytes(8).toString('hex')}`);
-        await rename(place.dest, old);
-        try {
-          await rename(temp, place.dest);
-        } catch (err) {
-          await rename(old, place.dest).catch(() => {});
-          throw err;
-        }
-        await rm(old, { recursive: true, force: true });
-      }
-      await place.sync();
-    },
-    discard: async () => {
-      extractor.abort();
-      await extractor.settled();
-      await closeTemp();
-      await rm(temp, { recursive: true, force: true });
-    },
-  };
 }
 
 async function syncDir(dir: string): Promise<void> {

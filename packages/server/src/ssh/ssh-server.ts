@@ -1,11 +1,11 @@
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { LINK, ReachError } from '@reach/protocol';
-import { coalesceWrites, widenReceiveWindow } from '@reach/protocol/node';
+import { LINK } from '@reach/protocol';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
-import { publicKeyLine } from './fingerprint.ts';
+import { Link } from './link.ts';
+import { publicKeyAuth } from './public-key-auth.ts';
 
 /**
  * One authenticated SSH connection from a client, seen through Reach's own types. Identity
@@ -52,9 +52,6 @@ export interface SshServerOptions {
   /** The client opened the control subsystem on a session channel. */
   onControl(link: SshLink, stream: Duplex): void;
 }
-
-/** Failed authentication attempts (each a refused key or method) before the connection is dropped. */
-const MAX_AUTH_ATTEMPTS = 10;
 
 /**
  * Ciphers in order of preference: AES-GCM first, it carried the most throughput on these hosts
@@ -180,68 +177,21 @@ export class SshServer {
     this.#links.add(conn);
     conn.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh connection error'));
     const pending = this.#pending.get(`${info.ip}:${info.port}`);
-    let attempts = 0;
-    let identity: { fingerprint: string; publicKey: string; username: string } | undefined;
-
     let link: Link | undefined;
     conn.once('close', () => {
       this.#links.delete(conn);
       link?.markClosed();
     });
-
-    conn.on('authentication', (ctx) => {
-      const refuse = (reason: string): void => {
-        attempts++;
-        log.info({ method: ctx.method, user: ctx.username, reason }, 'authentication refused');
-        if (attempts >= MAX_AUTH_ATTEMPTS) {
-          ctx.reject();
-          conn.end();
-          return;
-        }
-        ctx.reject(['publickey']);
-      };
-      if (ctx.method !== 'publickey') {
-        // RFC 4252 §5.2: "none" is how a client learns the allowed methods; it is not an attempt.
-        if (ctx.method === 'none') ctx.reject(['publickey']);
-        else refuse('only publickey authentication is accepted');
-        return;
-      }
-      const offered = ctx.key;
-      this.#opts.authorizedKeys.find(offered.data).then(
-        (key) => {
-          if (!key || key.type !== offered.algo.replace(/^rsa-sha2-(256|512)$/, 'ssh-rsa')) {
-            refuse('key not in authorized_keys');
-            return;
-          }
-          if (ctx.signature === undefined || ctx.blob === undefined) {
-            ctx.accept(); // RFC 4252 §7: the key would be acceptable; the client signs next.
-            return;
-          }
-          if (!key.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) {
-            refuse('bad signature');
-            return;
-          }
-          identity = {
-            fingerprint: key.fingerprint,
-            publicKey: publicKeyLine(key.type, key.blob),
-            username: ctx.username,
-          };
-          ctx.accept();
-        },
-        (err: unknown) => {
-          log.error({ err }, 'authorized_keys lookup failed');
-          ctx.reject(['publickey']);
-        },
-      );
-    });
+    const identity = publicKeyAuth(conn, this.#opts.authorizedKeys, log);
 
     conn.on('ready', () => {
       pending?.authenticated();
-      if (!identity) {
+      const proven = identity();
+      if (!proven) {
         conn.end();
         return;
       }
-      link = new Link(nextLinkId++, identity, info.ip, conn);
+      link = new Link(nextLinkId++, proven, info.ip, conn);
       const current = link;
       log.debug({ link: current.id, fingerprint: current.fingerprint }, 'client authenticated');
 
@@ -296,94 +246,5 @@ export class SshServer {
         });
       });
     });
-  }
-}
-
-class Link implements SshLink {
-  readonly id: number;
-  readonly fingerprint: string;
-  readonly publicKey: string;
-  readonly username: string;
-  readonly remoteAddress: string;
-  forwarded = false;
-  streamForwarded = false;
-  readonly #conn: ssh2.Connection;
-  #closed = false;
-  #listeners: Array<() => void> = [];
-
-  constructor(
-    id: number,
-    identity: { fingerprint: string; publicKey: string; username: string },
-    remoteAddress: string,
-    conn: ssh2.Connection,
-  ) {
-    this.id = id;
-    this.fingerprint = identity.fingerprint;
-    this.publicKey = identity.publicKey;
-    this.username = identity.username;
-    this.remoteAddress = remoteAddress;
-    this.#conn = conn;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  openAgentChannel(): Promise<Duplex> {
-    return this.#forwardOut(LINK.agentBindAddr, LINK.agentBindPort, 'agent');
-  }
-
-  async openStreamChannel(): Promise<Duplex> {
-    if (!this.streamForwarded && !this.#closed) {
-      throw new ReachError('CONNECTION_ERROR', 'this client does not accept transfer streams', {
-        recoveryHint: 'upgrade the reach client on that machine',
-      });
-    }
-    const channel = await this.#forwardOut(LINK.streamBindAddr, LINK.streamBindPort, 'stream');
-    widenReceiveWindow(channel);
-    coalesceWrites(channel);
-    // ssh2 emits a dead connection's channel 'close' only once its buffered input is read; a
-    // transfer blocked on writing would never see it.
-    const drop = (): void => {
-      channel.destroy();
-    };
-    this.#conn.once('close', drop);
-    channel.once('close', () => this.#conn.off('close', drop));
-    return channel;
-  }
-
-  #forwardOut(addr: string, port: number, what: string): Promise<Duplex> {
-    if (this.#closed) return Promise.reject(new ReachError('CONNECTION_ERROR', 'link closed'));
-    return new Promise((resolve, reject) => {
-      try {
-        this.#conn.forwardOut(addr, port, '127.0.0.1', 0, (err, channel) => {
-          if (err) {
-            reject(new ReachError('CONNECTION_ERROR', `${what} channel refused: ${err.message}`));
-            return;
-          }
-          channel.on('error', () => {});
-          resolve(channel);
-        });
-      } catch (err) {
-        reject(new ReachError('CONNECTION_ERROR', `${what} channel failed: ${(err as Error).message}`));
-      }
-    });
-  }
-
-  close(): void {
-    if (!this.#closed) this.#conn.end();
-  }
-
-  onClose(listener: () => void): void {
-    if (this.#closed) listener();
-    else this.#listeners.push(listener);
-  }
-
-  markClosed(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const l of listeners) l();
   }
 }

@@ -1,67 +1,36 @@
 /** TransferService ⇄ the client's transfer handler over an in-memory stream pair (no SSH). */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   lstat,
   mkdir,
-  mkdtemp,
   readdir,
   readFile,
   readlink,
   rename,
-  rm,
   stat,
   symlink,
   utimes,
   writeFile,
 } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Duplex, duplexPair } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
-import { PathPolicy } from '../../../client/src/agent/path-policy.ts';
-import { createTransferStreamHandler } from '../../../client/src/transfer/transfer-stream-handler.ts';
-import { TransferRoots } from './transfer-roots.ts';
-import { type FileTransferredEvent, TransferService } from './transfer-service.ts';
-
-const log = pino({ level: 'silent' });
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+import { sha, startTransferHarness, type TransferHarness } from '../../test/helpers/transfer-harness.ts';
+import type { FileTransferredEvent, TransferService } from './transfer-service.ts';
 
 describe('TransferService over a stream pair', () => {
+  let h: TransferHarness;
   let base: string;
   let root: string;
   let remote: string;
   let service: TransferService;
-  const events: FileTransferredEvent[] = [];
-  /** Wraps the next opened stream (to cut it or corrupt it). */
-  let tap: ((clientEnd: Duplex, serverEnd: Duplex) => Duplex) | undefined;
-  /** Runs when a stream is opened: after the service has checked its local path. */
-  let onOpen: (() => Promise<void>) | undefined;
+  let events: FileTransferredEvent[];
 
   before(async () => {
-    base = await mkdtemp(join(tmpdir(), 'reach-xfer-unit-'));
-    root = join(base, 'root');
-    remote = join(base, 'remote');
-    await mkdir(remote);
-    const policy = new PathPolicy([remote]);
-    const handler = createTransferStreamHandler({ checkPath: (p) => policy.check(p), log });
-    service = new TransferService({
-      roots: new TransferRoots([root]),
-      log,
-      openStream: async () => {
-        await onOpen?.();
-        const [serverEnd, clientEnd] = duplexPair();
-        handler(tap ? tap(clientEnd, serverEnd) : clientEnd);
-        return serverEnd;
-      },
-    });
-    service.on('file_transferred', (e) => events.push(e));
-    await service.start();
+    h = await startTransferHarness();
+    ({ base, root, remote, service, events } = h);
   });
-  after(async () => {
-    await rm(base, { recursive: true, force: true });
-  });
+  after(() => h.cleanup());
 
   for (const size of [0, 1, 1024 * 1024 + 7]) {
     test(`a ${size}-byte file goes up and comes back with equal sha256`, async () => {
@@ -192,8 +161,8 @@ describe('TransferService over a stream pair', () => {
     const outside = join(base, 'outside-root');
     await mkdir(dir, { recursive: true });
     await mkdir(outside, { recursive: true });
-    onOpen = async () => {
-      onOpen = undefined;
+    h.onOpen = async () => {
+      h.onOpen = undefined;
       await rename(dir, `${dir}-moved`);
       await symlink(outside, dir);
     };
@@ -257,105 +226,4 @@ describe('TransferService over a stream pair', () => {
     assert.equal(await readlink(join(root, 'tree-back', 'link')), 'a/b/data.bin');
     assert.equal((await stat(join(root, 'tree-back', 'run.sh'))).mode & 0o777, 0o755);
   });
-
-  test('a corrupted byte fails with INTEGRITY_ERROR and leaves nothing behind', async () => {
-    const body = randomBytes(200_000);
-    await writeFile(join(root, 'c'), body);
-    const dest = join(remote, 'corrupt');
-    tap = (clientEnd) => corruptOnce(clientEnd, 150_000);
-    try {
-      await assert.rejects(
-        service.upload({ clientUuid: 'c', localPath: 'c', remotePath: dest, overwrite: true, resume: true }),
-        { code: 'INTEGRITY_ERROR' },
-      );
-    } finally {
-      tap = undefined;
-    }
-    await assert.rejects(stat(dest));
-    assert.deepEqual(
-      (await readdir(remote)).filter((n) => n.startsWith('.corrupt')),
-      [],
-    );
-  });
-
-  test('a cut transfer keeps the destination; resume continues from the verified bytes', async () => {
-    const body = randomBytes(8 * 1024 * 1024);
-    await writeFile(join(root, 'big'), body);
-    const dest = join(remote, 'big');
-    await writeFile(dest, 'previous');
-    tap = (clientEnd, serverEnd) => cutAfter(clientEnd, serverEnd, 3 * 1024 * 1024);
-    try {
-      await assert.rejects(
-        service.upload({
-          clientUuid: 'c',
-          localPath: 'big',
-          remotePath: dest,
-          overwrite: true,
-          resume: true,
-        }),
-      );
-    } finally {
-      tap = undefined;
-    }
-    assert.equal(await readFile(dest, 'utf8'), 'previous');
-    // The handler may still be flushing its partial file when the server side gives up.
-    await new Promise((r) => setTimeout(r, 200));
-    const partials = (await readdir(remote)).filter((n) => n.startsWith('.big.reach-partial-'));
-    assert.equal(partials.length, 1);
-    const r = await service.upload({
-      clientUuid: 'c',
-      localPath: 'big',
-      remotePath: dest,
-      overwrite: true,
-      resume: true,
-    });
-    assert.ok(r.resumed_from > 0, 'resumed');
-    assert.ok(r.bytes_transferred < body.length, 'sent less than the whole file');
-    assert.equal(r.resumed_from + r.bytes_transferred, body.length);
-    assert.equal(r.sha256, sha(body));
-    assert.deepEqual(await readFile(dest), body);
-    assert.deepEqual(
-      (await readdir(remote)).filter((n) => n.startsWith('.big.')),
-      [],
-    );
-  });
 });
-
-/** The client end, with one byte of the data flowing to it (server → client) flipped at `at`. */
-function corruptOnce(inner: Duplex, at: number): Duplex {
-  let seen = 0;
-  const [outer, mine] = duplexPair();
-  inner.on('data', (chunk: Buffer) => {
-    const start = seen;
-    seen += chunk.byteLength;
-    if (start <= at && at < seen) {
-      const copy = Buffer.from(chunk);
-      copy[at - start] = copy[at - start]! ^ 0xff;
-      outer.write(copy);
-    } else outer.write(chunk);
-  });
-  outer.on('data', (chunk: Buffer) => inner.write(chunk));
-  inner.on('close', () => outer.destroy());
-  outer.on('close', () => inner.destroy());
-  return mine;
-}
-
-/** The client end, torn down once `limit` bytes have flowed to it. */
-function cutAfter(inner: Duplex, serverEnd: Duplex, limit: number): Duplex {
-  let seen = 0;
-  const [outer, mine] = duplexPair();
-  inner.on('data', (chunk: Buffer) => {
-    seen += chunk.byteLength;
-    outer.write(chunk);
-    if (seen >= limit) {
-      // A dropped link closes both ends (duplexPair does not propagate a destroy).
-      serverEnd.destroy();
-      inner.destroy();
-      outer.destroy();
-      mine.destroy();
-    }
-  });
-  outer.on('data', (chunk: Buffer) => inner.write(chunk));
-  inner.on('close', () => outer.destroy());
-  return mine;
-}

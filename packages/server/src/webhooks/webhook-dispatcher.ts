@@ -1,17 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { OutboxRow, OutboxTarget, WebhookOutboxStore } from '../db/webhook-outbox-store.ts';
 import { realTimers, type Timers } from '../timers.ts';
+import { EarliestTimer } from './earliest-timer.ts';
 import { watchOtherWriters } from './outbox-watch.ts';
 import type { WebhookConfig } from './webhook-config.ts';
-import type { WebhookEventName, WebhookPayload } from './webhook-event.ts';
-import { describe, origin, postWebhook } from './webhook-post.ts';
-import { nextRetry } from './webhook-retry.ts';
-
-/** The few logger methods used (a pino logger fits). Never given a body, secret or full URL. */
-export interface DispatchLog {
-  warn(obj: Record<string, unknown>, msg: string): void;
-  debug(obj: Record<string, unknown>, msg: string): void;
-}
+import { encodeWebhookBody, type WebhookEventName } from './webhook-event.ts';
+import { describe } from './webhook-post.ts';
+import { type DispatchLog, WebhookSender } from './webhook-sender.ts';
 
 export interface WebhookDispatcherOptions {
   store: WebhookOutboxStore;
@@ -57,9 +52,6 @@ interface TargetState extends OutboxTarget {
 
 /** Pause after an outbox (SQLite) error before the dispatcher looks again. */
 const OUTBOX_ERROR_RETRY_MS = 1000;
-const DAY_MS = 86_400_000;
-/** Largest webhook body stored and sent. */
-const MAX_EVENT_BYTES = 256 * 1024;
 
 /**
  * Delivers webhook events from the SQLite outbox. `enqueue()` only INSERTs (one row per target URL)
@@ -67,28 +59,24 @@ const MAX_EVENT_BYTES = 256 * 1024;
  * go out one at a time in insertion order: event N+1 waits until N is delivered or dead. Across
  * targets at most `config.concurrency` requests are in flight. Failures are retried with capped
  * exponential backoff (see `nextRetry`), then kept as dead letters. Delivery is at-least-once: a
- * receiver deduplicates by the payload's `id` / `X-Webhook-Id`.
+ * receiver deduplicates by the payload's `id` / `X-Webhook-Id`. This class decides which row goes
+ * out when; a `WebhookSender` makes each attempt and records its outcome.
  */
 export class WebhookDispatcher {
   readonly #store: WebhookOutboxStore;
   readonly #config: WebhookConfig;
   readonly #clientUrl: (uuid: string) => string | null | undefined;
-  readonly #fetch: typeof globalThis.fetch;
   readonly #now: () => number;
-  readonly #timers: Timers;
-  readonly #random: () => number;
   readonly #log: DispatchLog | undefined;
+  readonly #sender: WebhookSender;
   /** Targets with (possibly) pending rows; insertion order is the round-robin order. */
   readonly #targets = new Map<string, TargetState>();
   readonly #inflight = new Set<Promise<void>>();
-  /** Delivered rows not yet deleted from the outbox. */
-  readonly #delivered: number[] = [];
-  /** One controller per request in flight (a per-request timeout; all aborted by close()). */
-  readonly #controllers = new Set<AbortController>();
   #state: 'new' | 'running' | 'closed' = 'new';
   #active = 0;
   #pumpQueued = false;
-  #timer: { handle: unknown; at: number } | undefined;
+  /** Wakes the pump for the earliest head that is not due yet. */
+  readonly #wake: EarliestTimer;
   #closing: Promise<void> | undefined;
   readonly #externalCheckMs: number;
   #stopWatch: (() => void) | undefined;
@@ -97,12 +85,18 @@ export class WebhookDispatcher {
     this.#store = options.store;
     this.#config = options.config;
     this.#clientUrl = options.clientWebhookUrl ?? (() => undefined);
-    this.#fetch = options.fetch ?? globalThis.fetch;
     this.#now = options.now ?? Date.now;
-    this.#timers = options.timers ?? realTimers;
-    this.#random = options.random ?? Math.random;
+    this.#wake = new EarliestTimer(options.timers ?? realTimers, () => this.#pump());
     this.#log = options.log;
     this.#externalCheckMs = options.externalChangeCheckMs ?? 2000;
+    this.#sender = new WebhookSender({
+      store: options.store,
+      config: options.config,
+      fetch: options.fetch ?? globalThis.fetch,
+      now: this.#now,
+      random: options.random ?? Math.random,
+      log: options.log,
+    });
   }
 
   /** Picks up every pending row (from before a restart too), due at once, and starts sending. */
@@ -110,7 +104,7 @@ export class WebhookDispatcher {
     if (this.#state !== 'new') return;
     this.#state = 'running';
     this.#store.makeAllDue(this.#now());
-    this.#store.purgeDeadLetters(this.#now() - this.#config.deadLetterRetentionDays * DAY_MS);
+    this.#sender.purgeDeadLetters(this.#now());
     for (const t of this.#store.pendingTargets()) this.#track(t);
     this.#schedulePump();
     if (this.#externalCheckMs > 0) {
@@ -141,20 +135,13 @@ export class WebhookDispatcher {
       if (own) urls.add(own);
       if (urls.size === 0) return { id, targets: 0 };
       const now = this.#now();
-      const payload: WebhookPayload = {
+      const body = encodeWebhookBody({
         id,
         event: input.event,
         timestamp: new Date(now).toISOString(),
         client: { uuid: input.client.uuid, display_name: input.client.display_name },
         data: input.data ?? {},
-      };
-      let body = JSON.stringify(payload);
-      if (Buffer.byteLength(body) > MAX_EVENT_BYTES) {
-        body = JSON.stringify({
-          ...payload,
-          data: { truncated: true, original_bytes: Buffer.byteLength(body) },
-        });
-      }
+      });
       this.#store.insert(
         [...urls].map((url) => ({
           id,
@@ -194,7 +181,7 @@ export class WebhookDispatcher {
 
   /** Rows waiting or in flight, and dead letters. */
   stats(): { pending: number; dead: number; inFlight: number } {
-    this.#flushDelivered();
+    this.#sender.flushDelivered();
     return { ...this.#store.counts(), inFlight: this.#active };
   }
 
@@ -205,24 +192,18 @@ export class WebhookDispatcher {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closed';
-      this.#clearTimer();
+      this.#wake.clear();
       this.#stopWatch?.();
-      for (const c of this.#controllers) c.abort();
+      this.#sender.close();
       await Promise.allSettled([...this.#inflight]);
       try {
-        this.#flushDelivered();
+        this.#sender.flushDelivered();
       } catch (err) {
         // The database was closed first: those rows are simply sent again (same id) after a restart.
         this.#log?.warn({ error: describe(err) }, 'webhook outbox error');
       }
     })();
     return this.#closing;
-  }
-
-  #flushDelivered(): void {
-    if (this.#delivered.length === 0) return;
-    this.#store.markDelivered(this.#delivered);
-    this.#delivered.length = 0;
   }
 
   /** Tracks `targets` and loads their heads again (a requeued row goes ahead of a cached head). */
@@ -267,7 +248,7 @@ export class WebhookDispatcher {
   }
 
   #pumpOnce(): void {
-    this.#flushDelivered();
+    this.#sender.flushDelivered();
     const now = this.#now();
     let earliest = Number.POSITIVE_INFINITY;
     for (const t of [...this.#targets.values()]) {
@@ -288,29 +269,15 @@ export class WebhookDispatcher {
   }
 
   #armTimer(at: number, now: number): void {
-    if (this.#state !== 'running' || at === Number.POSITIVE_INFINITY) return;
-    if (this.#timer !== undefined && this.#timer.at <= at) return;
-    this.#clearTimer();
-    const handle = this.#timers.setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#pump();
-      },
-      Math.max(0, at - now),
-    );
-    this.#timer = { handle, at };
-  }
-
-  #clearTimer(): void {
-    if (this.#timer === undefined) return;
-    this.#timers.clearTimeout(this.#timer.handle);
-    this.#timer = undefined;
+    if (this.#state !== 'running') return;
+    this.#wake.arm(at, now);
   }
 
   #startSend(t: TargetState, row: OutboxRow): void {
     t.busy = true;
     this.#active++;
-    const p = this.#send(row)
+    const p = this.#sender
+      .send(row)
       .catch((err: unknown) => {
         this.#log?.warn({ id: row.id, error: describe(err) }, 'webhook outbox error');
         return 'error' as const;
@@ -329,65 +296,5 @@ export class WebhookDispatcher {
         else this.#schedulePump();
       });
     this.#inflight.add(p);
-  }
-
-  async #send(row: OutboxRow): Promise<'delivered' | 'failed' | 'aborted'> {
-    const attempt = row.attempts + 1;
-    // A plain controller per request (AbortSignal.any over a long-lived signal can leak); close() aborts it.
-    const controller = new AbortController();
-    this.#controllers.add(controller);
-    let error: string;
-    try {
-      const outcome = await postWebhook({
-        fetch: this.#fetch,
-        row,
-        attempt,
-        secret: this.#config.secret,
-        nowS: Math.floor(this.#now() / 1000),
-        timeoutMs: this.#config.timeoutS * 1000,
-        controller,
-      });
-      if (outcome.ok) {
-        // Deleted in a batch at the next pump: a crash before that only means a redelivery (same id).
-        this.#delivered.push(row.seq);
-        this.#log?.debug(
-          { id: row.id, event: row.event, target: origin(row.url), attempt },
-          'webhook delivered',
-        );
-        return 'delivered';
-      }
-      error = outcome.error;
-    } catch (err) {
-      if (this.#state === 'closed') return 'aborted';
-      error = describe(err);
-    } finally {
-      this.#controllers.delete(controller);
-    }
-    if (this.#state === 'closed') return 'aborted';
-    const now = this.#now();
-    const decision = nextRetry(this.#config, attempt, now - row.retry_since, this.#random);
-    if (decision.dead) {
-      this.#store.markDead(row.seq, attempt, now, `${decision.reason}; last error: ${error}`);
-      this.#store.purgeDeadLetters(now - this.#config.deadLetterRetentionDays * DAY_MS);
-      // Rows queued behind this one that are past their own window die with it, so a receiver
-      // that is gone for good does not grow an endless backlog.
-      const expired = this.#store.expireTarget(
-        row,
-        now - this.#config.maxAgeS * 1000,
-        now,
-        `expired while waiting behind a dead letter; last error: ${error}`,
-      );
-      this.#log?.warn(
-        { id: row.id, event: row.event, target: origin(row.url), attempts: attempt, expired, error },
-        'webhook dead letter',
-      );
-    } else {
-      this.#store.markRetry(row.seq, attempt, now, error, now + decision.delayMs);
-      this.#log?.debug(
-        { id: row.id, target: origin(row.url), attempt, retryInMs: decision.delayMs, error },
-        'webhook attempt failed',
-      );
-    }
-    return 'failed';
   }
 }

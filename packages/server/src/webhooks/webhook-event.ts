@@ -21,3 +21,17 @@ export interface WebhookPayload {
   client: { uuid: string; display_name: string };
   data: Record<string, unknown>;
 }
+
+/** Largest webhook body stored and sent. */
+const MAX_EVENT_BYTES = 256 * 1024;
+
+/**
+ * `payload` as the JSON that is stored in the outbox and sent on every attempt. Past 256 KiB (a huge
+ * command output, say) `data` is replaced by `{ truncated: true, original_bytes }`, so one event
+ * cannot bloat the outbox or a receiver.
+ */
+export function encodeWebhookBody(payload: WebhookPayload): string {
+  const body = JSON.stringify(payload);
+  if (Buffer.byteLength(body) <= MAX_EVENT_BYTES) return body;
+  return JSON.stringify({ ...payload, data: { truncated: true, original_bytes: Buffer.byteLength(body) } });
+}

@@ -6,21 +6,14 @@
  * exist to be counted and to sit idle.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type HelloResult,
-  LINK,
-  ListClientsResult,
-  type RpcHandler,
-  RpcPeer,
-  SetPolicyParams,
-} from '@reach/protocol';
+import { LINK, ListClientsResult, RpcPeer } from '@reach/protocol';
 import ssh2 from 'ssh2';
 import { z } from 'zod';
+import { startSimClient } from './start-sim-client.ts';
 
 export type ListClients = z.infer<typeof ListClientsResult>;
 
@@ -95,7 +88,7 @@ export async function connectManyClients(options: ManyClientsOptions): Promise<M
   const worker = async (): Promise<void> => {
     while (next < options.keys.length) {
       const index = next++;
-      const client = startClient(index, options);
+      const client = startSimClient(index, options);
       clients.push(client);
       await client.registered;
     }
@@ -111,100 +104,6 @@ export async function connectManyClients(options: ManyClientsOptions): Promise<M
     listClients: () => listClients(clients[0]?.conn, options.timeoutMs ?? 30_000),
     close,
   };
-}
-
-function startClient(index: number, options: ManyClientsOptions): SimClient {
-  const key = options.keys[index]!;
-  const conn = new ssh2.Client();
-  const uuid = randomUUID();
-  const calls = new Map<string, number>();
-  const startedAt = Date.now();
-  const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
-  const count = (method: string): void => {
-    calls.set(method, (calls.get(method) ?? 0) + 1);
-  };
-  const hello: HelloResult = {
-    uuid,
-    client_id: `sim-${index}`,
-    display_name: `sim-${index}`,
-    purpose: 'idle test client',
-    tags: ['sim'],
-    capabilities: [],
-    hostname: `sim-host-${index}`,
-    platform: 'linux',
-    username: 'sim',
-    version: '0.0.0-sim',
-    allowed_paths: [],
-  };
-  const registered = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`client ${index}: not registered within ${options.timeoutMs ?? 30_000} ms`)),
-      options.timeoutMs ?? 30_000,
-    );
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      reject(new Error(`client ${index}: ${err.message}`));
-    };
-    const handlers = new Map<string, RpcHandler>([
-      [
-        'hello',
-        async () => {
-          count('hello');
-          clearTimeout(timer);
-          // Answer first, then report: the server registers the client once this reply lands.
-          setImmediate(resolve);
-          return hello;
-        },
-      ],
-      [
-        'set_policy',
-        async (params) => {
-          count('set_policy');
-          return { allowed_paths: SetPolicyParams.parse(params).allowed_paths };
-        },
-      ],
-      [
-        'heartbeat',
-        async () => {
-          count('heartbeat');
-          return { ts: Date.now(), uptime_s: (Date.now() - startedAt) / 1000 };
-        },
-      ],
-    ]);
-    conn.on('tcp connection', (info, accept, rejectChannel) => {
-      if (info.destIP !== LINK.agentBindAddr || info.destPort !== LINK.agentBindPort) {
-        rejectChannel();
-        return;
-      }
-      const stream = accept();
-      const peer = new RpcPeer({
-        transport: { send: (frame) => stream.write(frame), close: () => stream.close() },
-        handlers,
-      });
-      stream.on('data', (chunk: Buffer) => peer.receive(chunk));
-      stream.on('close', () => peer.handleClose());
-      stream.on('error', () => peer.handleClose());
-    });
-    conn.on('ready', () => {
-      conn.forwardIn(LINK.agentBindAddr, LINK.agentBindPort, (err) => {
-        if (err) fail(err);
-      });
-    });
-    conn.on('error', fail);
-    conn.on('close', () => fail(new Error('connection closed')));
-  });
-  // A client that registered and later closes must not surface as an unhandled rejection.
-  registered.catch(() => {});
-  conn.connect({
-    host: options.host ?? '127.0.0.1',
-    port: options.port,
-    username: LINK.defaultUser,
-    privateKey: key.privateKey,
-    hostVerifier: () => true,
-    readyTimeout: options.timeoutMs ?? 30_000,
-    keepaliveInterval: 0,
-  });
-  return { index, uuid, conn, registered, calls, closed };
 }
 
 function listClients(conn: ssh2.Client | undefined, timeoutMs: number): Promise<ListClients> {
