@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { encodeFrame, FrameDecoder, LINK } from '@reach/protocol';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../test-support/ed25519-key-pair.ts';
 import { authorizeKey } from '../src/commands/authorize.ts';
 import { REPO, rssKiB, type ServerProc, startServerProcess } from './e2e-harness.ts';
 import { tempDir, waitFor } from './link-harness.ts';
@@ -67,10 +68,10 @@ describe('e2e: hostile input and refused authentication (server process)', () =>
     dir = await tempDir('reach-e2e-hostile-');
     const dataDir = join(dir.path, 'server');
     server = await startServerProcess(dataDir);
-    key = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'hostile-test' });
+    key = ed25519KeyPair('hostile-test');
     await authorizeKey(dataDir, key.public);
     await writeFile(join(dir.path, 'client'), key.private, { mode: 0o600 });
-    const second = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'second' });
+    const second = ed25519KeyPair('second');
     keyFile = join(dir.path, 'second.pub');
     await writeFile(keyFile, `${second.public}\n`);
   });
@@ -159,7 +160,7 @@ describe('e2e: hostile input and refused authentication (server process)', () =>
   });
 
   test('OpenSSH ssh: an unknown key and password auth are refused; a known key gets no shell', async () => {
-    const unknown = ssh2.utils.generateKeyPairSync('ed25519');
+    const unknown = ed25519KeyPair();
     const unknownFile = join(dir.path, 'unknown');
     await writeFile(unknownFile, unknown.private, { mode: 0o600 });
     const common = [

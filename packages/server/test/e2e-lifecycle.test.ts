@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../test-support/ed25519-key-pair.ts';
 import { type ClientHome, type Proc, prepareClientHome, runReach, startClient } from './e2e-harness.ts';
 import { startTestServer, type TestServer, tempDir, waitFor } from './link-harness.ts';
 
@@ -99,7 +99,7 @@ describe('e2e: lifecycle and identity', () => {
 
   test('a changed server host key: the client refuses and exits non-zero naming both fingerprints', async () => {
     const client = await prepareClientHome(join(dir.path, 'c-hostkey'), { serverDataDir: serverDir });
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = ed25519KeyPair();
     const otherBlob = other.public.split(' ')[1]!;
     await writeFile(
       join(client.home, 'known_hosts'),

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { ReachError, type RpcHandler } from '@reach/protocol';
 import { pino } from 'pino';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../test-support/ed25519-key-pair.ts';
 import { Tunnel } from '../../client/src/tunnel/tunnel.ts';
 import { authorizeKey } from '../src/commands/authorize.ts';
 import { loadServerConfig, type ServerConfig } from '../src/config/server-config.ts';
@@ -58,14 +58,7 @@ export interface ClientKey {
 }
 
 export async function newClientKey(dataDir?: string): Promise<ClientKey> {
-  // ssh2 1.17 makes a malformed ed25519 key about once in 256: generate until it parses.
-  let pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-client' });
-  while (
-    ssh2.utils.parseKey(pair.private) instanceof Error ||
-    ssh2.utils.parseKey(pair.public) instanceof Error
-  ) {
-    pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-client' });
-  }
+  const pair = ed25519KeyPair('test-client');
   let fingerprint = '';
   if (dataDir) fingerprint = (await authorizeKey(dataDir, pair.public)).fingerprint;
   return { privateKey: pair.private, publicKey: pair.public, fingerprint };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ReachError } from '@reach/protocol';
 import type { PresentedHostKey } from '../tunnel/onward-connect.ts';
-import { KnownHosts, knownHostsName } from './known-hosts.ts';
+import { KnownHosts } from './known-hosts.ts';
 
 function key(seed: string, keyType = 'ssh-ed25519'): PresentedHostKey {
   const blob = Buffer.concat([
@@ -25,11 +25,6 @@ describe('KnownHosts', () => {
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
-  });
-
-  test('names follow OpenSSH: bare host on 22, [host]:port otherwise', () => {
-    assert.equal(knownHostsName('Switch.LAN', 22), 'switch.lan');
-    assert.equal(knownHostsName('10.0.0.1', 2222), '[10.0.0.1]:2222');
   });
 
   test('records on first use, accepts the same key, refuses a changed one unless asked', async () => {

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ReachError } from '@reach/protocol';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { blobFingerprint, knownHostName } from '../tunnel/known-hosts.ts';
 import type { PresentedHostKey } from '../tunnel/onward-connect.ts';
 
 /** File name of the onward hosts' keys inside the client config directory. */
@@ -14,17 +14,6 @@ interface Entry {
   hosts: string[];
   keyType: string;
   keyBase64: string;
-}
-
-/** The OpenSSH known_hosts name of a host: `host` on port 22, `[host]:port` otherwise (sshd(8)). */
-export function knownHostsName(host: string, port: number): string {
-  const lower = host.toLowerCase();
-  return port === 22 ? lower : `[${lower}]:${port}`;
-}
-
-export function fingerprintOfBase64(keyBase64: string): string {
-  const digest = createHash('sha256').update(Buffer.from(keyBase64, 'base64')).digest('base64');
-  return `SHA256:${digest.replace(/=+$/, '')}`;
 }
 
 function parseLine(line: string): Entry | undefined {
@@ -69,7 +58,7 @@ export class KnownHosts {
     key: PresentedHostKey,
     acceptNew: boolean,
   ): Promise<HostKeyOutcome> {
-    const name = knownHostsName(host, port);
+    const name = knownHostName(host, port);
     const text = await this.#read();
     const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
     const recorded = lines.map(parseLine).filter((e): e is Entry => e?.hosts.includes(name) === true);
@@ -85,7 +74,7 @@ export class KnownHosts {
         details: {
           host,
           port,
-          known_fingerprint: fingerprintOfBase64(sameType.keyBase64),
+          known_fingerprint: blobFingerprint(Buffer.from(sameType.keyBase64, 'base64')),
           known_key_type: sameType.keyType,
           presented_fingerprint: key.fingerprint,
           presented_key_type: key.keyType,

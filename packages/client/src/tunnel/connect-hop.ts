@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { ReachError } from '@reach/protocol';
 import ssh2 from 'ssh2';
+import { blobFingerprint } from './known-hosts.ts';
 import type { ConnectOnwardOptions, OnwardHop, PresentedHostKey } from './onward-connect.ts';
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
@@ -11,8 +11,7 @@ const DEFAULT_KEEPALIVE_MS = 15_000;
 export function describeHostKey(blob: Buffer): PresentedHostKey {
   const len = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
   const keyType = blob.subarray(4, 4 + len).toString('latin1');
-  const digest = createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-  return { keyType, keyBase64: blob.toString('base64'), fingerprint: `SHA256:${digest}` };
+  return { keyType, keyBase64: blob.toString('base64'), fingerprint: blobFingerprint(blob) };
 }
 
 /** The error of a connection attempt whose caller aborted. */

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ReachError } from '@reach/protocol';
 import ssh2 from 'ssh2';
+import { blobFingerprint } from './known-hosts.ts';
 
 /** File names of the client key pair inside the config directory. */
 export const PRIVATE_KEY_FILE = 'id_ed25519';
@@ -37,7 +37,5 @@ export function publicKeyFingerprint(publicKeyLine: string): string {
   if (parsed instanceof Error) {
     throw new ReachError('INVALID_ARGUMENT', `not a public key: ${parsed.message}`);
   }
-  const blob = parsed.getPublicSSH();
-  const digest = createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-  return `SHA256:${digest}`;
+  return blobFingerprint(parsed.getPublicSSH());
 }

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../../test-support/ed25519-key-pair.ts';
 import { blobFingerprint, blobKeyType, knownHostName, pinKey, readPinnedKeys } from './known-hosts.ts';
 
 test('names, pinning and lookup in OpenSSH known_hosts format', async () => {
@@ -13,7 +13,7 @@ test('names, pinning and lookup in OpenSSH known_hosts format', async () => {
   try {
     const path = join(dir, 'known_hosts');
     assert.deepEqual(await readPinnedKeys(path, '[h]:1'), []);
-    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    const pair = ed25519KeyPair();
     const blob = Buffer.from(pair.public.split(' ')[1]!, 'base64');
     assert.equal(blobKeyType(blob), 'ssh-ed25519');
     await writeFile(path, '# comment\n|1|hashed ssh-ed25519 AAAA\n');

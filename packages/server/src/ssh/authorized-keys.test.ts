@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../../test-support/ed25519-key-pair.ts';
 import { AuthorizedKeys, parseAuthorizedKeyLine, parseAuthorizedKeys } from './authorized-keys.ts';
 
 const silent = pino({ level: 'silent' });
 
 describe('authorized_keys', () => {
-  const a = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'a@host' });
-  const b = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'b@host' });
+  const a = ed25519KeyPair('a@host');
+  const b = ed25519KeyPair('b@host');
 
   test('parses options, comments and blank lines like sshd', () => {
     const blob = a.public.split(' ')[1];

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { LINK } from '@reach/protocol';
 import { pino } from 'pino';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../../test-support/ed25519-key-pair.ts';
 import { AuthorizedKeys } from './authorized-keys.ts';
 import { type SshLink, SshServer } from './ssh-server.ts';
 
@@ -22,7 +23,7 @@ describe('SshServer', () => {
   let dir: string;
   let server: SshServer;
   const links: SshLink[] = [];
-  const key = ssh2.utils.generateKeyPairSync('ed25519');
+  const key = ed25519KeyPair();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'reach-ssh-'));
@@ -30,7 +31,7 @@ describe('SshServer', () => {
     server = new SshServer({
       host: '127.0.0.1',
       port: 0,
-      hostKey: ssh2.utils.generateKeyPairSync('ed25519').private,
+      hostKey: ed25519KeyPair().private,
       authorizedKeys: new AuthorizedKeys(join(dir, 'authorized_keys'), silent),
       log: silent,
       maxUnauthenticated: 1,

@@ -11,8 +11,9 @@ import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LINK, ListClientsResult, RpcPeer } from '@reach/protocol';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import { z } from 'zod';
+import { ed25519KeyPair } from '../../../../test-support/ed25519-key-pair.ts';
 import { startSimClient } from './start-sim-client.ts';
 
 export type ListClients = z.infer<typeof ListClientsResult>;
@@ -56,14 +57,8 @@ export interface ManyClients {
 /** Fresh ed25519 key pairs (OpenSSH format), generated in-process. */
 export function generateSimKeys(count: number): SimKey[] {
   return Array.from({ length: count }, (_, i) => {
-    // ssh2 1.17's keygen strips leading zero bytes from the ed25519 public key, so about one key in
-    // 256 comes out malformed (its own parser rejects the private key): regenerate until it parses.
-    for (;;) {
-      const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: `sim-${i}` });
-      if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) {
-        return { privateKey: pair.private, publicKey: pair.public.trim() };
-      }
-    }
+    const pair = ed25519KeyPair(`sim-${i}`);
+    return { privateKey: pair.private, publicKey: pair.public.trim() };
   });
 }
 
