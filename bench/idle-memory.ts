@@ -20,9 +20,8 @@ import {
   connectManyClients,
   generateSimKeys,
   type ManyClients,
-  rssBytes,
-  spawnServerProcess,
 } from '../packages/server/test/helpers/many-clients.ts';
+import { rssBytes, spawnServerProcess } from '../packages/server/test/helpers/server-process.ts';
 import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
 import { formatTable, median } from './lib/measure.ts';
 

@@ -8,10 +8,8 @@ import {
   connectManyClients,
   generateSimKeys,
   type ManyClients,
-  rssBytes,
-  type ServerProcess,
-  spawnServerProcess,
 } from './helpers/many-clients.ts';
+import { rssBytes, type ServerProcess, spawnServerProcess } from './helpers/server-process.ts';
 
 const CLIENTS = 500;
 
