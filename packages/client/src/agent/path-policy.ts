@@ -84,8 +84,9 @@ export function isWithin(path: string, root: string): boolean {
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
  * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
  * the mkdir of missing parents (write_file, transfers); a transfer's stat before sending (size,
- * mode and mtime go to the server); a sent directory, which is walked and read by name
- * (tar-dir.ts); and all of it without procfs. What a command touches once it runs was never
+ * mode and mtime go to the server); and all of it without procfs. A sent directory is confirmed
+ * at its root and then walked through held-open directories (tar-directory.ts), so a component
+ * swapped for a symlink mid-walk is not followed. What a command touches once it runs was never
  * confined: only where it starts is.
  */
 export class PathPolicy {

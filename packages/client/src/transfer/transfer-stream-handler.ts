@@ -118,7 +118,8 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
         await ch.writeFrame(transferFailure(fsError(err, request.path))).catch(() => {});
         throw err;
       }
-      // A directory source is tarred by name (tar-dir.ts): confirm applies to file sources only.
+      // confirm: a file source once opened; a directory source at its root, then walked through
+      // held-open directories (tar-directory.ts).
       const outcome = await sendSource(ch, source, { confirm: deps.confirm });
       log.info(
         {

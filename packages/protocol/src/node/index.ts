@@ -9,7 +9,8 @@ export { fsError } from './fs-error.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
-export { safeEntryPath, TarExtractor, type TreeStats, tarDirectory } from './tar-dir.ts';
+export { safeEntryPath, TarExtractor, type TreeStats } from './tar-dir.ts';
+export { tarDirectory } from './tar-directory.ts';
 export { TransferChannel, type TransferChannelOptions } from './transfer-channel.ts';
 export { partialPath, type ReceiveTarget, receiveTarget } from './transfer-receiver.ts';
 export {

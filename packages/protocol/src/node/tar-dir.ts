@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, open, readdir, readlink, symlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import tar from 'tar-stream';
 import { ReachError } from '../errors.ts';
@@ -12,101 +11,6 @@ export interface TreeStats {
   skipped: number;
 }
 
-/**
- * Streams the tree under `root` as a tar archive: relative names, modes, symlinks stored as links
- * (never followed, so nothing outside the tree is read). Files are read as they are packed, so
- * memory stays constant. A file that changes size while packed fails the archive.
- */
-export async function* tarDirectory(root: string, stats: TreeStats): AsyncGenerator<Buffer> {
-  const pack = tar.pack();
-  let stopped = false;
-  const producing = packTree(pack, root, stats, () => stopped).then(
-    () => pack.finalize(),
-    (err: unknown) => pack.destroy(err as Error),
-  );
-  try {
-    for await (const chunk of pack) yield chunk as Buffer;
-  } finally {
-    stopped = true;
-    pack.destroy();
-    await producing;
-  }
-}
-
-async function packTree(
-  pack: tar.Pack,
-  root: string,
-  stats: TreeStats,
-  stopped: () => boolean,
-): Promise<void> {
-  const walk = async (rel: string): Promise<void> => {
-    const names = (await readdir(join(root, rel))).sort();
-    for (const name of names) {
-      if (stopped()) throw new ReachError('CANCELLED', 'packing stopped');
-      const relPath = rel === '' ? name : `${rel}/${name}`;
-      const abs = join(root, relPath);
-      const st = await lstat(abs);
-      const mode = st.mode & 0o7777;
-      const mtime = st.mtime;
-      if (st.isDirectory()) {
-        await addEntry(pack, { name: `${relPath}/`, type: 'directory', mode, mtime });
-        stats.entries++;
-        await walk(relPath);
-      } else if (st.isSymbolicLink()) {
-        await addEntry(pack, { name: relPath, type: 'symlink', linkname: await readlink(abs), mode, mtime });
-        stats.entries++;
-      } else if (st.isFile()) {
-        await addFile(pack, abs, { name: relPath, type: 'file', size: st.size, mode, mtime }, stopped);
-        stats.entries++;
-      } else {
-        stats.skipped++;
-      }
-    }
-  };
-  await walk('');
-}
-
-function addEntry(pack: tar.Pack, header: EntryHeader): Promise<void> {
-  return new Promise((resolve, reject) => {
-    pack.entry(header, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-async function addFile(
-  pack: tar.Pack,
-  abs: string,
-  header: EntryHeader & { size: number },
-  stopped: () => boolean,
-): Promise<void> {
-  let done!: Promise<void>;
-  const entry = await new Promise<ReturnType<tar.Pack['entry']>>((resolve) => {
-    done = new Promise<void>((ok, fail) => {
-      resolve(pack.entry(header, (err) => (err ? fail(err) : ok())));
-    });
-  });
-  done.catch(() => {});
-  let read = 0;
-  if (header.size > 0) {
-    const input = createReadStream(abs, { end: header.size - 1, highWaterMark: 256 * 1024 });
-    try {
-      for await (const chunk of input as AsyncIterable<Buffer>) {
-        if (stopped()) throw new ReachError('CANCELLED', 'packing stopped');
-        read += chunk.byteLength;
-        if (!entry.write(chunk)) await drained(entry);
-      }
-    } finally {
-      input.destroy();
-    }
-  }
-  if (read !== header.size) {
-    entry.destroy();
-    throw new ReachError('TRANSFER_FAILED', `file changed while it was sent: ${header.name}`);
-  }
-  entry.end(undefined);
-  await done;
-}
-
-type EntryHeader = Partial<tar.Header> & { name: string };
 type TarEntry = tar.Extract extends AsyncIterable<infer E> ? E : never;
 
 /** The event surface `drained` needs; node streams and streamx streams both have it. */

@@ -13,7 +13,7 @@ import {
 } from '../transfer.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { fsError } from './fs-error.ts';
-import { tarDirectory } from './tar-dir.ts';
+import { tarDirectory } from './tar-directory.ts';
 import type { TransferChannel } from './transfer-channel.ts';
 
 /** What a sender streams: a file of known size, or a directory as a tar stream. */
@@ -37,9 +37,10 @@ export interface TransferProgress {
 }
 
 /**
- * Checks a file a transfer has just opened (the source file, or the receiver's temp file) before a
- * byte of it moves, e.g. that the descriptor's real path is still allowed; throwing refuses the
- * transfer. Called once per transfer, never per chunk; it may close the handle.
+ * Checks a file a transfer has just opened (the source file, a source directory's root, or the
+ * receiver's temp file) before a byte of it moves, e.g. that the descriptor's real path is still
+ * allowed; throwing refuses the transfer. Called once per transfer, never per chunk; it may close
+ * the handle.
  */
 export type ConfirmOpened = (fh: FileHandle, path: string) => Promise<void>;
 
@@ -106,7 +107,7 @@ export async function sendSource(
   const chunks =
     source.kind === 'file' && pool
       ? fileChunks(source.path, offset, source.size, pool, opts.confirm)
-      : framedPieces(tarDirectory(source.path, treeStats));
+      : framedPieces(tarDirectory(source.path, treeStats, opts.confirm));
   // A write the SSH layer still holds when the connection drops never calls back: stop waiting.
   const stopPool = (): void => pool?.close();
   ch.signal.addEventListener('abort', stopPool, { once: true });
