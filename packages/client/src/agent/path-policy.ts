@@ -83,10 +83,11 @@ export function isWithin(path: string, root: string): boolean {
  * Not covered, because it still happens by name: the open itself, before the confirm (opening a
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
  * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
- * the mkdir of missing parents (write_file, transfers); a transfer's stat before sending (size,
- * mode and mtime go to the server); and all of it without procfs. A sent directory is confirmed
- * at its root and then walked through held-open directories (tar-directory.ts), so a component
- * swapped for a symlink mid-walk is not followed. What a command touches once it runs was never
+ * a transfer's stat before sending (size, mode and mtime go to the server); and all of it without
+ * procfs. Also anchored: missing parents (write_file, received transfers) are made one at a time
+ * inside the directory above, held open (makeDirs); a sent directory is confirmed at its root and
+ * walked through held-open directories (tar-directory.ts), so a component swapped for a symlink
+ * mid-walk is not followed. What a command touches once it runs was never
  * confined: only where it starts is.
  */
 export class PathPolicy {

@@ -6,6 +6,7 @@
 export { type BulkHeapPolicy, bulkHeapPolicy } from './bulk-heap-policy.ts';
 export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 export { fsError } from './fs-error.ts';
+export { makeDirs } from './make-dirs.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';

@@ -1,6 +1,6 @@
 import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, link, lstat, mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, link, lstat, open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { ReachError } from '../errors.ts';
@@ -14,6 +14,7 @@ import {
 } from '../transfer.ts';
 import { FileSink } from './file-sink.ts';
 import { fsError } from './fs-error.ts';
+import { makeDirs } from './make-dirs.ts';
 import { procFdPath } from './opened-path.ts';
 import { prepareDir } from './prepare-dir.ts';
 import { sweepStalePartials } from './stale-partials.ts';
@@ -57,7 +58,7 @@ export async function receiveTarget(
   let dirFh: FileHandle | undefined;
   try {
     await checkDestination(target);
-    await mkdir(dirname(target.path), { recursive: true });
+    await makeDirs(dirname(target.path));
     dirFh = opts.openDir ? await opts.openDir(dirname(target.path)) : undefined;
     const place = placeIn(target.path, dirFh);
     await sweepStalePartials(place.at);

@@ -71,6 +71,23 @@ describe('file handlers against a symlink swapped in after the check', () => {
     });
   }
 
+  test('write_file with missing parents: a component swapped after the check is PATH_DENIED, nothing made outside', async () => {
+    const p = join(fx.dir, 'new-a', 'new-b', 'f.txt');
+    const resolved = await fx.policy.check(p);
+    await fx.swapDir();
+    await assert.rejects(writeChecked(fx.policy, p, resolved, Buffer.from('evil'), 0o644), {
+      code: 'PATH_DENIED',
+    });
+    assert.deepEqual(await readdir(fx.outside), ['f.txt'], 'no directory made outside');
+    assert.deepEqual(await readdir(`${fx.dir}-moved`), ['f.txt']);
+  });
+
+  test('write_file with missing parents: unswapped, they are made and the file lands', async () => {
+    const p = join(fx.dir, 'new-a', 'new-b', 'f.txt');
+    await writeChecked(fx.policy, p, await fx.policy.check(p), Buffer.from('deep'), undefined);
+    assert.equal(await readFile(p, 'utf8'), 'deep');
+  });
+
   test('list_files: unswapped, the directory is listed', async () => {
     const r = await listChecked(fx.policy, fx.dir, await fx.policy.check(fx.dir));
     assert.deepEqual(

@@ -1,7 +1,7 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LIMITS, ReachError, WriteFileParams } from '@reach/protocol';
-import { fsError } from '@reach/protocol/node';
+import { fsError, makeDirs } from '@reach/protocol/node';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
@@ -63,7 +63,8 @@ export async function writeChecked(
       throw new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, { details: { path } });
     }
     if (existing && keepMode === undefined) keepMode = existing.mode & 0o7777;
-    await mkdir(dirname(resolved), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    // Missing parents are made one at a time inside the directory above, held open (makeDirs).
+    await makeDirs(dirname(resolved)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
         throw new ReachError('INVALID_ARGUMENT', `a parent of ${path} is not a directory`, {
           details: { path },
