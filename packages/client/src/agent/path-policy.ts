@@ -82,12 +82,13 @@ export function isWithin(path: string, root: string): boolean {
  *
  * Not covered, because it still happens by name: the open itself, before the confirm (opening a
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
- * hanging); the stat that decides type, size limit and kept mode (it may describe a file outside);
- * a transfer's stat before sending (size, mode and mtime go to the server); and all of it without
- * procfs. Also anchored: missing parents (write_file, received transfers) are made one at a time
- * inside the directory above, held open (makeDirs); a sent directory is confirmed at its root and
- * walked through held-open directories (tar-directory.ts), so a component swapped for a symlink
- * mid-walk is not followed. What a command touches once it runs was never
+ * hanging); the stat by name that decides read_file's and write_file's type, size limit and kept
+ * mode (it may describe a file outside); and all of it without procfs. Also anchored: missing
+ * parents (write_file, received transfers) are made one at a time inside the directory above, held
+ * open (makeDirs); a transfer's source is opened and confirmed before its size, mode and mtime are
+ * read from the descriptor and sent (openSource); a sent directory is walked from that open root
+ * through held-open directories (tar-directory.ts), so a component swapped for a symlink mid-walk
+ * is not followed. What a command touches once it runs was never
  * confined: only where it starts is.
  */
 export class PathPolicy {

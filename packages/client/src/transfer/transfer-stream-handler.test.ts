@@ -15,8 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { duplexPair } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { TRANSFER, TransferFailure, type TransferRequest, TransferSourceInfo } from '@reach/protocol';
-import { receiveTarget, sendSource, TransferChannel } from '@reach/protocol/node';
+import {
+  fromTransferFailure,
+  TRANSFER,
+  TransferFailure,
+  type TransferRequest,
+  TransferSourceInfo,
+} from '@reach/protocol';
+import { openSource, receiveTarget, sendSource, TransferChannel } from '@reach/protocol/node';
 import { z } from 'zod';
 import { PathPolicy } from '../agent/path-policy.ts';
 import { createLogger } from '../log/logger.ts';
@@ -68,7 +74,8 @@ describe('transfer stream handler against a symlink swapped in after the check',
     const ch = await openTransfer({ op: 'get', v: TRANSFER.version, id: `get-${n}`, path });
     try {
       const info = await ch.readFrame(SourceInfoOrFailure, 'source info');
-      assert.ok(info.ok);
+      // A refused source is refused before anything about it, even its size, is sent.
+      if (!info.ok) throw fromTransferFailure(info);
       return await receiveTarget(ch, {
         kind: 'file',
         path: dest,
@@ -95,7 +102,12 @@ describe('transfer stream handler against a symlink swapped in after the check',
     if (resumeKey) request.resume_key = resumeKey;
     const ch = await openTransfer(request);
     try {
-      return await sendSource(ch, { kind: 'file', path: source, size });
+      const opened = await openSource(source);
+      try {
+        return await sendSource(ch, opened);
+      } finally {
+        await opened.fh.close();
+      }
     } finally {
       ch.end();
     }

@@ -1,4 +1,4 @@
-import { type FileHandle, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ReachError, TransferRequest, toReachError, transferFailure } from '@reach/protocol';
@@ -6,8 +6,10 @@ import {
   type BulkHeapPolicy,
   type ConfirmOpened,
   fsError,
+  openSource,
   raiseMallocThresholds,
   receiveTarget,
+  type SendSource,
   sendSource,
   TransferChannel,
 } from '@reach/protocol/node';
@@ -97,39 +99,36 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
         'transfer received',
       );
     } else {
-      let source: { kind: 'file'; path: string; size: number } | { kind: 'dir'; path: string };
+      let source: SendSource;
       try {
-        const path = await deps.checkPath(request.path);
-        const st = await stat(path).catch((err: unknown) => {
-          throw fsError(err, request.path);
-        });
-        if (!st.isFile() && !st.isDirectory()) {
-          throw new ReachError('INVALID_ARGUMENT', `not a regular file or directory: ${request.path}`);
-        }
-        source = st.isFile() ? { kind: 'file', path, size: st.size } : { kind: 'dir', path };
-        await ch.writeFrame({
-          ok: true,
-          kind: source.kind,
-          size: source.kind === 'file' ? st.size : 0,
-          mode: st.mode & 0o7777,
-          mtime_ms: st.mtimeMs,
-        });
+        // Opened and confirmed first: what is described to the server and sent is the descriptor.
+        source = await openSource(await deps.checkPath(request.path), deps.confirm);
       } catch (err) {
         await ch.writeFrame(transferFailure(fsError(err, request.path))).catch(() => {});
         throw err;
       }
-      // confirm: a file source once opened; a directory source at its root, then walked through
-      // held-open directories (tar-directory.ts).
-      const outcome = await sendSource(ch, source, { confirm: deps.confirm });
-      log.info(
-        {
-          path: source.path,
-          size: outcome.size,
-          resumed_from: outcome.resumedFrom,
-          ms: Date.now() - started,
-        },
-        'transfer sent',
-      );
+      try {
+        await ch.writeFrame({
+          ok: true,
+          kind: source.kind,
+          size: source.kind === 'file' ? source.size : 0,
+          mode: source.mode,
+          mtime_ms: source.mtimeMs,
+        });
+        // A directory source is walked from its open root through held-open directories.
+        const outcome = await sendSource(ch, source);
+        log.info(
+          {
+            path: source.path,
+            size: outcome.size,
+            resumed_from: outcome.resumedFrom,
+            ms: Date.now() - started,
+          },
+          'transfer sent',
+        );
+      } finally {
+        await source.fh.close();
+      }
     }
   } catch (err) {
     const e = toReachError(err);

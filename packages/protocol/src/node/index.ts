@@ -8,6 +8,7 @@ export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel
 export { fsError } from './fs-error.ts';
 export { makeDirs } from './make-dirs.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
+export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { safeEntryPath, TarExtractor, type TreeStats } from './tar-dir.ts';
@@ -17,7 +18,6 @@ export { partialPath, type ReceiveTarget, receiveTarget } from './transfer-recei
 export {
   type ConfirmOpened,
   hashPrefix,
-  type SendSource,
   sendSource,
   type TransferOptions,
   type TransferOutcome,

@@ -5,28 +5,27 @@ import tar from 'tar-stream';
 import { ReachError } from '../errors.ts';
 import { procFdPath } from './opened-path.ts';
 import { drained, type TreeStats } from './tar-dir.ts';
-import type { ConfirmOpened } from './transfer-sender.ts';
 
 /**
  * Streams the tree under `root` as a tar archive: relative names, modes, symlinks stored as links
  * (never followed, so nothing outside the tree is read). Files are read as they are packed, so
  * memory stays constant. A file that changes size while packed fails the archive.
  *
- * The walk is anchored: the root is opened (and confirmed, when `confirm` is given) and every
- * directory below it is opened without following a symlink and held open while its entries are
- * listed, stat'd and opened through its `/proc/self/fd/<fd>` path. A component swapped for a
+ * The walk is anchored: it starts from `rootFh`, the root as the caller opened (and confirmed) it
+ * (openSource), and every directory below is opened without following a symlink and held open
+ * while its entries are listed, stat'd and opened through its `/proc/self/fd/<fd>` path. A component swapped for a
  * symlink while the tree is sent therefore either fails the open (O_NOFOLLOW) or changes nothing:
  * what is read is what the held directories contain, never what a new link leads to. Without
  * procfs the walk goes by name (still O_NOFOLLOW at each step).
  */
 export async function* tarDirectory(
   root: string,
+  rootFh: FileHandle,
   stats: TreeStats,
-  confirm?: ConfirmOpened,
 ): AsyncGenerator<Buffer> {
   const pack = tar.pack();
   let stopped = false;
-  const producing = packTree(pack, root, stats, () => stopped, confirm).then(
+  const producing = walk(pack, { fh: rootFh, path: root }, '', stats, () => stopped).then(
     () => pack.finalize(),
     (err: unknown) => pack.destroy(err as Error),
   );
@@ -44,23 +43,6 @@ const DIR_FLAGS =
   fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
 /** Files: as above, but for a regular file (checked with fstat once open). */
 const FILE_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
-
-async function packTree(
-  pack: tar.Pack,
-  root: string,
-  stats: TreeStats,
-  stopped: () => boolean,
-  confirm: ConfirmOpened | undefined,
-): Promise<void> {
-  // The root itself may be reached through a symlink the caller resolved; `confirm` judges it.
-  const rootFh = await open(root, DIR_FLAGS & ~fsConstants.O_NOFOLLOW);
-  try {
-    await confirm?.(rootFh, root);
-    await walk(pack, { fh: rootFh, path: root }, '', stats, stopped);
-  } finally {
-    await rootFh.close();
-  }
-}
 
 /** A directory held open, and the name it was reached by (used only without procfs). */
 interface HeldDir {

@@ -18,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { duplexPair } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { sendPath } from '../../test/helpers/send-path.ts';
 import { ReachError } from '../errors.ts';
 import { TransferChannel } from './transfer-channel.ts';
 import { partialPath, receiveTarget } from './transfer-receiver.ts';
-import { sendSource } from './transfer-sender.ts';
 
 /**
  * An openDir that opens the directory, and then, as a local user racing the receiver would, moves
@@ -56,7 +56,7 @@ describe('receiveTarget confirm hook', () => {
     await writeFile(source, body);
     const [a, b] = duplexPair();
     return Promise.allSettled([
-      sendSource(new TransferChannel(a), { kind: 'file', path: source, size: body.length }),
+      sendPath(new TransferChannel(a), source),
       receiveTarget(
         new TransferChannel(b),
         { kind: 'file', path: join(dir, name), size: body.length, mode: 0o600, overwrite: false, resumeKey },
@@ -130,7 +130,7 @@ describe('receiveTarget confirm hook', () => {
       await writeFile(source, body);
       const [a, b] = duplexPair();
       const [sent, received] = await Promise.allSettled([
-        sendSource(new TransferChannel(a), { kind: 'file', path: source, size: body.length }),
+        sendPath(new TransferChannel(a), source),
         receiveTarget(
           new TransferChannel(b),
           {
@@ -169,7 +169,7 @@ describe('receiveTarget confirm hook', () => {
     await writeFile(join(target, 't', 'old.txt'), 'old');
     const [a, b] = duplexPair();
     const [sent, received] = await Promise.allSettled([
-      sendSource(new TransferChannel(a), { kind: 'dir', path: tree }),
+      sendPath(new TransferChannel(a), tree),
       receiveTarget(
         new TransferChannel(b),
         { kind: 'dir', path: join(target, 't'), mode: 0o755, overwrite: true },

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, duplexPair } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { ReachError } from '../errors.ts';
+import { openSource } from './open-source.ts';
 import { TransferChannel } from './transfer-channel.ts';
 import { receiveTarget } from './transfer-receiver.ts';
 import { sendSource } from './transfer-sender.ts';
@@ -47,43 +47,12 @@ describe('sendSource', () => {
     const path = join(dir, 'src.bin');
     await writeFile(path, randomBytes(8 * 1024 * 1024));
     const stream = stuckPeer();
-    const sending = sendSource(new TransferChannel(stream), { kind: 'file', path, size: 8 * 1024 * 1024 });
+    const source = await openSource(path);
+    after(() => source.fh.close());
+    const sending = sendSource(new TransferChannel(stream), source);
     await new Promise((r) => setTimeout(r, 200));
     stream.emit('close');
     await assert.rejects(sending, { code: 'CONNECTION_ERROR' });
-  });
-
-  test('confirm is called once with the opened source; a refusal fails both ends before a byte moves', async () => {
-    const path = join(dir, 'confirm-src.bin');
-    const dest = join(dir, 'confirm-dest.bin');
-    const size = 3 * 1024 * 1024;
-    await writeFile(path, randomBytes(size));
-    const calls: Array<{ path: string; open: boolean }> = [];
-    const [a, b] = duplexPair();
-    const sending = sendSource(
-      new TransferChannel(a),
-      { kind: 'file', path, size },
-      {
-        confirm: async (fh, p) => {
-          calls.push({ path: p, open: fh.fd !== -1 });
-          throw new ReachError('PATH_DENIED', `path is outside the allowed paths: ${p}`);
-        },
-      },
-    );
-    const receiving = receiveTarget(new TransferChannel(b), {
-      kind: 'file',
-      path: dest,
-      size,
-      mode: 0o600,
-      overwrite: false,
-    });
-    await assert.rejects(sending, { code: 'PATH_DENIED' });
-    await assert.rejects(receiving, { code: 'PATH_DENIED' });
-    assert.deepEqual(calls, [{ path, open: true }]);
-    assert.deepEqual(
-      (await readdir(dir)).filter((n) => n.includes('confirm-dest')),
-      [],
-    );
   });
 
   test('a confirm that passes lets the file through', async () => {
@@ -93,12 +62,10 @@ describe('sendSource', () => {
     await writeFile(path, body);
     let calls = 0;
     const [a, b] = duplexPair();
+    const source = await openSource(path, async () => void calls++);
+    after(() => source.fh.close());
     const [sent, received] = await Promise.all([
-      sendSource(
-        new TransferChannel(a),
-        { kind: 'file', path, size: body.length },
-        { confirm: async () => void calls++ },
-      ),
+      sendSource(new TransferChannel(a), source),
       receiveTarget(new TransferChannel(b), {
         kind: 'file',
         path: dest,

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { ReachError } from '../errors.ts';
 import {
@@ -13,11 +13,9 @@ import {
 } from '../transfer.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { fsError } from './fs-error.ts';
+import type { SendSource } from './open-source.ts';
 import { tarDirectory } from './tar-directory.ts';
 import type { TransferChannel } from './transfer-channel.ts';
-
-/** What a sender streams: a file of known size, or a directory as a tar stream. */
-export type SendSource = { kind: 'file'; path: string; size: number } | { kind: 'dir'; path: string };
 
 export interface TransferOutcome {
   /** Bytes of the whole file (or tar stream), resumed prefix included. */
@@ -37,7 +35,7 @@ export interface TransferProgress {
 }
 
 /**
- * Checks a file a transfer has just opened (the source file, a source directory's root, or the
+ * Checks a file a transfer has just opened (the source, file or directory, in openSource; the
  * receiver's temp file) before a byte of it moves, e.g. that the descriptor's real path is still
  * allowed; throwing refuses the transfer. Called once per transfer, never per chunk; it may close
  * the handle.
@@ -45,6 +43,7 @@ export interface TransferProgress {
 export type ConfirmOpened = (fh: FileHandle, path: string) => Promise<void>;
 
 export interface TransferOptions extends TransferProgress {
+  /** Receiving only: vouches for the temp file once opened (a source is confirmed by openSource). */
   confirm?: ConfirmOpened | undefined;
   /**
    * Receiving only: opens (and vouches for) the destination's directory; the temp file or tree is
@@ -57,12 +56,20 @@ const OfferOrFailure = z.union([TransferOffer, TransferFailure]);
 /** Read buffers per file transfer: one being read, one or two held by the channel. */
 const READ_BUFFERS = 4;
 
-/** Hashes the first `length` bytes of a file; the Hash can go on with the rest. */
-export async function hashPrefix(path: string, length: number): Promise<Hash> {
+/**
+ * Hashes the first `length` bytes of a file, named or open (an open one is left open); the Hash
+ * can go on with the rest.
+ */
+export async function hashPrefix(file: string | FileHandle, length: number): Promise<Hash> {
   const hash = createHash('sha256');
   if (length === 0) return hash;
   let seen = 0;
-  const input = createReadStream(path, { end: length - 1, highWaterMark: 1024 * 1024 });
+  const range = { start: 0, end: length - 1, highWaterMark: 1024 * 1024 };
+  const input =
+    typeof file === 'string'
+      ? createReadStream(file, range)
+      : file.createReadStream({ ...range, autoClose: false });
+  const path = typeof file === 'string' ? file : 'the source';
   for await (const chunk of input as AsyncIterable<Buffer>) {
     hash.update(chunk);
     seen += chunk.byteLength;
@@ -88,7 +95,7 @@ export async function sendSource(
   let hash = createHash('sha256');
   let offset = 0;
   if (source.kind === 'file' && offer.offset > 0 && offer.offset <= source.size && offer.prefix_sha256) {
-    const prefix = await hashPrefix(source.path, offer.offset).catch(() => undefined);
+    const prefix = await hashPrefix(source.fh, offer.offset).catch(() => undefined);
     if (prefix && prefix.copy().digest('hex') === offer.prefix_sha256) {
       hash = prefix;
       offset = offer.offset;
@@ -106,8 +113,8 @@ export async function sendSource(
   const pool = source.kind === 'file' ? new BufferPool(READ_BUFFERS, 4 + TRANSFER.chunkBytes) : undefined;
   const chunks =
     source.kind === 'file' && pool
-      ? fileChunks(source.path, offset, source.size, pool, opts.confirm)
-      : framedPieces(tarDirectory(source.path, treeStats, opts.confirm));
+      ? fileChunks(source.fh, source.path, offset, source.size, pool)
+      : framedPieces(tarDirectory(source.path, source.fh, treeStats));
   // A write the SSH layer still holds when the connection drops never calls back: stop waiting.
   const stopPool = (): void => pool?.close();
   ch.signal.addEventListener('abort', stopPool, { once: true });
@@ -163,20 +170,13 @@ export async function sendSource(
  * chunk). The next read is already under way while a chunk is being sent.
  */
 async function* fileChunks(
+  fh: FileHandle,
   path: string,
   offset: number,
   size: number,
   pool: BufferPool,
-  confirm: ConfirmOpened | undefined,
 ): AsyncGenerator<Buffer> {
   if (size <= offset) return;
-  const fh = await open(path, 'r');
-  try {
-    await confirm?.(fh, path);
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
   let pos = offset;
   const readNext = async (): Promise<Buffer | undefined> => {
     if (pos >= size) return undefined;
@@ -198,7 +198,6 @@ async function* fileChunks(
     }
   } finally {
     await pending.catch(() => undefined);
-    await fh.close();
   }
 }
 

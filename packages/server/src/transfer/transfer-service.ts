@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import {
   fromTransferFailure,
@@ -15,9 +14,9 @@ import {
 import {
   type BulkHeapPolicy,
   fsError,
+  openSource,
   raiseMallocThresholds,
   receiveTarget,
-  type SendSource,
   sendSource,
   TransferChannel,
   type TransferOutcome,
@@ -130,34 +129,36 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
 
   async upload(req: UploadRequest, opts: TransferCallOptions = {}): Promise<UploadResult> {
     const local = await this.#deps.roots.check(req.localPath, 'read');
-    const st = await stat(local).catch((err: unknown) => {
-      throw fsError(err, req.localPath);
-    });
-    if (!st.isFile() && !st.isDirectory()) {
-      throw new ReachError('INVALID_ARGUMENT', `not a regular file or directory: ${req.localPath}`);
-    }
-    const source: SendSource = st.isFile()
-      ? { kind: 'file', path: local, size: st.size }
-      : { kind: 'dir', path: local };
-    const request: TransferRequest = {
-      op: 'put',
-      v: TRANSFER.version,
-      id: randomUUID(),
-      path: req.remotePath,
-      kind: source.kind,
-      mode: req.mode ?? st.mode & 0o7777,
-      overwrite: req.overwrite,
-    };
-    if (source.kind === 'file') {
-      request.size = st.size;
-      if (req.resume) request.resume_key = resumeKey(['put', local, st.size, st.mtimeMs, req.remotePath]);
-    }
-    const { outcome, ms } = await this.#run(req.clientUuid, request, opts, (ch) =>
-      sendSource(ch, source, {
-        onProgress: opts.onProgress,
-        confirm: (fh, p) => this.#deps.roots.confirmOpen(fh, p),
-      }),
+    // Opened and confirmed against the roots first: what is described and sent is the descriptor.
+    const source = await openSource(local, (fh, p) => this.#deps.roots.confirmOpen(fh, p)).catch(
+      (err: unknown) => {
+        throw fsError(err, req.localPath);
+      },
     );
+    let run: { outcome: TransferOutcome; ms: number };
+    try {
+      const request: TransferRequest = {
+        op: 'put',
+        v: TRANSFER.version,
+        id: randomUUID(),
+        path: req.remotePath,
+        kind: source.kind,
+        mode: req.mode ?? source.mode,
+        overwrite: req.overwrite,
+      };
+      if (source.kind === 'file') {
+        request.size = source.size;
+        if (req.resume) {
+          request.resume_key = resumeKey(['put', local, source.size, source.mtimeMs, req.remotePath]);
+        }
+      }
+      run = await this.#run(req.clientUuid, request, opts, (ch) =>
+        sendSource(ch, source, { onProgress: opts.onProgress }),
+      );
+    } finally {
+      await source.fh.close();
+    }
+    const { outcome, ms } = run;
     const summary = this.#summary(source.kind, outcome, ms, local);
     this.#emit(req.clientUuid, 'upload', req.remotePath, summary);
     return { uploaded: req.remotePath, ...summary };
