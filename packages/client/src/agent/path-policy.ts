@@ -82,8 +82,10 @@ export function isWithin(path: string, root: string): boolean {
  *
  * Not covered, because it still happens by name: the open itself, before the confirm (opening a
  * device node through a swapped component can have side effects; O_NONBLOCK keeps a FIFO from
- * hanging); the stat by name that decides read_file's and write_file's type, size limit and kept
- * mode (it may describe a file outside); and all of it without procfs. Also anchored: missing
+ * hanging); read_file's stat by name, which picks the error for a non-file or an oversized file
+ * before the open (the read itself is bounded and type-checked on the descriptor); and all of it
+ * without procfs. Also anchored: write_file's kept mode is read in the confirmed directory, not
+ * following a symlink (so a link swapped in cannot lend its target's setuid bits); missing
  * parents (write_file, received transfers) are made one at a time inside the directory above, held
  * open (makeDirs); a transfer's source is opened and confirmed before its size, mode and mtime are
  * read from the descriptor and sent (openSource); a sent directory is walked from that open root

@@ -45,6 +45,21 @@ describe('writeFileAtomic', () => {
     assert.equal((await stat(p)).mode & 0o777, 0o755);
   });
 
+  test("mode 'keep': the replaced file's bits; a new file gets the default; a directory is EISDIR, nothing written", async () => {
+    const p = join(dir, 'kept');
+    await writeFileAtomic(p, 'one', { mode: 0o751 });
+    await writeFileAtomic(p, 'two', { mode: 'keep' });
+    assert.equal((await stat(p)).mode & 0o7777, 0o751);
+    const fresh = join(dir, 'fresh-keep');
+    await writeFileAtomic(fresh, 'x', { mode: 'keep' });
+    assert.equal((await stat(fresh)).mode & 0o111, 0, 'the default (0o666 minus umask)');
+    const sub = join(dir, 'a-dir');
+    await mkdir(sub);
+    const before = await readdir(dir);
+    await assert.rejects(writeFileAtomic(sub, 'x', { mode: 'keep' }), { code: 'EISDIR' });
+    assert.deepEqual(await readdir(dir), before, 'no temp file left');
+  });
+
   test('a failed rename leaves no temp file and the target untouched', async () => {
     const target = join(dir, 'is-a-dir');
     await mkdir(target);

@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { procFdPath } from '@reach/protocol/node';
 
 export interface AtomicWriteOptions {
-  /** Permission bits set on the new file exactly (umask not applied); default 0o666 minus umask. */
-  mode?: number | undefined;
+  /**
+   * Permission bits set on the new file exactly (umask not applied); default 0o666 minus umask.
+   * `'keep'`: those of the regular file being replaced, looked up where the rename will happen
+   * (in the open directory, with openDir), and the default when there is none. A directory in
+   * the way fails with EISDIR before anything is written.
+   */
+  mode?: number | 'keep' | undefined;
   /**
    * Called with the temp file's handle right after it is created, before anything is written;
    * throwing refuses the write (the temp file is removed, the target untouched). The handle may
@@ -43,10 +48,12 @@ export async function writeFileAtomic(
   const temp = join(at, tempName);
   let renamed = false;
   try {
+    const mode =
+      options.mode === 'keep' ? await modeOfExisting(join(at, basename(path)), path) : options.mode;
     const fh = await open(temp, CREATE_NEW, 0o666);
     try {
       await options.confirm?.(fh, join(dir, tempName));
-      if (options.mode !== undefined) await fh.chmod(options.mode);
+      if (mode !== undefined) await fh.chmod(mode);
       await fh.writeFile(data);
       await fh.sync();
     } finally {
@@ -60,6 +67,21 @@ export async function writeFileAtomic(
     if (!renamed) await unlink(temp).catch(() => undefined);
     await dirFh?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The permission bits of the regular file at `at` (not following a symlink: one put there is
+ * replaced by the rename, so its target's bits are not taken), undefined when there is none.
+ */
+async function modeOfExisting(at: string, path: string): Promise<number | undefined> {
+  const st = await lstat(at).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (st?.isDirectory()) {
+    throw Object.assign(new Error(`is a directory: ${path}`), { code: 'EISDIR', path });
+  }
+  return st?.isFile() ? st.mode & 0o7777 : undefined;
 }
 
 /** fsync a directory so a rename in it is durable; some filesystems refuse it, which is harmless. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { useSwapFixture } from '../../../test/helpers/swap-fixture.ts';
@@ -70,6 +70,23 @@ describe('file handlers against a symlink swapped in after the check', () => {
       assert.equal(await readFile(join(`${fx.dir}-moved`, 'f.txt'), 'utf8'), 'inside');
     });
   }
+
+  test('write_file: the file swapped for a symlink to a setuid file outside: the link is replaced, its mode not kept', async () => {
+    const p = join(fx.dir, 'f.txt');
+    const resolved = await fx.policy.check(p);
+    const suid = join(fx.outside, 'suid');
+    await writeFile(suid, 'outside binary');
+    await chmod(suid, 0o4755);
+    await rm(p);
+    await symlink(suid, p);
+    await writeChecked(fx.policy, p, resolved, Buffer.from('new'), undefined);
+    const st = await lstat(p);
+    assert.ok(st.isFile(), 'the link itself was replaced');
+    assert.equal(st.mode & 0o7000, 0, 'no setuid bit taken from the link target');
+    assert.equal(await readFile(p, 'utf8'), 'new');
+    assert.equal(await readFile(suid, 'utf8'), 'outside binary');
+    assert.equal((await lstat(suid)).mode & 0o7777, 0o4755);
+  });
 
   test('write_file with missing parents: a component swapped after the check is PATH_DENIED, nothing made outside', async () => {
     const p = join(fx.dir, 'new-a', 'new-b', 'f.txt');

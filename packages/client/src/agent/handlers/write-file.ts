@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LIMITS, ReachError, WriteFileParams } from '@reach/protocol';
 import { fsError, makeDirs } from '@reach/protocol/node';
@@ -54,15 +53,6 @@ export async function writeChecked(
   mode: number | undefined,
 ): Promise<void> {
   try {
-    let keepMode: number | undefined = mode;
-    const existing = await stat(resolved).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
-      throw err;
-    });
-    if (existing?.isDirectory()) {
-      throw new ReachError('INVALID_ARGUMENT', `is a directory: ${path}`, { details: { path } });
-    }
-    if (existing && keepMode === undefined) keepMode = existing.mode & 0o7777;
     // Missing parents are made one at a time inside the directory above, held open (makeDirs).
     await makeDirs(dirname(resolved)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
@@ -73,7 +63,8 @@ export async function writeChecked(
       throw err;
     });
     await writeFileAtomic(resolved, body, {
-      mode: keepMode,
+      // Unless set, the mode of the file replaced, read in the confirmed directory (not by name).
+      mode: mode ?? 'keep',
       confirm: (fh, temp) => policy.confirmOpen(fh, temp),
       // The directory is opened and confirmed once; the temp file and the rename happen in it.
       openDir: (dir) => openConfirmedDir(policy, dir),
