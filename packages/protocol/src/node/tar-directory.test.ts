@@ -3,7 +3,6 @@ import { existsSync, constants as fsConstants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tar from 'tar-stream';
 import type { TreeStats } from './tar-dir.ts';
@@ -22,8 +21,7 @@ interface Entry {
 async function entriesOf(chunks: Buffer[]): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
   const x = tar.extract();
-  const feeding = Readable.from(chunks).pipe(x as unknown as NodeJS.WritableStream);
-  void feeding;
+  x.end(Buffer.concat(chunks));
   for await (const e of x) {
     const parts: Buffer[] = [];
     for await (const c of e) parts.push(c as Buffer);
