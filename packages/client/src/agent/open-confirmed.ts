@@ -1,6 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, lstat, open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { ReachError } from '@reach/protocol';
+import { isSymlinkRefusal, OPEN_DIR } from '@reach/protocol/node';
 import type { PathPolicy } from './path-policy.ts';
 
 /**
@@ -32,23 +33,9 @@ export async function openConfirmed(
 }
 
 /**
- * Opens directory `resolved` (a path `policy.check` returned) and confirms it (openConfirmed).
- * O_DIRECTORY: only a directory opens, so nothing swapped in (a device node) is opened for real;
- * O_NONBLOCK: nor does a FIFO hang the open.
+ * Opens directory `resolved` (a path `policy.check` returned) with OPEN_DIR (only a directory
+ * opens, no FIFO hangs it) and confirms it (openConfirmed).
  */
 export function openConfirmedDir(policy: PathPolicy, resolved: string): Promise<FileHandle> {
-  return openConfirmed(policy, resolved, DIR_FLAGS);
-}
-
-const DIR_FLAGS = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK;
-
-/**
- * Whether an open failed because of a symlink that was not there at the check: O_NOFOLLOW gives
- * ELOOP, except with O_DIRECTORY, where Linux answers ENOTDIR (the lstat only picks the message).
- */
-async function isSymlinkRefusal(err: unknown, resolved: string, flags: number): Promise<boolean> {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ELOOP') return true;
-  if (code !== 'ENOTDIR' || (flags & fsConstants.O_DIRECTORY) === 0) return false;
-  return (await lstat(resolved).catch(() => undefined))?.isSymbolicLink() === true;
+  return openConfirmed(policy, resolved, OPEN_DIR);
 }

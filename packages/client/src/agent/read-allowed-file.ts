@@ -1,6 +1,6 @@
-import { constants as fsConstants } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ReachError } from '@reach/protocol';
+import { OPEN_READ } from '@reach/protocol/node';
 import { notRegularFile, readRegularFile } from '../fs/read-bounded.ts';
 import { openConfirmed } from './open-confirmed.ts';
 import type { PathPolicy } from './path-policy.ts';
@@ -33,8 +33,8 @@ export async function readAllowedChecked(
   const st = await stat(resolved);
   if (!st.isFile()) throw notRegularFile(path);
   if (st.size > maxBytes) throw tooLargeError(path, st.size, maxBytes);
-  // O_NONBLOCK: a FIFO swapped in since the stat must not hang the open (no effect on files).
-  const fh = await openConfirmed(policy, resolved, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  // OPEN_READ's O_NONBLOCK: a FIFO swapped in since the stat must not hang the open.
+  const fh = await openConfirmed(policy, resolved, OPEN_READ);
   try {
     // Bounded by what is read: also catches files that grew since stat, or report size 0 (/proc).
     return await readRegularFile(fh, path, maxBytes, (atLeast) =>

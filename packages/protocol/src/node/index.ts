@@ -8,6 +8,7 @@ export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel
 export { fsError } from './fs-error.ts';
 export { makeDirs } from './make-dirs.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
+export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';
 export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';

@@ -1,11 +1,8 @@
-import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ReachError } from '../errors.ts';
+import { isSymlinkRefusal, OPEN_DIR } from './open-flags.ts';
 import { openedPath, procFdPath } from './opened-path.ts';
-
-const DIR_FLAGS =
-  fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
 
 /**
  * `mkdir -p` for a path an allow-list has checked (`dir` resolved: no symlink in its existing part),
@@ -58,14 +55,9 @@ export async function makeDirs(dir: string): Promise<void> {
 /** Opens a directory without following a final symlink; a symlink there (`shown`) is PATH_DENIED. */
 async function openDirectory(path: string, shown: string, dir: string): Promise<FileHandle> {
   try {
-    return await open(path, DIR_FLAGS);
+    return await open(path, OPEN_DIR);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // With O_DIRECTORY, Linux answers a symlink with ENOTDIR (ELOOP elsewhere): tell them apart.
-    if (code === 'ELOOP') throw swapped(shown, dir);
-    if (code === 'ENOTDIR' && (await lstat(path).catch(() => undefined))?.isSymbolicLink()) {
-      throw swapped(shown, dir);
-    }
+    if (await isSymlinkRefusal(err, path, OPEN_DIR)) throw swapped(shown, dir);
     throw err;
   }
 }

@@ -1,6 +1,6 @@
-import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { ReachError } from '../errors.ts';
+import { OPEN_READ } from './open-flags.ts';
 import type { ConfirmOpened } from './transfer-sender.ts';
 
 /**
@@ -13,12 +13,6 @@ export type SendSource =
   | { kind: 'dir'; path: string; fh: FileHandle; mode: number; mtimeMs: number };
 
 /**
- * O_NOFOLLOW: `path` was resolved by an allow-list, so a symlink at its end appeared since and is
- * refused (ELOOP). O_NONBLOCK: a FIFO swapped in cannot hang the open (no effect on files).
- */
-const SOURCE_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
-
-/**
  * Opens a transfer's source (`path` as an allow-list resolved it) and, when `confirm` is given,
  * has it vouch for the descriptor before anything is read or described to the peer. A stat by
  * name first keeps device nodes and FIFOs from being opened at all in the ordinary case; the
@@ -28,7 +22,8 @@ const SOURCE_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants
  */
 export async function openSource(path: string, confirm?: ConfirmOpened): Promise<SendSource> {
   if (!isFileOrDir(await stat(path))) throw notFileOrDir(path);
-  const fh = await open(path, SOURCE_FLAGS);
+  // OPEN_READ: a symlink at the end appeared since `path` was resolved, and is refused (ELOOP).
+  const fh = await open(path, OPEN_READ);
   try {
     await confirm?.(fh, path);
     const st = await fh.stat();

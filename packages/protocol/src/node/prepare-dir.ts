@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
 import { chmod, type FileHandle, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { ReachError } from '../errors.ts';
+import { OPEN_DIR } from './open-flags.ts';
 import { procFdPath } from './opened-path.ts';
 import { TarExtractor } from './tar-dir.ts';
 import type { Place, Prepared, ReceiveTarget } from './transfer-receiver.ts';
@@ -19,9 +19,7 @@ export async function prepareDir(
   await mkdir(temp, { mode: 0o700 });
   let tempFh: FileHandle | undefined;
   try {
-    tempFh = place.held
-      ? await open(temp, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW)
-      : undefined;
+    tempFh = place.held ? await open(temp, OPEN_DIR) : undefined;
   } catch (err) {
     await rm(temp, { recursive: true, force: true }).catch(() => undefined);
     throw err;

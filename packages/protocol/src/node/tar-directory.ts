@@ -1,8 +1,8 @@
-import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import tar from 'tar-stream';
 import { ReachError } from '../errors.ts';
+import { OPEN_DIR, OPEN_READ } from './open-flags.ts';
 import { procFdPath } from './opened-path.ts';
 import { drained, type TreeStats } from './tar-dir.ts';
 
@@ -38,12 +38,6 @@ export async function* tarDirectory(
   }
 }
 
-/** Directories: only a directory opens, a FIFO swapped in cannot hang the open, no symlink is followed. */
-const DIR_FLAGS =
-  fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
-/** Files: as above, but for a regular file (checked with fstat once open). */
-const FILE_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW;
-
 /** A directory held open, and the name it was reached by (used only without procfs). */
 interface HeldDir {
   fh: FileHandle;
@@ -69,7 +63,7 @@ async function walk(pack: tar.Pack, dir: HeldDir, rel: string, stats: TreeStats,
       });
       stats.entries++;
     } else if (seen.isDirectory()) {
-      const fh = await open(at, DIR_FLAGS).catch((err: unknown) => changed(err, relPath));
+      const fh = await open(at, OPEN_DIR).catch((err: unknown) => changed(err, relPath));
       try {
         const st = await fh.stat();
         await addEntry(pack, {
@@ -84,7 +78,7 @@ async function walk(pack: tar.Pack, dir: HeldDir, rel: string, stats: TreeStats,
         await fh.close();
       }
     } else if (seen.isFile()) {
-      const fh = await open(at, FILE_FLAGS).catch((err: unknown) => changed(err, relPath));
+      const fh = await open(at, OPEN_READ).catch((err: unknown) => changed(err, relPath));
       try {
         const st = await fh.stat();
         if (!st.isFile()) changed(undefined, relPath);

@@ -1,8 +1,7 @@
-import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, mkdir, open, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import { openedPath } from '@reach/protocol/node';
+import { OPEN_DIR, openedPath } from '@reach/protocol/node';
 
 /**
  * Resolves a path the way it will be used: `..` removed lexically, then the longest existing
@@ -101,9 +100,12 @@ export class TransferRoots {
     });
   }
 
-  /** Opens directory `dir` (O_NOFOLLOW) and confirms it (confirmOpen); the caller closes it. */
+  /**
+   * Opens directory `dir` (OPEN_DIR: no final symlink followed) and confirms it (confirmOpen); the
+   * caller closes it.
+   */
   async openDir(dir: string): Promise<FileHandle> {
-    const fh = await open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW);
+    const fh = await open(dir, OPEN_DIR);
     await this.confirmOpen(fh, dir);
     return fh;
   }
