@@ -226,7 +226,8 @@ async function prepareFile(
       await fh.truncate(0);
       have = 0;
     }
-    hash = await hashPrefix(temp, have);
+    // Through the descriptor just confirmed, not by name again.
+    hash = await hashPrefix(fh, have, shown);
   } else {
     fh = await open(temp, 'wx', 0o600);
     await confirmOrRemove(fh, temp, shown, confirm);

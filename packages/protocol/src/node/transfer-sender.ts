@@ -1,5 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
 import { ReachError } from '../errors.ts';
@@ -57,19 +56,19 @@ const OfferOrFailure = z.union([TransferOffer, TransferFailure]);
 const READ_BUFFERS = 4;
 
 /**
- * Hashes the first `length` bytes of a file, named or open (an open one is left open); the Hash
+ * Hashes the first `length` bytes of an open file (left open; `path` names it in errors); the Hash
  * can go on with the rest.
  */
-export async function hashPrefix(file: string | FileHandle, length: number): Promise<Hash> {
+export async function hashPrefix(fh: FileHandle, length: number, path: string): Promise<Hash> {
   const hash = createHash('sha256');
   if (length === 0) return hash;
   let seen = 0;
-  const range = { start: 0, end: length - 1, highWaterMark: 1024 * 1024 };
-  const input =
-    typeof file === 'string'
-      ? createReadStream(file, range)
-      : file.createReadStream({ ...range, autoClose: false });
-  const path = typeof file === 'string' ? file : 'the source';
+  const input = fh.createReadStream({
+    start: 0,
+    end: length - 1,
+    highWaterMark: 1024 * 1024,
+    autoClose: false,
+  });
   for await (const chunk of input as AsyncIterable<Buffer>) {
     hash.update(chunk);
     seen += chunk.byteLength;
@@ -95,7 +94,7 @@ export async function sendSource(
   let hash = createHash('sha256');
   let offset = 0;
   if (source.kind === 'file' && offer.offset > 0 && offer.offset <= source.size && offer.prefix_sha256) {
-    const prefix = await hashPrefix(source.fh, offer.offset).catch(() => undefined);
+    const prefix = await hashPrefix(source.fh, offer.offset, source.path).catch(() => undefined);
     if (prefix && prefix.copy().digest('hex') === offer.prefix_sha256) {
       hash = prefix;
       offset = offer.offset;
