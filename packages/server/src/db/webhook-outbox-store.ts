@@ -109,7 +109,6 @@ export class WebhookOutboxStore {
     });
   }
 
-  /** Every target with pending rows, in the order of its oldest pending row. */
   /**
    * SQLite's `data_version`: it changes when another connection (a `reach-server webhooks
    * --requeue` run, say) commits to the database, and never for this connection's own writes.
@@ -119,6 +118,7 @@ export class WebhookOutboxStore {
     return Number(row?.data_version ?? 0);
   }
 
+  /** Every target with pending rows, in the order of its oldest pending row. */
   pendingTargets(): OutboxTarget[] {
     return this.#db
       .prepare(
