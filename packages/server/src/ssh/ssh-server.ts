@@ -1,6 +1,7 @@
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { LINK } from '@reach/protocol';
+import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
@@ -53,18 +54,6 @@ export interface SshServerOptions {
   onControl(link: SshLink, stream: Duplex): void;
 }
 
-/**
- * Ciphers in order of preference: AES-GCM first, it carried the most throughput on these hosts
- * (see PITFALLS 2); chacha20 for peers without AES acceleration.
- */
-const CIPHERS = [
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
-  'aes128-ctr',
-  'aes256-ctr',
-] as const;
-
 let nextLinkId = 1;
 
 interface PendingSocket {
@@ -92,7 +81,7 @@ export class SshServer {
       {
         hostKeys: [opts.hostKey],
         ident: 'reach-server',
-        algorithms: { cipher: [...CIPHERS] },
+        algorithms: sshAlgorithms() as ssh2.Algorithms,
         keepaliveInterval: 15_000,
         keepaliveCountMax: 4,
       },
