@@ -12,6 +12,7 @@ import { type Database, openDatabase } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
+import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
@@ -119,6 +120,9 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       log.child({ component: 'authorized_keys' }),
     );
     const registrationLog = log.child({ component: 'registration' });
+    // Identity claims that write state: 5 at once, then 2 a minute, per UUID and per key. A real
+    // client claims once per (re)connect; its backoff keeps it well below that.
+    const claims = new ClaimLimiter({ burst: 5, perMinute: 2 });
     const ssh = new SshServer({
       host: config.sshHost,
       port: config.sshPort,
@@ -141,6 +145,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
             maxFailures: config.heartbeatMaxFailures,
           },
           registrationTimeoutMs: config.authTimeoutS * 1000,
+          claims,
           onKeyMismatch: (record, l) => clients.reportKeyMismatch(record, l.fingerprint),
         });
       },

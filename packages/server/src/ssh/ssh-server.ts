@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { LINK } from '@reach/protocol';
 import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
+import { boundedText } from '../log/bounded-text.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
 import { Link } from './link.ts';
@@ -55,6 +56,9 @@ export interface SshServerOptions {
 }
 
 let nextLinkId = 1;
+
+/** How long a connection that failed at the protocol level may flush its DISCONNECT, in ms. */
+const ERROR_LINGER_MS = 1000;
 
 interface PendingSocket {
   socket: Socket;
@@ -164,8 +168,17 @@ export class SshServer {
   #onConnection(conn: ssh2.Connection, info: ssh2.ClientInfo): void {
     const log = this.#opts.log.child({ remote: `${info.ip}:${info.port}` });
     this.#links.add(conn);
-    conn.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh connection error'));
     const pending = this.#pending.get(`${info.ip}:${info.port}`);
+    const socket = pending?.socket;
+    conn.on('error', (err: Error) => {
+      log.debug({ err: boundedText(err.message) }, 'ssh connection error');
+      // ssh2 only end()s the socket after a protocol error and keeps reading what the peer sends
+      // until it closes: a 20 MB user-auth packet was read and dropped in full (+31 MiB RSS).
+      // Stop reading at once; let the DISCONNECT already written reach the peer, then drop it.
+      if (!socket || socket.destroyed) return;
+      socket.pause();
+      setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
+    });
     let link: Link | undefined;
     conn.once('close', () => {
       this.#links.delete(conn);
@@ -217,7 +230,10 @@ export class SshServer {
           accept?.();
           return;
         }
-        log.info({ request: name, bindAddr: forward.bindAddr }, 'global request refused');
+        log.info(
+          { request: boundedText(name), bindAddr: boundedText(String(forward.bindAddr)) },
+          'global request refused',
+        );
         reject?.();
       });
 
