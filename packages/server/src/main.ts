@@ -14,6 +14,7 @@ import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
@@ -129,7 +130,16 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       hostKey: hostKey.privateKey,
       authorizedKeys,
       log: log.child({ component: 'ssh' }),
-      maxUnauthenticated: config.maxUnauthenticated,
+      admission: {
+        // Half the cap before early drops start, at 30% (OpenSSH's default rate).
+        ...(parseMaxStartups(config.maxStartups ?? '') ?? {
+          start: Math.max(1, Math.floor(config.maxUnauthenticated / 2)),
+          rate: 30,
+          full: config.maxUnauthenticated,
+        }),
+        perSource: config.maxUnauthenticatedPerSource,
+      },
+      bannerTimeoutMs: config.bannerTimeoutS * 1000,
       authTimeoutMs: config.authTimeoutS * 1000,
       onLink: (link) => {
         void registerLink(link, {

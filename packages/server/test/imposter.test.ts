@@ -177,5 +177,13 @@ describe('imposter displacement', () => {
       ts.lines.some((l) => l.msg === 'not put online: the trusted key is online'),
       'the early imposter was refused at insertion',
     );
+    // The victim's going away is logged once: who, why, after how long.
+    const disconnects = (): Array<Record<string, unknown>> =>
+      ts.lines.filter((l) => l.msg === 'client disconnected' && l.clientId === agent.uuid && !l.quarantined);
+    await waitFor(() => disconnects().length >= 2, 10_000, 'the second disconnect logged');
+    const gone = disconnects().at(-1);
+    assert.equal(gone?.display_name, 'victim');
+    assert.equal(gone?.reason, 'link closed');
+    assert.ok(typeof gone?.duration_s === 'number' && gone.duration_s >= 0);
   });
 });

@@ -5,6 +5,7 @@ import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import { boundedText } from '../log/bounded-text.ts';
 import type { Logger } from '../log/logger.ts';
+import { Admission, type AdmissionOptions, type AdmissionVerdict, sourceOf } from './admission.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
 import { Link } from './link.ts';
 import { publicKeyAuth } from './public-key-auth.ts';
@@ -45,8 +46,10 @@ export interface SshServerOptions {
   hostKey: string;
   authorizedKeys: AuthorizedKeys;
   log: Logger;
-  /** Connections still handshaking or authenticating; further ones are dropped on accept. */
-  maxUnauthenticated: number;
+  /** Admission of connections still handshaking or authenticating (see `Admission`). */
+  admission: AdmissionOptions;
+  /** A connection that sent no byte (not even its SSH identification) within this many ms is dropped. */
+  bannerTimeoutMs: number;
   /** A connection not authenticated within this many ms is dropped. */
   authTimeoutMs: number;
   /** The client asked for the virtual agent forward: the link is ready for registration. */
@@ -59,6 +62,10 @@ let nextLinkId = 1;
 
 /** How long a connection that failed at the protocol level may flush its DISCONNECT, in ms. */
 const ERROR_LINGER_MS = 1000;
+
+/** Refused connections are summed up in one log line at most this often, in ms (a flood of 300
+ * sockets would otherwise write 300 lines). */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 interface PendingSocket {
   socket: Socket;
@@ -76,11 +83,16 @@ export class SshServer {
   /** Unauthenticated sockets by `ip:port`, until 'ready' or close. */
   readonly #pending = new Map<string, PendingSocket>();
   readonly #links = new Set<ssh2.Connection>();
+  readonly #admission: Admission;
+  /** Refusals since the last summary line, by verdict. */
+  #dropped = new Map<AdmissionVerdict, number>();
+  #droppedLoggedAt = Number.NEGATIVE_INFINITY;
   #port = 0;
   #closing: Promise<void> | undefined;
 
   constructor(opts: SshServerOptions) {
     this.#opts = opts;
+    this.#admission = new Admission(opts.admission);
     this.#server = new ssh2.Server(
       {
         hostKeys: [opts.hostKey],
@@ -134,35 +146,67 @@ export class SshServer {
     return this.#closing;
   }
 
+  /** Unauthenticated connections held now. */
+  get pendingCount(): number {
+    return this.#admission.pending;
+  }
+
   /**
-   * A new TCP connection: refused past the cap of unauthenticated ones, destroyed if it has not
-   * authenticated within authTimeoutMs (whether or not it ever spoke SSH), else handed to ssh2.
+   * A new TCP connection: admitted or dropped at once by `Admission` (per-source cap, random early
+   * drop, full), then destroyed if it sends nothing within bannerTimeoutMs or has not
+   * authenticated within authTimeoutMs, else handed to ssh2.
    */
   #onSocket(socket: Socket): void {
     socket.on('error', () => {});
-    if (this.#closing || this.#pending.size >= this.#opts.maxUnauthenticated) {
-      this.#opts.log.warn(
-        { limit: this.#opts.maxUnauthenticated, remote: socket.remoteAddress },
-        'too many unauthenticated connections; dropping',
-      );
+    const source = sourceOf(socket.remoteAddress);
+    const verdict = this.#closing ? 'full' : this.#admission.admit(source);
+    if (verdict !== 'admitted') {
       socket.destroy();
+      this.#noteDropped(verdict, source);
       return;
     }
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    // A real client sends its identification string as soon as TCP is up (RFC 4253 §4.2); a
+    // socket that stays silent only holds a slot.
+    const banner = setTimeout(() => {
+      this.#opts.log.debug({ remote: key }, 'no SSH identification in time; dropping');
+      socket.destroy();
+    }, this.#opts.bannerTimeoutMs);
+    socket.once('data', () => clearTimeout(banner));
     const timer = setTimeout(() => {
       this.#opts.log.info({ remote: key }, 'authentication timed out');
       socket.destroy();
     }, this.#opts.authTimeoutMs);
+    let held = true;
     const pending: PendingSocket = {
       socket,
       authenticated: () => {
+        clearTimeout(banner);
         clearTimeout(timer);
+        if (held) {
+          held = false;
+          this.#admission.release(source);
+        }
         if (this.#pending.get(key) === pending) this.#pending.delete(key);
       },
     };
     this.#pending.set(key, pending);
     socket.once('close', pending.authenticated);
     this.#server.injectSocket(socket);
+  }
+
+  #noteDropped(verdict: AdmissionVerdict, source: string): void {
+    this.#dropped.set(verdict, (this.#dropped.get(verdict) ?? 0) + 1);
+    const now = Date.now();
+    if (now - this.#droppedLoggedAt < DROP_LOG_INTERVAL_MS) return;
+    this.#droppedLoggedAt = now;
+    const counts = Object.fromEntries(this.#dropped);
+    this.#dropped = new Map();
+    const { start, full, perSource } = this.#opts.admission;
+    this.#opts.log.warn(
+      { dropped: counts, lastSource: source, pending: this.#admission.pending, start, full, perSource },
+      'unauthenticated connections dropped at accept',
+    );
   }
 
   #onConnection(conn: ssh2.Connection, info: ssh2.ClientInfo): void {
