@@ -5,66 +5,17 @@
  * client. Prints the connect times beside a baseline taken in the same run, and RSS.
  */
 import assert from 'node:assert/strict';
-import { type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import ssh2 from 'ssh2';
 import { ed25519KeyPair } from '../../../test-support/ed25519-key-pair.ts';
 import { authorizeKey } from '../src/commands/authorize.ts';
 import { prepareClientHome, startClient } from './e2e-harness.ts';
 import { rssBytes, type ServerProcess, spawnServerProcess } from './helpers/server-process.ts';
+import { silentFlood, sshConnectMs } from './helpers/ssh-flood.ts';
 import { tempDir } from './link-harness.ts';
 
 const FLOOD = 300;
 const FLOOD_FROM = '127.0.0.2';
-
-/** ms from TCP connect to an authenticated SSH session, or the error that ended it. */
-function sshConnectMs(port: number, privateKey: string): Promise<number> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const c = new ssh2.Client();
-    c.once('ready', () => {
-      resolve(performance.now() - t0);
-      c.end();
-    });
-    c.on('error', reject); // ssh2 may report a dropped connection twice
-    c.connect({
-      host: '127.0.0.1',
-      port,
-      username: 'reach',
-      privateKey,
-      hostVerifier: () => true,
-      readyTimeout: 20_000,
-    });
-  });
-}
-
-/** Keeps `count` silent sockets from `from` pointed at the server: each one dropped is reopened. */
-function flood(port: number, from: string, count: number): { open(): number; stop(): void } {
-  const sockets = new Set<Socket>();
-  let stopped = false;
-  const openOne = (): void => {
-    if (stopped) return;
-    const s = tcpConnect({ host: '127.0.0.1', port, localAddress: from });
-    s.on('error', () => {});
-    s.resume();
-    s.once('connect', () => sockets.add(s));
-    s.once('close', () => {
-      sockets.delete(s);
-      // Reopen after a second: the pressure stays on without turning into a connect-rate test
-      // that eats the CPU the legitimate client needs (~280 reconnects a second here).
-      setTimeout(openOne, 1000);
-    });
-  };
-  for (let i = 0; i < count; i++) openOne();
-  return {
-    open: () => sockets.size,
-    stop: () => {
-      stopped = true;
-      for (const s of sockets) s.destroy();
-    },
-  };
-}
 
 describe('e2e: silent socket flood from one address (server process)', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -106,7 +57,7 @@ describe('e2e: silent socket flood from one address (server process)', () => {
     const reachBaselineMs = await reachOnlineMs();
     const rssBefore = await rssBytes(server.pid);
 
-    const attack = flood(server.sshPort, FLOOD_FROM, FLOOD);
+    const attack = silentFlood(server.sshPort, FLOOD_FROM, FLOOD);
     try {
       // Let the flood reach the server: every socket either accepted (and held) or dropped once.
       await new Promise((r) => setTimeout(r, 1500));
