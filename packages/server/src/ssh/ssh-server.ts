@@ -159,7 +159,11 @@ export class SshServer {
   #onSocket(socket: Socket): void {
     socket.on('error', () => {});
     const source = sourceOf(socket.remoteAddress);
-    const verdict = this.#closing ? 'full' : this.#admission.admit(source);
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const verdict = this.#admission.admit(source);
     if (verdict !== 'admitted') {
       socket.destroy();
       this.#noteDropped(verdict, source);
