@@ -19,7 +19,8 @@ export interface UnitFile {
  */
 export function quoteExecWord(word: string): string {
   if (word.includes('\n')) throw new Error('a unit command line cannot hold a newline');
-  const literal = word.replaceAll('%', '%%').replaceAll('$', '$$');
+  // A function, not '$$': in a replacement string '$$' means one '$'.
+  const literal = word.replaceAll('%', '%%').replaceAll('$', () => '$$');
   if (literal !== '' && !/[\s"'\\;]/.test(literal)) return literal;
   return `"${literal.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }

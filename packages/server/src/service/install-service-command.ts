@@ -9,8 +9,8 @@ import {
 } from './install-service.ts';
 
 export const INSTALL_SERVICE_USAGE = `usage: reach-server install-service [--user NAME] [--data-dir DIR] [--env-file FILE]
-         [--exec "PROGRAM [ARGS]"] [--no-start] [--force] [--webhook-receiver [--receiver-port N]] [--root DIR]
-       reach-server install-service --uninstall [--purge] [--root DIR]
+         [--exec "PROGRAM [ARGS]"] [--no-start] [--force] [--webhook-receiver [--receiver-port N]] [--root DIR] [--unit-dir DIR]
+       reach-server install-service --uninstall [--purge] [--root DIR] [--unit-dir DIR]
 Installs reach-mcp.service (systemd): system user ${INSTALL_DEFAULTS.user}, data in ${INSTALL_DEFAULTS.dataDir},
 settings in ${INSTALL_DEFAULTS.envFile}. --root writes the same files under DIR (systemctl --root enables them; nothing is started).`;
 
@@ -34,6 +34,7 @@ export async function installServiceCommand(
         'webhook-receiver': { type: 'boolean' },
         'receiver-port': { type: 'string' },
         root: { type: 'string' },
+        'unit-dir': { type: 'string' },
         uninstall: { type: 'boolean' },
         purge: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -59,7 +60,16 @@ export async function installServiceCommand(
   }
   const ops = deps.ops ?? realSystemOps;
   if (values.uninstall) {
-    await uninstallServerService({ root, envFile, dataDir, purge: values.purge === true }, { ops, out });
+    await uninstallServerService(
+      {
+        root,
+        envFile,
+        dataDir,
+        purge: values.purge === true,
+        unitDir: typeof values['unit-dir'] === 'string' ? values['unit-dir'] : undefined,
+      },
+      { ops, out },
+    );
     return 0;
   }
   const receiverPort = values['webhook-receiver'] ? Number(str('receiver-port', '9090')) : undefined;
@@ -84,6 +94,7 @@ export async function installServiceCommand(
       start: values['no-start'] !== true,
       force: values.force === true,
       receiverPort,
+      unitDir: typeof values['unit-dir'] === 'string' ? values['unit-dir'] : undefined,
     },
     { ops, out },
   );

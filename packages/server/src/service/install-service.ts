@@ -31,6 +31,10 @@ export interface InstallServiceOptions {
   force: boolean;
   /** Also install the webhook test receiver's unit, on this port. */
   receiverPort?: number | undefined;
+  /** Where the units go (under `root`); default /etc/systemd/system. */
+  unitDir?: string | undefined;
+  /** Refuse ports in use (default: on the machine itself, not in another root). */
+  checkPorts?: boolean | undefined;
 }
 
 export interface InstallDeps {
@@ -38,7 +42,7 @@ export interface InstallDeps {
   out: (line: string) => void;
 }
 
-const UNIT_DIR = '/etc/systemd/system';
+export const UNIT_DIR = '/etc/systemd/system';
 
 /** The command that runs this very server: the executable itself, or node and its script. */
 export function currentServerCommand(): string[] {
@@ -62,7 +66,8 @@ export async function installServerService(o: InstallServiceOptions, deps: Insta
       'install-service needs root: sudo reach-server install-service',
     );
   }
-  const unitPath = at(join(UNIT_DIR, SERVER_UNIT_NAME));
+  const unitDir = at(o.unitDir ?? UNIT_DIR);
+  const unitPath = join(unitDir, SERVER_UNIT_NAME);
   if ((await pathExists(unitPath)) && !o.force) {
     throw new ReachError(
       'INVALID_ARGUMENT',
@@ -77,7 +82,7 @@ export async function installServerService(o: InstallServiceOptions, deps: Insta
   const envText = existingEnv ?? SERVER_ENV_TEMPLATE.replace('@API_KEY@', randomBytes(32).toString('hex'));
   const env = parseEnvFile(envText);
   const { config } = loadServerConfig(['--data-dir', o.dataDir], { ...env, REACH_SERVER_HOME: o.dataDir });
-  if (onMachine) {
+  if (o.checkPorts ?? onMachine) {
     for (const [what, host, port] of [
       ['REACH_SSH_PORT', config.sshHost, config.sshPort],
       ['REACH_PORT', config.host, config.port],
@@ -112,7 +117,10 @@ export async function installServerService(o: InstallServiceOptions, deps: Insta
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       undo.push(() => rm(dataDir, { recursive: true, force: true }));
     }
-    if (onMachine) await runOrThrow(ops, 'chown', ['-R', `${o.user}:${o.user}`, dataDir]);
+    if (onMachine) {
+      await checkServiceUserCanRun(ops, o.user, o.command);
+      await runOrThrow(ops, 'chown', ['-R', `${o.user}:${o.user}`, dataDir]);
+    }
     if (existingEnv === undefined) {
       await mkdir(dirname(envPath), { recursive: true, mode: 0o755 });
       await writeFileReplacing(envPath, envText, 0o600);
@@ -133,7 +141,7 @@ export async function installServerService(o: InstallServiceOptions, deps: Insta
     out(`wrote ${unitPath}`);
     const units = [SERVER_UNIT_NAME];
     if (o.receiverPort !== undefined) {
-      const receiverPath = at(join(UNIT_DIR, RECEIVER_UNIT_NAME));
+      const receiverPath = join(unitDir, RECEIVER_UNIT_NAME);
       await writeFileReplacing(
         receiverPath,
         renderReceiverUnit({
@@ -172,6 +180,7 @@ export interface UninstallOptions {
   dataDir: string;
   /** Also remove the env file and the data directory (keys, reach.db). */
   purge: boolean;
+  unitDir?: string | undefined;
 }
 
 /** `install-service --uninstall`: stops and disables the units and removes them; data stays unless purged. */
@@ -181,11 +190,12 @@ export async function uninstallServerService(o: UninstallOptions, deps: InstallD
   if (onMachine && !ops.isRoot()) {
     throw new ReachError('PERMISSION_DENIED', 'install-service --uninstall needs root');
   }
+  const unitDir = join(o.root, o.unitDir ?? UNIT_DIR);
   const units = [SERVER_UNIT_NAME, RECEIVER_UNIT_NAME];
   const present: string[] = [];
-  for (const u of units) if (await pathExists(join(o.root, UNIT_DIR, u))) present.push(u);
+  for (const u of units) if (await pathExists(join(unitDir, u))) present.push(u);
   if (present.length === 0) {
-    out(`nothing to remove: no ${SERVER_UNIT_NAME} in ${join(o.root, UNIT_DIR)}`);
+    out(`nothing to remove: no ${SERVER_UNIT_NAME} in ${unitDir}`);
     return;
   }
   // A unit that is not loaded cannot be stopped; that is not a failure of the uninstall.
@@ -196,8 +206,8 @@ export async function uninstallServerService(o: UninstallOptions, deps: InstallD
     ...present,
   ]);
   for (const u of present) {
-    await rm(join(o.root, UNIT_DIR, u), { force: true });
-    out(`removed ${join(o.root, UNIT_DIR, u)}`);
+    await rm(join(unitDir, u), { force: true });
+    out(`removed ${join(unitDir, u)}`);
   }
   if (onMachine) await ops.run('systemctl', ['daemon-reload']);
   if (o.purge) {
@@ -226,6 +236,32 @@ async function readEnvFile(path: string): Promise<string | undefined> {
     );
   }
   return text;
+}
+
+/** The service user must be able to read the program and its script, or every start fails. */
+async function checkServiceUserCanRun(
+  ops: SystemOps,
+  user: string,
+  command: readonly string[],
+): Promise<void> {
+  for (const word of command) {
+    if (!word.startsWith('/')) continue;
+    const r = await ops.run('setpriv', [
+      `--reuid=${user}`,
+      `--regid=${user}`,
+      '--clear-groups',
+      '--',
+      'test',
+      '-r',
+      word,
+    ]);
+    if (r.code !== 0) {
+      throw new ReachError(
+        'PERMISSION_DENIED',
+        `the service user ${user} cannot read ${word}: install the executable where it can (e.g. /usr/local/bin) or pass --exec`,
+      );
+    }
+  }
 }
 
 /**

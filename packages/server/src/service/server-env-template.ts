@@ -8,7 +8,9 @@ export const SERVER_ENV_TEMPLATE = `# Settings of the reach-mcp service (systemd
 # service drops to its own user. After a change: systemctl restart reach-mcp
 # Every variable is optional; a commented line shows the default.
 
-## HTTP daemon: MCP (/mcp, /sse + /messages), /health.
+## HTTP daemon: MCP (/mcp, /sse + /messages), /health. The unit passes --transport http,
+## which wins over REACH_TRANSPORT.
+#REACH_TRANSPORT=http
 # Bearer key for every HTTP route but /health; required when REACH_HOST is not loopback.
 REACH_API_KEY=@API_KEY@
 #REACH_HOST=127.0.0.1
@@ -20,9 +22,6 @@ REACH_API_KEY=@API_KEY@
 ## keeps CAP_NET_BIND_SERVICE and nothing else).
 #REACH_SSH_HOST=0.0.0.0
 #REACH_SSH_PORT=2222
-# SSH connections handshaking at once, and seconds to authenticate and register.
-#REACH_MAX_UNAUTHENTICATED=128
-#REACH_AUTH_TIMEOUT=30
 
 ## Data: host key, authorized_keys, reach.db. The unit sets it to /var/lib/reach-server.
 #REACH_SERVER_HOME=/var/lib/reach-server
