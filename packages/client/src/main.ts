@@ -38,6 +38,11 @@ const OPTIONS = {
   user: { type: 'boolean', help: 'with --install-service: a systemd user service (the default)' },
   system: { type: 'boolean', help: 'with --install-service: a system service (root), run as $SUDO_USER' },
   'no-start': { type: 'boolean', help: 'with --install-service: write the unit, do not enable it' },
+  root: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'with --install-service --system: write under DIR, start nothing',
+  },
   server: { type: 'string', short: 's', arg: 'HOST', help: 'server hostname (overrides server_host)' },
   port: { type: 'string', short: 'p', arg: 'PORT', help: 'server SSH port (overrides server_port)' },
   verbose: { type: 'boolean', short: 'v', help: 'debug logging' },

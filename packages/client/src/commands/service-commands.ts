@@ -23,6 +23,7 @@ function serviceOptions(ctx: CommandContext): ClientServiceOptions {
     homedir: ctx.io.homedir ?? os.homedir(),
     env: ctx.io.env,
     platform: process.platform,
+    root: typeof flags.root === 'string' ? flags.root : undefined,
   };
 }
 

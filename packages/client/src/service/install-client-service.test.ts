@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,14 +133,21 @@ describe('reach --install-service', () => {
       installClientService({ ...base(home), scope: 'system' }, { ops, out: () => {} }),
       (e: Error & { code?: string }) => e.code === 'PERMISSION_DENIED',
     );
-    const unitDir = join(home, 'system');
-    const root = recordingOps({ isRoot: () => true });
+    const root = join(home, 'root');
+    // A staging root needs no privileges and runs only `systemctl --root` (real: it works offline).
     await installClientService(
-      { ...base(home), scope: 'system', env: { SUDO_USER: 'alice' }, systemUnitDir: unitDir },
-      { ops: root, out: () => {} },
+      { ...base(home), scope: 'system', env: { SUDO_USER: 'alice' }, root },
+      { ops: realSystemOps, out: () => {} },
     );
-    assert.match(readFileSync(join(unitDir, 'reach.service'), 'utf8'), /^User=alice$/m);
-    assert.deepEqual(root.calls, ['systemctl daemon-reload', 'systemctl enable --now reach.service']);
+    assert.match(readFileSync(join(root, 'etc/systemd/system/reach.service'), 'utf8'), /^User=alice$/m);
+    assert.ok(
+      lstatSync(join(root, 'etc/systemd/system/multi-user.target.wants/reach.service')).isSymbolicLink(),
+    );
+    await uninstallClientService(
+      { ...base(home), scope: 'system', root },
+      { ops: realSystemOps, out: () => {} },
+    );
+    assert.throws(() => statSync(join(root, 'etc/systemd/system/reach.service')));
     await rm(home, { recursive: true, force: true });
   });
 

@@ -19,8 +19,11 @@ export interface ClientServiceOptions {
   platform: NodeJS.Platform;
   /** The account a system unit runs as (default: the one that ran sudo, else the current one). */
   user?: string | undefined;
-  /** Where system units go (tests point it elsewhere). */
-  systemUnitDir?: string | undefined;
+  /**
+   * With `system`: write under this directory instead of `/` (an image or a role's staging root):
+   * the unit goes to ROOT/etc/systemd/system and `systemctl --root` enables it; nothing is started.
+   */
+  root?: string | undefined;
 }
 
 export interface ClientServiceDeps {
@@ -29,10 +32,8 @@ export interface ClientServiceDeps {
 }
 
 /** Where the unit file lives for this scope. */
-export function clientUnitPath(
-  o: Pick<ClientServiceOptions, 'scope' | 'homedir' | 'env' | 'systemUnitDir'>,
-): string {
-  if (o.scope === 'system') return join(o.systemUnitDir ?? '/etc/systemd/system', CLIENT_UNIT_NAME);
+export function clientUnitPath(o: Pick<ClientServiceOptions, 'scope' | 'homedir' | 'env' | 'root'>): string {
+  if (o.scope === 'system') return join(o.root ?? '/', 'etc/systemd/system', CLIENT_UNIT_NAME);
   const config = o.env.XDG_CONFIG_HOME || join(o.homedir, '.config');
   return join(config, 'systemd', 'user', CLIENT_UNIT_NAME);
 }
@@ -62,7 +63,8 @@ export async function installClientService(o: ClientServiceOptions, deps: Client
     );
     return;
   }
-  if (o.scope === 'system' && !ops.isRoot()) {
+  const offline = o.scope === 'system' && o.root !== undefined && resolve(o.root) !== '/';
+  if (o.scope === 'system' && !offline && !ops.isRoot()) {
     throw new ReachError(
       'PERMISSION_DENIED',
       'a system service needs root: sudo reach --install-service --system --config DIR (or use --user)',
@@ -85,7 +87,10 @@ export async function installClientService(o: ClientServiceOptions, deps: Client
   );
   out(`wrote ${unitPath}`);
   const enable = `systemctl ${[...systemctl, 'daemon-reload'].join(' ')} && systemctl ${[...systemctl, 'enable', '--now', 'reach'].join(' ')}`;
-  if (!o.start) {
+  if (offline) {
+    await runOrThrow(ops, 'systemctl', [`--root=${resolve(o.root ?? '/')}`, 'enable', CLIENT_UNIT_NAME]);
+    out(`enabled under ${o.root} (starts when that system boots)`);
+  } else if (!o.start) {
     out(`enable and start it: ${enable}`);
   } else {
     try {
@@ -121,7 +126,8 @@ export async function uninstallClientService(
     out(`removed scheduled task ${WINDOWS_TASK_NAME}`);
     return;
   }
-  if (o.scope === 'system' && !ops.isRoot()) {
+  const offline = o.scope === 'system' && o.root !== undefined && resolve(o.root) !== '/';
+  if (o.scope === 'system' && !offline && !ops.isRoot()) {
     throw new ReachError('PERMISSION_DENIED', 'removing a system service needs root');
   }
   const unitPath = clientUnitPath(o);
@@ -131,8 +137,13 @@ export async function uninstallClientService(
   }
   const systemctl = o.scope === 'user' ? ['--user'] : [];
   // Not loaded (or no systemd): nothing to stop; the file still goes.
-  await ops.run('systemctl', [...systemctl, 'disable', '--now', CLIENT_UNIT_NAME]);
-  await rm(unitPath, { force: true });
-  await ops.run('systemctl', [...systemctl, 'daemon-reload']);
+  if (offline) {
+    await ops.run('systemctl', [`--root=${resolve(o.root ?? '/')}`, 'disable', CLIENT_UNIT_NAME]);
+    await rm(unitPath, { force: true });
+  } else {
+    await ops.run('systemctl', [...systemctl, 'disable', '--now', CLIENT_UNIT_NAME]);
+    await rm(unitPath, { force: true });
+    await ops.run('systemctl', [...systemctl, 'daemon-reload']);
+  }
   out(`removed ${unitPath}`);
 }
