@@ -43,6 +43,11 @@ const OPTIONS = {
     arg: 'DIR',
     help: 'with --install-service --system: write under DIR, start nothing',
   },
+  exec: {
+    type: 'string',
+    arg: 'PROGRAM',
+    help: 'with --install-service: the command the unit runs (default: this one)',
+  },
   server: { type: 'string', short: 's', arg: 'HOST', help: 'server hostname (overrides server_host)' },
   port: { type: 'string', short: 'p', arg: 'PORT', help: 'server SSH port (overrides server_port)' },
   verbose: { type: 'boolean', short: 'v', help: 'debug logging' },

@@ -19,7 +19,8 @@ function serviceOptions(ctx: CommandContext): ClientServiceOptions {
     scope: flags.system === true ? 'system' : 'user',
     start: flags['no-start'] !== true,
     configDir: resolveConfigDir(ctx.sources),
-    command: currentClientCommand(),
+    command:
+      typeof flags.exec === 'string' ? flags.exec.split(/\s+/).filter(Boolean) : currentClientCommand(),
     homedir: ctx.io.homedir ?? os.homedir(),
     env: ctx.io.env,
     platform: process.platform,

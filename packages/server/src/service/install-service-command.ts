@@ -8,7 +8,7 @@ import {
   uninstallServerService,
 } from './install-service.ts';
 
-export const INSTALL_SERVICE_USAGE = `usage: reach-server install-service [--user NAME] [--data-dir DIR] [--env-file FILE]
+export const INSTALL_SERVICE_USAGE = `usage: reach-server install-service [--user NAME] [--data-dir DIR] [--environment-file FILE]
          [--exec "PROGRAM [ARGS]"] [--no-start] [--force] [--webhook-receiver [--receiver-port N]] [--root DIR] [--unit-dir DIR]
        reach-server install-service --uninstall [--purge] [--root DIR] [--unit-dir DIR]
 Installs reach-mcp.service (systemd): system user ${INSTALL_DEFAULTS.user}, data in ${INSTALL_DEFAULTS.dataDir},
@@ -27,7 +27,8 @@ export async function installServiceCommand(
       options: {
         user: { type: 'string' },
         'data-dir': { type: 'string' },
-        'env-file': { type: 'string' },
+        // Not --env-file: node itself takes that flag even after the script name.
+        'environment-file': { type: 'string' },
         exec: { type: 'string' },
         'no-start': { type: 'boolean' },
         force: { type: 'boolean' },
@@ -51,10 +52,10 @@ export async function installServiceCommand(
   const str = (k: string, d: string): string => (typeof values[k] === 'string' ? (values[k] as string) : d);
   const root = str('root', INSTALL_DEFAULTS.root);
   const dataDir = str('data-dir', INSTALL_DEFAULTS.dataDir);
-  const envFile = str('env-file', INSTALL_DEFAULTS.envFile);
+  const envFile = str('environment-file', INSTALL_DEFAULTS.envFile);
   for (const [flag, p] of [
     ['--data-dir', dataDir],
-    ['--env-file', envFile],
+    ['--environment-file', envFile],
   ] as const) {
     if (!p.startsWith('/')) throw new ReachError('INVALID_ARGUMENT', `${flag} must be an absolute path`);
   }
