@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 export const SYSTEMD_IMAGE = 'localhost/reach-systemd:bookworm';
-const ROOTFS = '/var/tmp/reach-rootfs/bookworm';
+export const ROOTFS = '/var/tmp/reach-rootfs/bookworm';
 const CONF = '/var/tmp/reach-containers.conf';
 
 /** podman here: runc (crun refuses the hybrid cgroups), limits root cannot raise (PITFALLS 16). */
@@ -131,4 +131,24 @@ export async function startSystemdContainer(mounts: readonly string[]): Promise<
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * Certificates this machine trusts that the image's Debian bundle lacks (a TLS-intercepting proxy's
+ * CA), as PEM: the Dockerfile's EXTRA_CA_CERT build argument, so npm in the build can reach the
+ * registry. Empty when there are none.
+ */
+export function extraCaCertificates(): string {
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+  const read = (p: string) => {
+    try {
+      return readFileSync(p, 'utf8').match(pem) ?? [];
+    } catch {
+      return [];
+    }
+  };
+  const image = new Set(read(join(ROOTFS, 'etc/ssl/certs/ca-certificates.crt')));
+  return read('/etc/ssl/certs/ca-certificates.crt')
+    .filter((c) => !image.has(c))
+    .join('\n');
 }
