@@ -88,6 +88,9 @@ describe('deploy/docker', () => {
           '--init',
           '-e',
           `REACH_API_KEY=${API_KEY}`,
+          // Published on another port than its own: the Host check must be told (compose file too).
+          '-e',
+          `REACH_ALLOWED_HOSTS=127.0.0.1:${httpPort}`,
           '-p',
           `127.0.0.1:${httpPort}:8765`,
           '-p',
