@@ -46,17 +46,42 @@ describe('services under a real systemd', { skip: unavailable ?? false, timeout:
   after(async () => box?.remove());
 
   test('install, start, survive a crash, stop and uninstall reach-mcp and the client', async (t) => {
-    const [httpPort, sshPort] = [await freePort(), await freePort()];
+    const [httpPort, sshPort, receiverPort] = [await freePort(), await freePort(), await freePort()];
     await box.exec([
       'sh',
       '-c',
       `mkdir -p /etc/reach && umask 077 && printf 'REACH_API_KEY=%s\\nREACH_PORT=${httpPort}\\nREACH_SSH_HOST=127.0.0.1\\nREACH_SSH_PORT=${sshPort}\\n' k-0123456789abcdef > /etc/reach/server.env`,
     ]);
-    const installed = await box.exec([NODE, SERVER, 'install-service']);
+    const installed = await box.exec([
+      NODE,
+      SERVER,
+      'install-service',
+      '--webhook-receiver',
+      '--receiver-port',
+      String(receiverPort),
+    ]);
     assert.match(installed, /created system user reach/);
     assert.match(installed, /started: systemctl status reach-mcp/);
     await until('the server', () => health(httpPort));
     assert.equal((await box.exec(['systemctl', 'is-enabled', 'reach-mcp'])).trim(), 'enabled');
+    // The webhook test receiver, a unit of its own: it takes an event and logs it.
+    const delivered = await until('the webhook receiver', () =>
+      fetch(`http://127.0.0.1:${receiverPort}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: 'e1',
+          event: 'client.connected',
+          timestamp: new Date().toISOString(),
+          client: { uuid: 'u', display_name: 'd' },
+          data: {},
+        }),
+      }).then(
+        (r) => (r.ok ? r.status : undefined),
+        () => undefined,
+      ),
+    );
+    assert.equal(delivered, 200);
     const uid = (await box.exec(['id', '-u', 'reach'])).trim();
     const pid = (await box.exec(['systemctl', 'show', '-p', 'MainPID', '--value', 'reach-mcp'])).trim();
     assert.match(await box.exec(['cat', `/proc/${pid}/status`]), new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
@@ -115,9 +140,12 @@ describe('services under a real systemd', { skip: unavailable ?? false, timeout:
       await box.exec([NODE, CLIENT, '--uninstall-service', '--system', '--config', cfg]),
       /removed/,
     );
+    const removed = await box.exec([NODE, SERVER, 'install-service', '--uninstall']);
+    assert.match(removed, /removed \/etc\/systemd\/system\/reach-mcp\.service/);
+    assert.match(removed, /removed \/etc\/systemd\/system\/reach-webhook-receiver\.service/);
     assert.match(
-      await box.exec([NODE, SERVER, 'install-service', '--uninstall']),
-      /removed \/etc\/systemd\/system\/reach-mcp\.service/,
+      await box.exec(['cat', '/var/lib/reach-server/webhook-receiver.jsonl']),
+      /"event":"client\.connected"/,
     );
     // No unit left: list-unit-files prints nothing (and exits 1 for an empty match).
     assert.equal(
