@@ -13,6 +13,7 @@ export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
 export { SSH_ALGORITHMS, sshAlgorithms } from './ssh-algorithms.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
+export { pathExists, realSystemOps, runOrThrow, type SystemOps, writeFileReplacing } from './system-ops.ts';
 export { safeEntryPath, TarExtractor, type TreeStats } from './tar-dir.ts';
 export { tarDirectory } from './tar-directory.ts';
 export { TransferChannel, type TransferChannelOptions } from './transfer-channel.ts';

@@ -161,6 +161,9 @@ const ENV: Record<string, ConfigKey> = {
   LOG_MAX_FILES: 'logMaxFiles',
 };
 
+/** Every environment variable the server reads (the env file example lists them all). */
+export const SERVER_ENV_NAMES: readonly string[] = Object.keys(ENV).map((name) => `REACH_${name}`);
+
 export interface LoadedServerConfig {
   config: ServerConfig;
   /** Arguments left after the flags (subcommand and its operands). */
