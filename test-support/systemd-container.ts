@@ -7,8 +7,8 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -46,24 +46,26 @@ function mirror(): string {
   return 'http://deb.debian.org/debian';
 }
 
-/** Makes the image unless podman has it (~100 s the first time: debootstrap with systemd). */
+/**
+ * Makes the image unless podman has it (~100 s the first time: debootstrap with systemd). Test
+ * files run in parallel and two may want it at once: one builds under an flock, the other waits;
+ * the root file system is made beside its place and renamed, so a killed build leaves none.
+ */
 export async function ensureSystemdImage(): Promise<void> {
   const env = podmanEnv();
   if (spawnSync('podman', ['image', 'exists', SYSTEMD_IMAGE], { env }).status === 0) return;
-  if (!existsSync(join(ROOTFS, 'lib/systemd/systemd'))) {
-    await run(
-      'debootstrap',
-      [
-        '--variant=minbase',
-        '--include=systemd,systemd-sysv,dbus,ca-certificates',
-        'bookworm',
-        ROOTFS,
-        mirror(),
-      ],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-  }
-  await run('sh', ['-c', `tar -C ${ROOTFS} -c . | podman import - ${SYSTEMD_IMAGE}`], {
+  const script = [
+    'set -e',
+    `podman image exists ${SYSTEMD_IMAGE} && exit 0`,
+    `if [ ! -x ${ROOTFS}/lib/systemd/systemd ]; then`,
+    `  rm -rf ${ROOTFS}.tmp && mkdir -p "$(dirname ${ROOTFS})"`,
+    `  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,ca-certificates bookworm ${ROOTFS}.tmp "$1" >/dev/null`,
+    `  rm -rf ${ROOTFS} && mv ${ROOTFS}.tmp ${ROOTFS}`,
+    'fi',
+    `tar -C ${ROOTFS} -c . | podman import - ${SYSTEMD_IMAGE} >/dev/null`,
+  ].join('\n');
+  mkdirSync(dirname(ROOTFS), { recursive: true });
+  await run('flock', [`${ROOTFS}.lock`, 'sh', '-c', script, 'ensure-image', mirror()], {
     env,
     maxBuffer: 64 * 1024 * 1024,
   });
