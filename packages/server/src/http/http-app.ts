@@ -68,8 +68,6 @@ export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
   app.onError((err, c) => {
     const reachErr = toReachError(err);
     if (reachErr.code === 'INTERNAL_ERROR') deps.log?.error({ err, path: c.req.path }, 'http request failed');
-    // A refused body may still be arriving: close the connection rather than read the rest.
-    if (reachErr.code === 'PAYLOAD_TOO_LARGE') c.header('connection', 'close');
     return c.json(reachErr.toJSON(), reachErr.httpStatus as 400);
   });
   return app;

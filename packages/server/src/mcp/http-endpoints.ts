@@ -149,7 +149,7 @@ export class McpHttpEndpoints {
     if (sessionId) {
       const live = this.#table.get(sessionId);
       // Another key's session is as unknown to this caller as an expired one.
-      if (!live || live.kind !== 'streamable' || live.owner !== owner) {
+      if (live?.kind !== 'streamable' || live.owner !== owner) {
         return jsonRpcError(404, -32001, 'unknown or expired MCP session');
       }
       const end = this.#table.begin(sessionId) ?? (() => {});
@@ -227,7 +227,7 @@ export class McpHttpEndpoints {
   ): Promise<void> {
     this.#table.sweep();
     const live = sessionId ? this.#table.get(sessionId) : undefined;
-    if (!sessionId || !live || live.kind !== 'sse' || live.owner !== owner) {
+    if (!sessionId || live?.kind !== 'sse' || live.owner !== owner) {
       res
         .writeHead(404, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: 'INVALID_ARGUMENT', message: 'unknown or expired SSE session' }));

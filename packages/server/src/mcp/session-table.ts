@@ -126,7 +126,10 @@ export class SessionTable<T> {
     let busy: string | undefined;
     for (const [id, slot] of this.#slots) {
       if (owner !== undefined && slot.owner !== owner) continue;
-      if (slot.inFlight === 0) return this.#end(id, 'evicted');
+      if (slot.inFlight === 0) {
+        this.#end(id, 'evicted');
+        return;
+      }
       busy ??= id;
     }
     if (busy !== undefined) this.#end(busy, 'evicted');
