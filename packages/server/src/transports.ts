@@ -1,4 +1,5 @@
 import { ReachError } from '@reach/protocol';
+import { SecretPromptWatch } from './audit/secret-prompt.ts';
 import { readApiKeyFile } from './config/api-key-file.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
@@ -70,6 +71,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      prompts: new SecretPromptWatch(),
     },
     tools: allTools,
     version: SERVER_VERSION,

@@ -109,7 +109,7 @@ export class McpEndpointFactory {
       try {
         this.#deps.onToolCall?.({
           tool: name,
-          args,
+          args: ctx.auditArgs ?? args,
           caller: `mcp:${ctx.session.id}`,
           client: ctx.touchedClient,
           outcome,

@@ -12,6 +12,11 @@ export interface ToolContext {
   progress(progress: number, total?: number, message?: string): void;
   /** UUID of the client the call acted on, set once it is resolved (for the audit trail). */
   touchedClient?: string;
+  /**
+   * What the audit trail records instead of the validated arguments, set by a tool that knows
+   * one of them is a secret no key name marks (the text `ssh_session_send` types at a prompt).
+   */
+  auditArgs?: unknown;
 }
 
 /** One finished tool call, as told to observers (audit trail, activity webhooks). */
