@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ReachError } from '@reach/protocol';
 import type { MiddlewareHandler } from 'hono';
 
 /** Query parameter names that look like a credential; a request carrying one is refused outright. */
@@ -21,11 +22,9 @@ export function keyIdOf(key: string): string {
   return `key:${digest(key).toString('hex').slice(0, 12)}`;
 }
 
-function unauthorized(message: string): Response {
-  return new Response(JSON.stringify({ error: 'UNAUTHORIZED', message }), {
-    status: 401,
-    headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer realm="reach"' },
-  });
+/** UNAUTHORIZED (401); the app's error handler adds `WWW-Authenticate` (RFC 6750 §3). */
+function unauthorized(message: string): ReachError {
+  return new ReachError('UNAUTHORIZED', message);
 }
 
 /**
@@ -47,7 +46,7 @@ export function bearerAuth(apiKeys: readonly string[]): MiddlewareHandler<{ Vari
     const query = new URL(c.req.url).searchParams;
     for (const [name, value] of query) {
       if (CREDENTIAL_PARAMS.includes(name.toLowerCase()) || matches(name) || matches(value)) {
-        return unauthorized('API keys are not accepted in the query string; use the Authorization header');
+        throw unauthorized('API keys are not accepted in the query string; use the Authorization header');
       }
     }
     if (expected.length === 0) {
@@ -56,9 +55,9 @@ export function bearerAuth(apiKeys: readonly string[]): MiddlewareHandler<{ Vari
     }
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) return unauthorized('missing bearer token');
+    if (!match) throw unauthorized('missing bearer token');
     const keyId = matches(match[1]!);
-    if (keyId === undefined) return unauthorized('invalid API key');
+    if (keyId === undefined) throw unauthorized('invalid API key');
     c.set('keyId', keyId);
     return next();
   };

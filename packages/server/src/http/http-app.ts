@@ -68,6 +68,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
   app.onError((err, c) => {
     const reachErr = toReachError(err);
     if (reachErr.code === 'INTERNAL_ERROR') deps.log?.error({ err, path: c.req.path }, 'http request failed');
+    if (reachErr.code === 'UNAUTHORIZED') c.header('www-authenticate', 'Bearer realm="reach"');
     return c.json(reachErr.toJSON(), reachErr.httpStatus as 400);
   });
   return app;
