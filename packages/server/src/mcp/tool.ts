@@ -38,6 +38,11 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   input: S;
   handler(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
+  /**
+   * What the audit trail records of arguments that failed validation, for a tool whose
+   * arguments may hold a secret no key name marks (default: the raw arguments, redacted by key).
+   */
+  auditInvalid?(raw: unknown): unknown;
 }
 
 /** Keeps the schema's inferred type attached to the handler's arguments. */

@@ -21,12 +21,17 @@ import {
   startClient,
   startHttpServer,
 } from './harness.ts';
-import { ok } from './mcp-client.ts';
+import { fails, ok } from './mcp-client.ts';
 
 const API_KEY = 'ssh-send-audit-key-9d02';
 const TYPED_SECRET = 'Typed-at-prompt-4b8e1f';
 const FLAGGED_SECRET = 'flagged-secret-73a5c0';
+const MALFORMED_SECRET = 'malformed-call-secret-2e91';
 const READ_PASSWORD = 'read -s -p "Password: " pw; echo "len=$(printf %s "$pw" | wc -c)"';
+
+function summarizeSecretTextLike(text: string): { length: number; sha256: string } {
+  return { length: text.length, sha256: createHash('sha256').update(text).digest('hex') };
+}
 
 /**
  * What the audit trail keeps of `ssh_session_send`: the text verbatim normally, only its length
@@ -93,22 +98,36 @@ describe('ssh_session_send: secrets typed at a prompt stay out of the audit trai
     // The shell prompt is back: sends are ordinary again unless marked.
     await ok(mcp, 'ssh_session_send', { session_id: id, text: 'echo after-the-prompt' });
     await ok(mcp, 'ssh_session_send', { session_id: id, text: `: ${FLAGGED_SECRET}`, sensitive: true });
+    // Refused by validation (sensitive must be a boolean): still no text in the audit row.
+    await fails(
+      mcp,
+      'ssh_session_send',
+      { session_id: id, text: MALFORMED_SECRET, sensitive: 'yes' },
+      'INVALID_ARGUMENT',
+    );
     await ok(mcp, 'ssh_session_close', { session_id: id });
 
     const audit = await ok(mcp, 'get_audit_log', { tool: 'ssh_session_send' });
-    const texts = (audit.entries as { arguments: { text: unknown; sensitive?: boolean } }[])
+    const entries = audit.entries as { outcome: string; arguments: { text: unknown } }[];
+    const invalid = entries.filter((e) => e.outcome === 'INVALID_ARGUMENT');
+    assert.equal(invalid.length, 1);
+    assert.deepEqual(invalid[0]?.arguments.text, summarizeSecretTextLike(MALFORMED_SECRET));
+    const texts = entries
+      .filter((e) => e.outcome === 'OK')
       .map((e) => e.arguments.text)
       .reverse();
     assert.equal(texts.length, 4);
     assert.equal(texts[0], READ_PASSWORD);
     assert.deepEqual(texts[1], {
       length: TYPED_SECRET.length,
-      sha256: createHash('sha256').update(TYPED_SECRET).digest('hex'),
+      sha256: summarizeSecretTextLike(TYPED_SECRET).sha256,
     });
     assert.equal(texts[2], 'echo after-the-prompt');
     assert.equal((texts[3] as { length: number }).length, FLAGGED_SECRET.length + 2);
     const text = JSON.stringify(audit.entries);
-    assert.ok(!text.includes(TYPED_SECRET) && !text.includes(FLAGGED_SECRET));
+    assert.ok(
+      !text.includes(TYPED_SECRET) && !text.includes(FLAGGED_SECRET) && !text.includes(MALFORMED_SECRET),
+    );
     // Nor anywhere in the store's files.
     for (const f of ['reach.db', 'reach.db-wal']) {
       const path = join(server.dataDir, f);
@@ -116,6 +135,7 @@ describe('ssh_session_send: secrets typed at a prompt stay out of the audit trai
       const bytes = readFileSync(path);
       assert.equal(bytes.includes(TYPED_SECRET), false, `${f} holds the typed secret`);
       assert.equal(bytes.includes(FLAGGED_SECRET), false, `${f} holds the flagged secret`);
+      assert.equal(bytes.includes(MALFORMED_SECRET), false, `${f} holds the malformed call's secret`);
     }
   });
 });

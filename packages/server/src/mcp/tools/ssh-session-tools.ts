@@ -68,6 +68,12 @@ export const sshSessionTools = [
       ctx.auditArgs = secret ? hashed : undefined;
       return callAgent(client.uuid, ctx, 'ssh_session_send', params, QUICK_TIMEOUT_MS);
     },
+    // A malformed call may still carry a password: keep only the text's length and hash.
+    auditInvalid: (raw) => {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+      const { text, ...rest } = raw as Record<string, unknown>;
+      return typeof text === 'string' ? { ...rest, text: summarizeSecretText(text) } : rest;
+    },
   }),
   defineTool({
     name: 'ssh_session_read',
