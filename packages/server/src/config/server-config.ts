@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SESSIONS_PER_KEY,
 } from '../mcp/session-table.ts';
+import { parseMaxStartups } from '../ssh/admission.ts';
 
 /**
  * The server's configuration: one schema, merged as defaults < environment < flags. This module is
@@ -56,6 +57,20 @@ export const ServerConfigSchema = z.object({
   heartbeatMaxFailures: z.coerce.number().int().min(1).max(100).default(3),
   /** SSH connections allowed to be handshaking/authenticating at once; more are dropped at accept. */
   maxUnauthenticated: z.coerce.number().int().min(1).max(100_000).default(128),
+  /**
+   * OpenSSH-style `start:rate:full` random early drop of unauthenticated connections; `full`
+   * overrides maxUnauthenticated. Unset: start = half of maxUnauthenticated, rate 30%.
+   */
+  maxStartups: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || parseMaxStartups(v) !== undefined, {
+      message: 'expected start:rate:full with 1 <= start <= full and rate <= 100, e.g. 64:30:128',
+    }),
+  /** Unauthenticated connections one source address may hold at once (a NAT shares one). */
+  maxUnauthenticatedPerSource: z.coerce.number().int().min(1).max(100_000).default(16),
+  /** Seconds a new connection may stay silent before its SSH identification string arrives. */
+  bannerTimeoutS: z.coerce.number().positive().max(600).default(10),
   /** Seconds a connection may take to authenticate and register. */
   authTimeoutS: z.coerce.number().positive().max(600).default(30),
   /** Seconds after a client connects during which failed heartbeats do not count. */
@@ -123,6 +138,9 @@ const FLAGS: Record<string, ConfigKey> = {
   'heartbeat-timeout': 'heartbeatTimeoutS',
   'max-unauthenticated': 'maxUnauthenticated',
   'auth-timeout': 'authTimeoutS',
+  'max-startups': 'maxStartups',
+  'max-unauthenticated-per-source': 'maxUnauthenticatedPerSource',
+  'banner-timeout': 'bannerTimeoutS',
   'rate-limit-mode': 'rateLimitMode',
   'rate-limit-rpm': 'rateLimitRpm',
   'rate-limit-concurrent': 'rateLimitConcurrent',
@@ -158,6 +176,9 @@ const ENV: Record<string, ConfigKey> = {
   LOG_LEVEL: 'logLevel',
   HEARTBEAT_INTERVAL: 'heartbeatIntervalS',
   HEARTBEAT_TIMEOUT: 'heartbeatTimeoutS',
+  MAX_STARTUPS: 'maxStartups',
+  MAX_UNAUTHENTICATED_PER_SOURCE: 'maxUnauthenticatedPerSource',
+  BANNER_TIMEOUT: 'bannerTimeoutS',
   RATE_LIMIT_MODE: 'rateLimitMode',
   RATE_LIMIT_RPM: 'rateLimitRpm',
   RATE_LIMIT_CONCURRENT: 'rateLimitConcurrent',
