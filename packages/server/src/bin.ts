@@ -11,7 +11,10 @@ const USAGE = `usage: reach-server [flags]                     run the server
        reach-server webhook-test-receiver [--port N] [--host H] [--log FILE]
        reach-server install-service [--uninstall] [--help]   systemd unit reach-mcp (root)
 flags: --transport stdio|http  --host H  --port N  --ssh-host H  --ssh-port N  --data-dir DIR
-       --api-key KEY  --log-level LEVEL  --heartbeat-interval S`;
+       --api-key-file PATH (bearer keys, one a line, mode 0600; env REACH_API_KEY_FILE)
+       --api-key KEY (visible to other users in ps: prefer --api-key-file or env REACH_API_KEY)
+       --log-level LEVEL  --heartbeat-interval S
+       --max-body-bytes N  --mcp-max-sessions N  --mcp-max-sessions-per-key N  --mcp-idle-timeout S`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'install-service') {

@@ -3,6 +3,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ReachError } from '@reach/protocol';
 import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES } from '../http/body-limit.ts';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_KEY,
+} from '../mcp/session-table.ts';
 import { parseMaxStartups } from '../ssh/admission.ts';
 
 /**
@@ -23,6 +29,25 @@ export const ServerConfigSchema = z.object({
   /** Holds the host key, authorized_keys and reach.db. */
   dataDir: z.string().min(1),
   apiKey: z.string().min(1).optional(),
+  /** File of bearer keys, one a line (`#` comments); must not be readable by group or others. */
+  apiKeyFile: z.string().min(1).optional(),
+  /** Largest HTTP request body on any route, in bytes; larger ones get 413 before they are read. */
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(DEFAULT_MAX_BODY_BYTES),
+  /** MCP HTTP sessions held at once; past it a new one replaces the least recently used. */
+  mcpMaxSessions: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_SESSIONS),
+  /** MCP HTTP sessions one API key holds; its next one replaces its own least recently used. */
+  mcpMaxSessionsPerKey: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_SESSIONS_PER_KEY),
+  /** Seconds an MCP HTTP session may sit idle (nothing in flight) before it is closed. */
+  mcpIdleTimeoutS: z.coerce
+    .number()
+    .positive()
+    .max(7 * 86_400)
+    .default(DEFAULT_IDLE_TIMEOUT_MS / 1000),
   logLevel: LogLevel.default('info'),
   /** Seconds between heartbeats to each client. */
   heartbeatIntervalS: z.coerce.number().positive().max(3600).default(30),
@@ -103,6 +128,11 @@ const FLAGS: Record<string, ConfigKey> = {
   'ssh-port': 'sshPort',
   'data-dir': 'dataDir',
   'api-key': 'apiKey',
+  'api-key-file': 'apiKeyFile',
+  'max-body-bytes': 'maxBodyBytes',
+  'mcp-max-sessions': 'mcpMaxSessions',
+  'mcp-max-sessions-per-key': 'mcpMaxSessionsPerKey',
+  'mcp-idle-timeout': 'mcpIdleTimeoutS',
   'log-level': 'logLevel',
   'heartbeat-interval': 'heartbeatIntervalS',
   'heartbeat-timeout': 'heartbeatTimeoutS',
@@ -138,6 +168,11 @@ const ENV: Record<string, ConfigKey> = {
   SSH_PORT: 'sshPort',
   SERVER_HOME: 'dataDir',
   API_KEY: 'apiKey',
+  API_KEY_FILE: 'apiKeyFile',
+  MAX_BODY_BYTES: 'maxBodyBytes',
+  MCP_MAX_SESSIONS: 'mcpMaxSessions',
+  MCP_MAX_SESSIONS_PER_KEY: 'mcpMaxSessionsPerKey',
+  MCP_IDLE_TIMEOUT: 'mcpIdleTimeoutS',
   LOG_LEVEL: 'logLevel',
   HEARTBEAT_INTERVAL: 'heartbeatIntervalS',
   HEARTBEAT_TIMEOUT: 'heartbeatTimeoutS',
