@@ -24,3 +24,4 @@ export {
   type TransferOutcome,
   type TransferProgress,
 } from './transfer-sender.ts';
+export { type PresignedRequest, presignedRequest } from './presigned-http.ts';

@@ -75,6 +75,20 @@ export const ServerConfigSchema = z.object({
         .map((h) => h.trim())
         .filter(Boolean),
     ),
+  /**
+   * The S3-compatible bucket of the exchange_* tools (storage/storage-settings.ts). The reference's
+   * R2_ACCOUNT_ID / R2_ACCESS_KEY / R2_SECRET_KEY / R2_BUCKET are read as aliases; keys come from
+   * the environment only (a flag would show in `ps`).
+   */
+  s3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  s3Region: z.string().min(1).max(64).default('auto'),
+  s3Bucket: z.string().min(1).max(255).optional(),
+  s3AccessKeyId: z.string().min(1).max(256).optional(),
+  s3SecretAccessKey: z.string().min(1).max(512).optional(),
+  s3ForcePathStyle: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  r2AccountId: z.string().regex(/^[0-9a-f]{32}$/, '32 hex digits').optional(),
+  /** Cloudflare API token for r2_rotate_keys and friends (environment only). */
+  cloudflareApiToken: z.string().min(1).optional(),
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 type ConfigKey = keyof ServerConfig;
@@ -106,6 +120,10 @@ const FLAGS: Record<string, ConfigKey> = {
   'log-file': 'logFile',
   'log-max-bytes': 'logMaxBytes',
   'log-max-files': 'logMaxFiles',
+  's3-endpoint': 's3Endpoint',
+  's3-region': 's3Region',
+  's3-bucket': 's3Bucket',
+  's3-force-path-style': 's3ForcePathStyle',
 };
 
 /** Flags that may be given more than once. */
@@ -138,6 +156,23 @@ const ENV: Record<string, ConfigKey> = {
   LOG_FILE: 'logFile',
   LOG_MAX_BYTES: 'logMaxBytes',
   LOG_MAX_FILES: 'logMaxFiles',
+  S3_ENDPOINT: 's3Endpoint',
+  S3_REGION: 's3Region',
+  S3_BUCKET: 's3Bucket',
+  S3_ACCESS_KEY_ID: 's3AccessKeyId',
+  S3_SECRET_ACCESS_KEY: 's3SecretAccessKey',
+  S3_FORCE_PATH_STYLE: 's3ForcePathStyle',
+  R2_ACCOUNT_ID: 'r2AccountId',
+  CLOUDFLARE_API_TOKEN: 'cloudflareApiToken',
+};
+
+/** The reference's unprefixed names, read when the REACH_ one is unset (no warning: they are its documented names). */
+const REFERENCE_ENV: Record<string, ConfigKey> = {
+  R2_ACCOUNT_ID: 'r2AccountId',
+  R2_ACCESS_KEY: 's3AccessKeyId',
+  R2_SECRET_KEY: 's3SecretAccessKey',
+  R2_BUCKET: 's3Bucket',
+  CLOUDFLARE_API_TOKEN: 'cloudflareApiToken',
 };
 
 export interface LoadedServerConfig {
@@ -172,6 +207,11 @@ export function loadServerConfig(
         warnings.push(`ETPHONEHOME_${name} is deprecated; use REACH_${name}`);
       }
     }
+  }
+
+  for (const [name, key] of Object.entries(REFERENCE_ENV)) {
+    const value = env[name];
+    if (raw[key] === undefined && value !== undefined && value !== '') raw[key] = value;
   }
 
   let parsed: ReturnType<typeof parseArgs>;
