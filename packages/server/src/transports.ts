@@ -69,6 +69,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      exchange: services.exchange,
     },
     tools: allTools,
     version: SERVER_VERSION,

@@ -11,6 +11,7 @@ export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';
 export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
+export { type PresignedRequest, presignedRequest } from './presigned-http.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { safeEntryPath, TarExtractor, type TreeStats } from './tar-dir.ts';
 export { tarDirectory } from './tar-directory.ts';
@@ -24,4 +25,3 @@ export {
   type TransferOutcome,
   type TransferProgress,
 } from './transfer-sender.ts';
-export { type PresignedRequest, presignedRequest } from './presigned-http.ts';

@@ -68,10 +68,14 @@ export async function presignedRequest(url: string, req: PresignedRequest): Prom
         const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
         const message = /<Message>([^<]{1,300})<\/Message>/.exec(text)?.[1];
         reject(
-          fail(`bucket refused the request: ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, undefined, {
-            status,
-            s3_code: code ?? null,
-          }),
+          fail(
+            `bucket refused the request: ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`,
+            undefined,
+            {
+              status,
+              s3_code: code ?? null,
+            },
+          ),
         );
       });
     });

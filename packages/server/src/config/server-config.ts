@@ -85,8 +85,14 @@ export const ServerConfigSchema = z.object({
   s3Bucket: z.string().min(1).max(255).optional(),
   s3AccessKeyId: z.string().min(1).max(256).optional(),
   s3SecretAccessKey: z.string().min(1).max(512).optional(),
-  s3ForcePathStyle: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  r2AccountId: z.string().regex(/^[0-9a-f]{32}$/, '32 hex digits').optional(),
+  s3ForcePathStyle: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  r2AccountId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, '32 hex digits')
+    .optional(),
   /** Cloudflare API token for r2_rotate_keys and friends (environment only). */
   cloudflareApiToken: z.string().min(1).optional(),
 });

@@ -46,7 +46,13 @@ export interface StoreCallOptions {
  */
 export interface ObjectStore {
   /** Streams `size` bytes of `body` to `key`: one PutObject up to 64 MiB, multipart above. */
-  put(key: string, body: Readable, size: number, metadata: ObjectMetadata, opts?: StoreCallOptions): Promise<void>;
+  put(
+    key: string,
+    body: Readable,
+    size: number,
+    metadata: ObjectMetadata,
+    opts?: StoreCallOptions,
+  ): Promise<void>;
   /** The object's body as a stream, with its size and metadata. */
   get(key: string, opts?: StoreCallOptions): Promise<{ body: Readable; info: ObjectInfo }>;
   /** Undefined when there is no such key. */

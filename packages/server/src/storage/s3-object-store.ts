@@ -153,7 +153,12 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       body.destroy();
       counted.destroy();
-      throw sdkFailure(opts.signal?.aborted ? Object.assign(new Error(), { name: 'AbortError' }) : err, 'R2_UPLOAD_ERROR', 'upload', key);
+      throw sdkFailure(
+        opts.signal?.aborted ? Object.assign(new Error(), { name: 'AbortError' }) : err,
+        'R2_UPLOAD_ERROR',
+        'upload',
+        key,
+      );
     }
   }
 
@@ -232,18 +237,27 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  async planUpload(key: string, size: number, metadata: ObjectMetadata, expiresS: number): Promise<UploadPlan> {
+  async planUpload(
+    key: string,
+    size: number,
+    metadata: ObjectMetadata,
+    expiresS: number,
+  ): Promise<UploadPlan> {
     const Bucket = this.#settings.bucket;
     const signingDate = new Date(this.#now());
     if (size <= MULTIPART_THRESHOLD) {
       const headers = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k}`, v]));
       // Metadata stays a signed header (not hoisted into the query), so the client must send it
       // unchanged and the object gets it, on S3 and R2 alike.
-      const url = await getSignedUrl(this.#client, new PutObjectCommand({ Bucket, Key: key, Metadata: metadata }), {
-        expiresIn: expiresS,
-        signingDate,
-        unhoistableHeaders: new Set(Object.keys(headers)),
-      });
+      const url = await getSignedUrl(
+        this.#client,
+        new PutObjectCommand({ Bucket, Key: key, Metadata: metadata }),
+        {
+          expiresIn: expiresS,
+          signingDate,
+          unhoistableHeaders: new Set(Object.keys(headers)),
+        },
+      );
       return {
         parts: [{ part_number: 0, url, headers, offset: 0, length: size }],
         complete: async () => {},
@@ -252,7 +266,9 @@ export class S3ObjectStore implements ObjectStore {
     }
     let uploadId: string;
     try {
-      const out = await this.#client.send(new CreateMultipartUploadCommand({ Bucket, Key: key, Metadata: metadata }));
+      const out = await this.#client.send(
+        new CreateMultipartUploadCommand({ Bucket, Key: key, Metadata: metadata }),
+      );
       if (!out.UploadId) throw new Error('no UploadId in the answer');
       uploadId = out.UploadId;
     } catch (err) {

@@ -32,10 +32,14 @@ export function storageSettings(config: ServerConfig): StorageSettings | ReachEr
   if (endpoint === undefined) missing.push('REACH_S3_ENDPOINT or R2_ACCOUNT_ID');
   for (const w of WANTED) if (config[w.key] === undefined) missing.push(w.vars);
   if (endpoint === undefined || missing.length > 0) {
-    return new ReachError('R2_NOT_CONFIGURED', `the exchange bucket is not configured: set ${missing.join(', ')}`, {
-      details: { missing },
-      recoveryHint: 'set the variables in the server environment (deploy/server.env) and restart',
-    });
+    return new ReachError(
+      'R2_NOT_CONFIGURED',
+      `the exchange bucket is not configured: set ${missing.join(', ')}`,
+      {
+        details: { missing },
+        recoveryHint: 'set the variables in the server environment (deploy/server.env) and restart',
+      },
+    );
   }
   return {
     endpoint,

@@ -9,7 +9,8 @@
 import S3rver from '@20minutes/s3rver';
 
 const [directory, port, bucket] = process.argv.slice(2);
-if (!directory || port === undefined || !bucket) throw new Error('usage: s3rver-main.ts <dir> <port> <bucket>');
+if (!directory || port === undefined || !bucket)
+  throw new Error('usage: s3rver-main.ts <dir> <port> <bucket>');
 
 interface KoaContext {
   method: string;
@@ -30,12 +31,12 @@ const server = new S3rver({
   run(): Promise<{ port: number }>;
 };
 server.middleware.unshift(async (ctx, next) => {
-  const signed =
-    'authorization' in ctx.headers || 'X-Amz-Algorithm' in ctx.query || 'Signature' in ctx.query;
+  const signed = 'authorization' in ctx.headers || 'X-Amz-Algorithm' in ctx.query || 'Signature' in ctx.query;
   if (!signed) {
     ctx.status = 403;
     ctx.type = 'application/xml';
-    ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Anonymous access is refused</Message></Error>';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Anonymous access is refused</Message></Error>';
     return;
   }
   await next();

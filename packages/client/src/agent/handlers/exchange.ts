@@ -107,7 +107,8 @@ export function exchangeHandlers(deps: ExchangeHandlerDeps): Record<ExchangeMeth
           parts.push({ part_number: part.part_number, etag: typeof etag === 'string' ? etag : '' });
         }
         const sha256 = hash.digest('hex');
-        if (sha256 !== params.sha256 || count.n !== params.size) throw integrity(params.path, params.sha256, sha256);
+        if (sha256 !== params.sha256 || count.n !== params.size)
+          throw integrity(params.path, params.sha256, sha256);
         return { parts, size: count.n, sha256 };
       } finally {
         await fh.close();

@@ -1,0 +1,5 @@
+declare module '@20minutes/s3rver' {
+  /** The Koa application of s3rver; the tests reach into it through a narrower local type. */
+  const S3rver: new (options: Record<string, unknown>) => unknown;
+  export default S3rver;
+}
