@@ -3,8 +3,6 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { ReachError } from '@reach/protocol';
 import { procFdPath } from '@reach/protocol/node';
 import type { TransferRoots } from '../transfer/transfer-roots.ts';
@@ -37,17 +35,12 @@ export async function saveToRoots(
     const hash = createHash('sha256');
     try {
       await roots.confirmOpen(fh, join(dirname(resolved), tempName));
-      await pipeline(
-        body,
-        new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            hash.update(chunk);
-            size += chunk.length;
-            done(null, chunk);
-          },
-        }),
-        fh.createWriteStream({ autoClose: false }),
-      );
+      // One write per chunk, in order; awaiting each is the backpressure on the socket.
+      for await (const chunk of body) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        await fh.write(chunk as Buffer);
+      }
       const got = hash.digest('hex');
       if (got !== sha256) {
         throw new ReachError('INTEGRITY_ERROR', 'downloaded bytes do not match the object’s SHA-256', {

@@ -2,8 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
 import {
   ExchangeFetchParams,
   type ExchangeMethod,
@@ -73,9 +72,12 @@ export function exchangeHandlers(deps: ExchangeHandlerDeps): Record<ExchangeMeth
       try {
         const st = await fh.stat();
         const hash = createHash('sha256');
-        const count = { n: 0 };
-        await pipeline(rangeOf(fh, 0, st.size), hashing(hash, count), new PassThrough().resume());
-        return { path, size: count.n, mode: st.mode & 0o7777, sha256: hash.digest('hex') };
+        let size = 0;
+        for await (const chunk of rangeOf(fh, 0, st.size)) {
+          hash.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+        return { path, size, mode: st.mode & 0o7777, sha256: hash.digest('hex') };
       } finally {
         await fh.close();
       }
@@ -140,7 +142,12 @@ export function exchangeHandlers(deps: ExchangeHandlerDeps): Record<ExchangeMeth
         await writeFileAtomic(
           resolved,
           async (fh) => {
-            await pipeline(res, hashing(hash, count), fh.createWriteStream({ autoClose: false }));
+            // One write per chunk, in order; awaiting each is the backpressure on the socket.
+            for await (const chunk of res) {
+              hash.update(chunk as Buffer);
+              count.n += (chunk as Buffer).length;
+              await fh.write(chunk as Buffer);
+            }
             const got = hash.digest('hex');
             if (got !== want) throw integrity(params.path, want, got);
           },
