@@ -12,6 +12,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { exchangeE2eFixture } from './helpers/exchange-e2e-fixture.ts';
+import { S3_KEY } from './helpers/s3-process.ts';
 import { MIB } from './helpers/transfer-e2e-fixture.ts';
 import { eventually } from './mcp/harness.ts';
 import { callTool, fails, ok } from './mcp/mcp-client.ts';
@@ -232,5 +233,18 @@ describe('file exchange through an S3 bucket, real processes', () => {
     assert.equal(d.isError, true, JSON.stringify(d.body));
     const left = await readdir(join(fx.clientDir, 'outage-down')).catch(() => []);
     assert.deepEqual(left, [], 'no partial file on the client');
+  });
+
+  test('the bucket secret appears in no log line, audit row or webhook', async () => {
+    const audit = await ok(fx.mcp, 'get_audit_log', { limit: 500 });
+    assert.ok((audit.count as number) > 0);
+    const everything = [
+      fx.server.logs.raw.join('\n'),
+      fx.client.output(),
+      JSON.stringify(audit),
+      JSON.stringify(fx.receiver.events),
+    ].join('\n');
+    assert.ok(fx.server.logs.raw.some((l) => l.includes('exchange bucket configured')));
+    assert.ok(!everything.includes(S3_KEY.secretAccessKey), 'secret leaked');
   });
 });

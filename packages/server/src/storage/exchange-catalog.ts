@@ -131,16 +131,16 @@ export class ExchangeCatalog {
     return { key, deleted: true };
   }
 
-  /** Deletes objects past 48 h (by the bucket's LastModified, recorded or not); returns how many. */
+  /** Deletes objects past 48 h and marks their rows expired; returns how many. */
   async sweep(): Promise<number> {
     const bucket = this.#deps.bucket();
     const cutoff = this.#now() - EXCHANGE_TTL_MS;
     let removed = 0;
+    // Objects this server recorded expire by their row; others (another server's, a lost row) by
+    // the bucket's LastModified.
     for (const o of await bucket.list(PREFIX, LIST_LIMIT)) {
-      if (o.lastModified.getTime() > cutoff) continue;
+      if (o.lastModified.getTime() > cutoff || this.#deps.exchanges.byKey(o.key)) continue;
       await bucket.delete(o.key);
-      const row = this.#deps.exchanges.byKey(o.key);
-      if (row) this.#deps.exchanges.setState(row.transfer_id, 'expired');
       removed++;
     }
     for (const row of this.#deps.exchanges.expired(this.#now(), LIST_LIMIT)) {

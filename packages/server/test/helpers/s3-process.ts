@@ -8,8 +8,11 @@ import { createInterface } from 'node:readline';
 import { stopChild } from '../../../../test-support/stop-child.ts';
 
 const MAIN = join(import.meta.dirname, 's3rver-main.ts');
-/** s3rver's built-in account. */
-export const S3_KEY = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+/** A key pair given to s3rver; the secret is distinctive so tests can look for leaks of it. */
+export const S3_KEY = {
+  accessKeyId: 'REACHTESTKEY1',
+  secretAccessKey: 'reach-test-secret-7f3a9c1e',
+} as const;
 export const S3_BUCKET = 'reach-exchange';
 
 export interface S3Process {
@@ -22,9 +25,13 @@ export interface S3Process {
 }
 
 export async function startS3(directory: string): Promise<S3Process> {
-  const child = spawn(process.execPath, [MAIN, directory, '0', S3_BUCKET], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, directory, '0', S3_BUCKET, S3_KEY.accessKeyId, S3_KEY.secretAccessKey],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString();

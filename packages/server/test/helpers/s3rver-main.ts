@@ -4,13 +4,16 @@
  * one change that makes it as strict as S3 and R2: a request with no signature at all is refused
  * (s3rver lets anonymous requests through). Prints `{"port":N}` on stdout once listening.
  *
- * Usage: node s3rver-main.ts <directory> <port> <bucket>
+ * Usage: node s3rver-main.ts <directory> <port> <bucket> [<access key id> <secret>]
+ * (the extra key pair is added to s3rver's one account, beside its built-in S3RVER/S3RVER).
  */
 import S3rver from '@20minutes/s3rver';
+import AWSAccount from '@20minutes/s3rver/lib/models/account.js';
 
-const [directory, port, bucket] = process.argv.slice(2);
+const [directory, port, bucket, keyId, secret] = process.argv.slice(2);
 if (!directory || port === undefined || !bucket)
   throw new Error('usage: s3rver-main.ts <dir> <port> <bucket>');
+if (keyId && secret) AWSAccount.DUMMY_ACCOUNT.createKeyPair(keyId, secret);
 
 interface KoaContext {
   method: string;

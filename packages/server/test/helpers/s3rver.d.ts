@@ -3,3 +3,9 @@ declare module '@20minutes/s3rver' {
   const S3rver: new (options: Record<string, unknown>) => unknown;
   export default S3rver;
 }
+
+declare module '@20minutes/s3rver/lib/models/account.js' {
+  /** s3rver's account registry: key pairs it accepts. */
+  const AWSAccount: { DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void } };
+  export default AWSAccount;
+}

@@ -18,7 +18,7 @@ import { LogWatch } from '../mcp/harness.ts';
 import { callTool, ok } from '../mcp/mcp-client.ts';
 
 const SERVER_BIN = join(import.meta.dirname, '..', '..', 'src', 'bin.ts');
-const API_KEY = 'transfer-test-key-3b9d';
+export const API_KEY = 'transfer-test-key-3b9d';
 export const MIB = 1024 * 1024;
 
 export interface ServerHandle {
