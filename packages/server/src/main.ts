@@ -9,7 +9,6 @@ import { ControlServer } from './control/control-server.ts';
 import { AuditStore } from './db/audit-store.ts';
 import { ClientStore } from './db/client-store.ts';
 import { type Database, openDatabase } from './db/database.ts';
-import { ExchangeStore } from './db/exchange-store.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
@@ -17,10 +16,7 @@ import { ClientRegistry } from './registry/client-registry.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
-import { ExchangeCatalog } from './storage/exchange-catalog.ts';
-import { ExchangeService } from './storage/exchange-service.ts';
-import { S3ObjectStore } from './storage/s3-object-store.ts';
-import { storageSettings } from './storage/storage-settings.ts';
+import { buildExchange, type Exchange } from './storage/build-exchange.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
 import { startTransports, type Transports } from './transports.ts';
@@ -47,8 +43,8 @@ export interface ServerServices {
   audit: AuditLog;
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
-  /** exchange_*: files through the S3-compatible bucket (fails with R2_NOT_CONFIGURED without one). */
-  exchange: { service: ExchangeService; catalog: ExchangeCatalog };
+  /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
+  exchange: Exchange;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -161,38 +157,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       heap: bulkHeapPolicy(),
     });
     await transfers.start();
-    const settings = storageSettings(config);
-    const bucket = settings instanceof Error ? settings : new S3ObjectStore(settings);
-    const exchangeStore = new ExchangeStore(db);
-    const exchangeService = new ExchangeService({
-      bucket,
-      exchanges: exchangeStore,
-      roots,
-      clients,
-      webhooks,
-      audit,
-      log: log.child({ component: 'exchange' }),
-    });
-    const exchange = {
-      service: exchangeService,
-      catalog: new ExchangeCatalog({
-        bucket: () => exchangeService.bucket,
-        exchanges: exchangeStore,
-        log: log.child({ component: 'exchange' }),
-      }),
-    };
-    if (exchange.service.configured) {
-      exchange.service.start();
-      exchange.catalog.start();
-      // Endpoint and bucket only: the keys are never logged.
-      if (!(settings instanceof Error)) {
-        log.info({ endpoint: settings.endpoint, bucket: settings.bucket }, 'exchange bucket configured');
-      }
-    }
-    closers.push(() => {
-      exchange.catalog.close();
-      exchange.service.close();
-    });
+    const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
+    closers.push(() => exchange.close());
     const sshPort = await ssh.listen();
     closers.push(() => ssh.close());
     log.info(

@@ -40,4 +40,11 @@ describe('exchange tools without a bucket', () => {
       }
     }
   });
+
+  test('rotation tools fail with ROTATION_NOT_CONFIGURED naming the API token', async () => {
+    for (const tool of ['r2_list_tokens', 'r2_rotate_keys']) {
+      const body = await fails(mcp, tool, {}, 'ROTATION_NOT_CONFIGURED');
+      assert.ok(String(body.message).includes('REACH_CLOUDFLARE_API_TOKEN'), String(body.message));
+    }
+  });
 });

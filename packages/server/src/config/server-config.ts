@@ -95,6 +95,8 @@ export const ServerConfigSchema = z.object({
     .optional(),
   /** Cloudflare API token for r2_rotate_keys and friends (environment only). */
   cloudflareApiToken: z.string().min(1).optional(),
+  /** The Cloudflare v4 API's base URL (a loopback server in tests). */
+  cloudflareApiBase: z.url({ protocol: /^https?$/ }).default('https://api.cloudflare.com/client/v4'),
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 type ConfigKey = keyof ServerConfig;
@@ -170,6 +172,7 @@ const ENV: Record<string, ConfigKey> = {
   S3_FORCE_PATH_STYLE: 's3ForcePathStyle',
   R2_ACCOUNT_ID: 'r2AccountId',
   CLOUDFLARE_API_TOKEN: 'cloudflareApiToken',
+  CLOUDFLARE_API_BASE: 'cloudflareApiBase',
 };
 
 /** The reference's unprefixed names, read when the REACH_ one is unset (no warning: they are its documented names). */

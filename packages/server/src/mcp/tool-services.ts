@@ -1,8 +1,7 @@
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
-import type { ExchangeCatalog } from '../storage/exchange-catalog.ts';
-import type { ExchangeService } from '../storage/exchange-service.ts';
+import type { Exchange } from '../storage/build-exchange.ts';
 import type { TransferService } from '../transfer/transfer-service.ts';
 
 /** The services MCP tools call: the same ones the HTTP API calls. */
@@ -12,6 +11,6 @@ export interface ToolServices {
   /** upload_file / download_file (absent: those tools fail with INTERNAL_ERROR). */
   transfers?: TransferService;
   audit: AuditLog;
-  /** exchange_* tools (absent: they fail with R2_NOT_CONFIGURED). */
-  exchange?: { service: ExchangeService; catalog: ExchangeCatalog };
+  /** exchange_* and r2_* tools (absent: they fail with R2_NOT_CONFIGURED). */
+  exchange?: Pick<Exchange, 'service' | 'catalog' | 'rotation'>;
 }

@@ -66,20 +66,21 @@ function sdkFailure(err: unknown, code: ErrorCode, what: string, key: string): R
  */
 export class S3ObjectStore implements ObjectStore {
   readonly #settings: StorageSettings;
-  readonly #client: S3Client;
+  #client: S3Client;
   readonly #now: () => number;
-  #credentials: { accessKeyId: string; secretAccessKey: string };
 
   constructor(settings: StorageSettings, opts: S3ObjectStoreOptions = {}) {
     this.#settings = settings;
     this.#now = opts.now ?? Date.now;
-    this.#credentials = { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey };
-    this.#client = new S3Client({
+    this.#client = S3ObjectStore.#makeClient(settings, settings.accessKeyId, settings.secretAccessKey);
+  }
+
+  static #makeClient(settings: StorageSettings, accessKeyId: string, secretAccessKey: string): S3Client {
+    const client = new S3Client({
       endpoint: settings.endpoint,
       region: settings.region,
       forcePathStyle: settings.forcePathStyle,
-      // A provider, read on every request: setCredentials takes effect without a new client.
-      credentials: async () => this.#credentials,
+      credentials: { accessKeyId, secretAccessKey },
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
@@ -87,7 +88,7 @@ export class S3ObjectStore implements ObjectStore {
     // Path-style bucket calls (ListObjectsV2) are signed as `/<bucket>/`; servers that canonicalise
     // the path as `/<bucket>` (s3rver) then compute another signature. Dropping the slash before
     // signing is the same request to S3 and R2.
-    this.#client.middlewareStack.add(
+    client.middlewareStack.add(
       (next) => async (args) => {
         const req = args.request as { path?: unknown };
         if (typeof req.path === 'string' && /^\/[^/]+\/$/.test(req.path)) req.path = req.path.slice(0, -1);
@@ -95,14 +96,20 @@ export class S3ObjectStore implements ObjectStore {
       },
       { step: 'build', name: 'reachBucketPathWithoutSlash' },
     );
+    return client;
   }
 
   get bucket(): string {
     return this.#settings.bucket;
   }
 
+  /**
+   * A new client with the new key pair for every later call (the SDK memoises static credentials,
+   * so they cannot be swapped under a live client). Calls in flight finish on the old one, which
+   * is left to close its idle sockets rather than destroyed under them.
+   */
   setCredentials(accessKeyId: string, secretAccessKey: string): void {
-    this.#credentials = { accessKeyId, secretAccessKey };
+    this.#client = S3ObjectStore.#makeClient(this.#settings, accessKeyId, secretAccessKey);
   }
 
   async put(

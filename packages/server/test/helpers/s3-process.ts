@@ -18,20 +18,25 @@ export const S3_BUCKET = 'reach-exchange';
 export interface S3Process {
   child: ChildProcess;
   port: number;
+  /** The Cloudflare API fake's base URL (`…/client/v4`), with `withCloudflare`. */
+  cloudflareApi?: string;
   endpoint: string;
   /** REACH_S3_* for a reach-server pointed at `endpoint` (default: this server). */
   env(endpoint?: string): Record<string, string>;
   stop(): Promise<void>;
 }
 
-export async function startS3(directory: string): Promise<S3Process> {
-  const child = spawn(
-    process.execPath,
-    [MAIN, directory, '0', S3_BUCKET, S3_KEY.accessKeyId, S3_KEY.secretAccessKey],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+/** Account id and API token of the Cloudflare API fake (`withCloudflare`). */
+export const CF_ACCOUNT = '0123456789abcdef0123456789abcdef';
+export const CF_TOKEN = 'cf-test-api-token-5d2e';
+
+export async function startS3(
+  directory: string,
+  opts: { withCloudflare?: boolean } = {},
+): Promise<S3Process> {
+  const cf = opts.withCloudflare ? [CF_TOKEN, CF_ACCOUNT] : [];
+  const args = [MAIN, directory, '0', S3_BUCKET, S3_KEY.accessKeyId, S3_KEY.secretAccessKey, ...cf];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr += c.toString();
@@ -41,12 +46,13 @@ export async function startS3(directory: string): Promise<S3Process> {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`s3rver exited ${code}: ${stderr}`)));
   });
-  const { port } = JSON.parse(line) as { port: number };
+  const { port, cfPort } = JSON.parse(line) as { port: number; cfPort?: number };
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     child,
     port,
     endpoint,
+    ...(cfPort ? { cloudflareApi: `http://127.0.0.1:${cfPort}/client/v4` } : {}),
     env: (ep = endpoint) => ({
       REACH_S3_ENDPOINT: ep,
       REACH_S3_BUCKET: S3_BUCKET,

@@ -6,6 +6,11 @@ declare module '@20minutes/s3rver' {
 
 declare module '@20minutes/s3rver/lib/models/account.js' {
   /** s3rver's account registry: key pairs it accepts. */
-  const AWSAccount: { DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void } };
+  const AWSAccount: {
+    DUMMY_ACCOUNT: {
+      createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+      revokeAccessKey(accessKeyId: string): void;
+    };
+  };
   export default AWSAccount;
 }

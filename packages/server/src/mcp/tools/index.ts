@@ -3,6 +3,7 @@ import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
 import { exchangeTools } from './exchange-tools.ts';
 import { remoteTools } from './remote-tools.ts';
+import { rotationTools } from './rotation-tools.ts';
 import { sshSessionTools } from './ssh-session-tools.ts';
 import { transferTools } from './transfer-tools.ts';
 
@@ -14,4 +15,5 @@ export const allTools: readonly ToolDefinition[] = [
   ...auditTools,
   ...transferTools,
   ...exchangeTools,
+  ...rotationTools,
 ];
