@@ -246,5 +246,8 @@ describe('file exchange through an S3 bucket, real processes', () => {
     ].join('\n');
     assert.ok(fx.server.logs.raw.some((l) => l.includes('exchange bucket configured')));
     assert.ok(!everything.includes(S3_KEY.secretAccessKey), 'secret leaked');
+    // A presigned URL is a bearer credential until it expires: audited and logged without its query.
+    assert.ok(JSON.stringify(audit).includes('exchange_download'));
+    assert.ok(!everything.includes('X-Amz-Signature='), 'a presigned URL leaked');
   });
 });

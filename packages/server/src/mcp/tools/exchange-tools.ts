@@ -6,7 +6,10 @@ import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
 
 const ServerPath = z.string().min(1).max(LIMITS.maxPathChars);
-const TransferId = z.uuid();
+/** A UUID, checked by a short pattern (z.uuid()'s JSON Schema pattern alone is 200 bytes of tools/list). */
+const TransferId = z.string().regex(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i);
+/** A client named as destination, online or not. */
+const OtherClient = z.string().min(1).max(200);
 
 function exchange(ctx: ToolContext): { service: ExchangeService; catalog: ExchangeCatalog } {
   const e = ctx.services.exchange;
@@ -25,12 +28,12 @@ export const exchangeTools = [
   defineTool({
     name: 'exchange_upload',
     description:
-      'Put a server file (local_path, in a transfer root) or a client file (client_path; the client uploads it to the bucket itself) into the exchange bucket; returns a presigned download URL. With dest_client + dest_path it is delivered to that client now, or when it next connects. Objects expire after 48 h.',
+      'Server (local_path) or client (client_path) file to the bucket; presigned URL back. dest_client+dest_path: delivered now or on connect.',
     input: z.object({
       local_path: ServerPath.optional(),
       client_path: AbsolutePath.optional(),
-      client_id: ClientRef.optional().describe('source client of client_path; default: selected'),
-      dest_client: ClientRef.optional(),
+      client_id: ClientRef.optional(),
+      dest_client: OtherClient.optional(),
       dest_path: AbsolutePath.optional(),
       expires_hours: z.number().int().min(1).max(12).default(12),
     }),
@@ -62,7 +65,7 @@ export const exchangeTools = [
   defineTool({
     name: 'exchange_download',
     description:
-      'Fetch an exchange object (download_url or transfer_id) to the server (local_path, in a transfer root) or straight into a client (client_path; the client fetches it itself). SHA-256 verified, atomic.',
+      'download_url or transfer_id to the server (local_path) or a client (client_path); SHA-256 checked.',
     input: z.object({
       download_url: z.string().max(8192).optional(),
       transfer_id: TransferId.optional(),
@@ -90,8 +93,7 @@ export const exchangeTools = [
 
   defineTool({
     name: 'exchange_list',
-    description:
-      'List exchange objects with their state (stored, pending delivery, delivered, failed), optionally of one client (source or destination).',
+    description: 'Bucket exchanges and their state.',
     input: z.object({ client_id: ClientRef.optional() }),
     handler: (args, ctx) =>
       exchange(ctx).catalog.list(args.client_id === undefined ? undefined : clientUuid(args.client_id, ctx)),
@@ -99,10 +101,10 @@ export const exchangeTools = [
 
   defineTool({
     name: 'exchange_delete',
-    description: 'Delete an exchange object now (they expire after 48 h anyway).',
+    description: 'Delete an exchange object.',
     input: z.object({
       transfer_id: TransferId,
-      source_client: ClientRef.describe('the uploading client, or "server"'),
+      source_client: OtherClient.describe('uploader or "server"'),
     }),
     handler: (args, ctx) => {
       const { catalog } = exchange(ctx);

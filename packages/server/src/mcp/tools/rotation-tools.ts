@@ -12,7 +12,7 @@ function rotation(ctx: ToolContext): KeyRotation {
 export const rotationTools = [
   defineTool({
     name: 'r2_list_tokens',
-    description: 'List the Cloudflare account API tokens (ids, names, creation dates; never values).',
+    description: 'Cloudflare account API tokens (ids, names, dates).',
     input: z.object({}),
     handler: (_args, ctx) => rotation(ctx).list(ctx.signal),
   }),
@@ -20,7 +20,7 @@ export const rotationTools = [
   defineTool({
     name: 'r2_rotate_keys',
     description:
-      'Create a new R2 token scoped to the exchange bucket, switch the running server to it, store it (data dir, 0600) and delete the old token unless keep_old.',
+      'New bucket-scoped R2 token, used at once and stored (0600); the old one deleted unless keep_old.',
     input: z.object({
       old_access_key_id: z.string().min(1).max(256).optional(),
       keep_old: z.boolean().default(false),
@@ -31,7 +31,7 @@ export const rotationTools = [
 
   defineTool({
     name: 'r2_check_rotation_status',
-    description: 'Days since the last key rotation and whether one is due.',
+    description: 'Days since the last R2 key rotation; whether one is due.',
     input: z.object({ rotation_days: z.number().int().min(1).max(365).default(90) }),
     handler: async (args, ctx) => rotation(ctx).status(args.rotation_days),
   }),
