@@ -151,4 +151,37 @@ describe('R2 key rotation through the Cloudflare API', () => {
     );
     await fails(mcp, 'r2_check_rotation_status', { rotation_days: 0 }, 'INVALID_ARGUMENT');
   });
+
+  test('with an env file the rotated pair goes there, and a restart from that file uses it', async () => {
+    const envFile = join(work, 'server.env');
+    await writeFile(envFile, 'REACH_LOG_LEVEL=info\n');
+    const current = JSON.parse(await readFile(join(dataDir(), 'r2-credentials.json'), 'utf8'));
+    await stop();
+    await rm(join(dataDir(), 'r2-credentials.json'));
+    env = {
+      ...env,
+      REACH_S3_ACCESS_KEY_ID: current.access_key_id,
+      REACH_S3_SECRET_ACCESS_KEY: current.secret_access_key,
+      REACH_S3_CREDENTIALS_ENV_FILE: envFile,
+    };
+    await start();
+    await roundTrip('envfile-before.txt');
+    const r = await ok(mcp, 'r2_rotate_keys', { keep_old: true });
+    assert.equal(r.old_token_deleted, false);
+    const vars = Object.fromEntries(
+      (await readFile(envFile, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+    );
+    assert.equal(vars.REACH_S3_ACCESS_KEY_ID, r.new_access_key_id);
+    assert.equal(vars.REACH_LOG_LEVEL, 'info', 'other lines kept');
+    assert.equal((await stat(envFile)).mode & 0o777, 0o600);
+    await assert.rejects(stat(join(dataDir(), 'r2-credentials.json')), 'nothing written to the data dir');
+    await stop();
+    env = { ...env, ...vars };
+    await start();
+    await roundTrip('envfile-after.txt');
+    assert.equal((await ok(mcp, 'r2_check_rotation_status', {})).last_rotation, vars.REACH_S3_ROTATED_AT);
+  });
 });

@@ -97,6 +97,13 @@ export const ServerConfigSchema = z.object({
   cloudflareApiToken: z.string().min(1).optional(),
   /** The Cloudflare v4 API's base URL (a loopback server in tests). */
   cloudflareApiBase: z.url({ protocol: /^https?$/ }).default('https://api.cloudflare.com/client/v4'),
+  /**
+   * An environment file (systemd EnvironmentFile, deploy/server.env) r2_rotate_keys rewrites with
+   * the new key pair and REACH_S3_ROTATED_AT, instead of `<data-dir>/r2-credentials.json`.
+   */
+  s3CredentialsEnvFile: z.string().min(1).optional(),
+  /** When the key pair in the environment was made by r2_rotate_keys (ISO 8601). */
+  s3RotatedAt: z.iso.datetime().optional(),
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 type ConfigKey = keyof ServerConfig;
@@ -132,6 +139,7 @@ const FLAGS: Record<string, ConfigKey> = {
   's3-region': 's3Region',
   's3-bucket': 's3Bucket',
   's3-force-path-style': 's3ForcePathStyle',
+  's3-credentials-env-file': 's3CredentialsEnvFile',
 };
 
 /** Flags that may be given more than once. */
@@ -170,6 +178,8 @@ const ENV: Record<string, ConfigKey> = {
   S3_ACCESS_KEY_ID: 's3AccessKeyId',
   S3_SECRET_ACCESS_KEY: 's3SecretAccessKey',
   S3_FORCE_PATH_STYLE: 's3ForcePathStyle',
+  S3_CREDENTIALS_ENV_FILE: 's3CredentialsEnvFile',
+  S3_ROTATED_AT: 's3RotatedAt',
   R2_ACCOUNT_ID: 'r2AccountId',
   CLOUDFLARE_API_TOKEN: 'cloudflareApiToken',
   CLOUDFLARE_API_BASE: 'cloudflareApiBase',

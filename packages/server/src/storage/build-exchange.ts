@@ -40,7 +40,8 @@ export interface ExchangeDeps {
  */
 export async function buildExchange(config: ServerConfig, deps: ExchangeDeps): Promise<Exchange> {
   const log = deps.log.child({ component: 'exchange' });
-  const rotated = await loadRotatedCredentials(config.dataDir);
+  // With an env file the environment already carries the rotated pair; else the data dir's file wins.
+  const rotated = config.s3CredentialsEnvFile ? undefined : await loadRotatedCredentials(config.dataDir);
   const settings = storageSettings(
     rotated
       ? { ...config, s3AccessKeyId: rotated.access_key_id, s3SecretAccessKey: rotated.secret_access_key }
@@ -75,9 +76,10 @@ export async function buildExchange(config: ServerConfig, deps: ExchangeDeps): P
     bucketName: settings instanceof ReachError ? '' : settings.bucket,
     current: {
       accessKeyId: settings instanceof ReachError ? '' : settings.accessKeyId,
-      rotatedAt: rotated?.rotated_at ?? null,
+      rotatedAt: rotated?.rotated_at ?? config.s3RotatedAt ?? null,
     },
     dataDir: config.dataDir,
+    envFile: config.s3CredentialsEnvFile,
     log,
   });
   if (!(settings instanceof ReachError)) {

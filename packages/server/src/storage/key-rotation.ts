@@ -3,7 +3,7 @@ import { ReachError } from '@reach/protocol';
 import type { Logger } from '../log/logger.ts';
 import type { ApiToken, TokenApi } from './cloudflare-api.ts';
 import type { ObjectStore } from './object-store.ts';
-import { type RotatedCredentials, saveRotatedCredentials } from './rotated-credentials.ts';
+import { type RotatedCredentials, saveRotatedCredentials, saveToEnvFile } from './rotated-credentials.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -15,6 +15,8 @@ export interface KeyRotationDeps {
   /** The key pair in use now (from the environment or the last rotation). */
   current: { accessKeyId: string; rotatedAt: string | null };
   dataDir: string;
+  /** Where the operator keeps the keys, when not in the data dir (saveToEnvFile). */
+  envFile?: string | undefined;
   log: Logger;
   now?: () => number;
 }
@@ -65,7 +67,8 @@ export class KeyRotation {
       secret_access_key: createHash('sha256').update(token.value).digest('hex'),
       rotated_at: rotatedAt,
     };
-    await saveRotatedCredentials(this.#deps.dataDir, creds);
+    if (this.#deps.envFile) await saveToEnvFile(this.#deps.envFile, creds);
+    else await saveRotatedCredentials(this.#deps.dataDir, creds);
     bucket.setCredentials(creds.access_key_id, creds.secret_access_key);
     this.#current = { accessKeyId: creds.access_key_id, rotatedAt };
     this.#deps.log.info({ access_key_id: creds.access_key_id }, 'R2 key rotated');
