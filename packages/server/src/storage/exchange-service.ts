@@ -1,8 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
-import { Transform } from 'node:stream';
 import { ReachError, toReachError } from '@reach/protocol';
 import { fsError, presignedRequest } from '@reach/protocol/node';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -11,8 +8,10 @@ import type { ExchangeRow, ExchangeStore } from '../db/exchange-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { TransferRoots } from '../transfer/transfer-roots.ts';
 import type { WebhookDispatcher } from '../webhooks/webhook-dispatcher.ts';
+import { ExchangeEvents, SERVER_SOURCE } from './exchange-events.ts';
 import type { ObjectStore } from './object-store.ts';
 import { saveToRoots } from './save-to-roots.ts';
+import { hashFile, openServerFile, verifying } from './server-file.ts';
 
 const HOUR_MS = 3_600_000;
 /** Objects live 48 h (the reference's figure), whatever the download URL's 1–12 h. */
@@ -21,8 +20,6 @@ export const EXCHANGE_TTL_MS = 48 * HOUR_MS;
 const AGENT_TRANSFER_MS = 6 * HOUR_MS;
 /** Lifetime of a URL the server signs for its own or a delivery's immediate GET. */
 const FETCH_URL_S = 6 * 3600;
-/** The server as a source: objects it uploads live under `transfers/server/`. */
-export const SERVER_SOURCE = 'server';
 const PREFIX = 'transfers/';
 
 export interface ExchangeUploadRequest {
@@ -61,34 +58,6 @@ export interface ExchangeCallOptions {
   onProgress?: ((done: number, total: number | undefined) => void) | undefined;
 }
 
-/** A file hashed in one read pass (the object's metadata carries its SHA-256 before the body). */
-async function hashFile(fh: FileHandle): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of fh.createReadStream({ autoClose: false, start: 0 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
-}
-
-/** Fails the stream at its end when the bytes that went through do not hash to `sha256`. */
-function verifying(sha256: string, path: string): Transform {
-  const hash = createHash('sha256');
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-    flush(done) {
-      const got = hash.digest('hex');
-      done(
-        got === sha256 ? null : new ReachError('INTEGRITY_ERROR', `${path} changed while it was uploaded`),
-      );
-    },
-  });
-}
-
 /**
  * File exchange through the bucket (exchange_* tools): uploads from the server's transfer roots or
  * straight from a client (presigned part URLs; the bytes never cross the server), downloads to
@@ -99,11 +68,13 @@ export class ExchangeService {
   readonly #deps: ExchangeServiceDeps;
   readonly #now: () => number;
   readonly #delivering = new Set<string>();
+  readonly #events: ExchangeEvents;
   #onConnected: ((e: { client: { uuid: string } }) => void) | undefined;
 
   constructor(deps: ExchangeServiceDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
+    this.#events = new ExchangeEvents(deps.clients, deps.webhooks);
   }
 
   /** Whether a bucket is configured (exchange tools fail with R2_NOT_CONFIGURED otherwise). */
@@ -176,7 +147,7 @@ export class ExchangeService {
       }
     } else {
       const local = await this.#deps.roots.check(req.localPath!, 'read');
-      const fh = await this.#openServerFile(local, req.localPath!);
+      const fh = await openServerFile(this.#deps.roots, local, req.localPath!);
       try {
         ({ size, sha256 } = await hashFile(fh));
         const body = fh
@@ -207,7 +178,7 @@ export class ExchangeService {
       delivered_at: null,
     };
     this.#deps.exchanges.insert(row);
-    this.#event('r2_transfer', source, { direction: 'upload', ...this.#summary(row) });
+    this.#events.uploaded(row);
     const expiresS = Math.round(req.expiresHours * 3600);
     const result = {
       transfer_id: transferId,
@@ -264,7 +235,7 @@ export class ExchangeService {
         { url, path: req.clientPath, ...(row ? { sha256: row.sha256, size: row.size } : {}) },
         { signal: opts.signal, timeoutMs: AGENT_TRANSFER_MS },
       );
-      this.#landed(req.client!, key, req.clientPath, fetched.size, fetched.sha256);
+      this.#events.landed(req.client!, key, req.clientPath, fetched.size, fetched.sha256);
       return { client_path: req.clientPath, size: fetched.size, sha256: fetched.sha256, key };
     }
     const local = await this.#deps.roots.check(req.localPath!, 'write');
@@ -286,7 +257,7 @@ export class ExchangeService {
       res.destroy();
       throw err instanceof ReachError ? err : fsError(err, req.localPath!);
     }
-    this.#landed(SERVER_SOURCE, key, local, saved.size, saved.sha256);
+    this.#events.landed(SERVER_SOURCE, key, local, saved.size, saved.sha256);
     return { local_path: local, size: saved.size, sha256: saved.sha256, key };
   }
 
@@ -316,7 +287,7 @@ export class ExchangeService {
         { timeoutMs: AGENT_TRANSFER_MS },
       );
       this.#deps.exchanges.setState(row.transfer_id, 'delivered', { delivered_at: this.#now() });
-      this.#landed(row.dest_client!, row.object_key, row.dest_path!, fetched.size, fetched.sha256);
+      this.#events.landed(row.dest_client!, row.object_key, row.dest_path!, fetched.size, fetched.sha256);
     } catch (err) {
       const e = toReachError(err);
       outcome = e.code;
@@ -355,52 +326,5 @@ export class ExchangeService {
     } catch {
       return false;
     }
-  }
-
-  async #openServerFile(local: string, shown: string): Promise<FileHandle> {
-    let fh: FileHandle;
-    try {
-      fh = await open(local, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-    } catch (err) {
-      throw fsError(err, shown);
-    }
-    await this.#deps.roots.confirmOpen(fh, local);
-    if (!(await fh.stat()).isFile()) {
-      await fh.close();
-      throw new ReachError('INVALID_ARGUMENT', `not a regular file: ${shown}`, { details: { path: shown } });
-    }
-    return fh;
-  }
-
-  #summary(row: ExchangeRow): Record<string, unknown> {
-    return {
-      transfer_id: row.transfer_id,
-      key: row.object_key,
-      size: row.size,
-      sha256: row.sha256,
-      source_client: row.source_client,
-      dest_client: row.dest_client,
-      state: row.state,
-    };
-  }
-
-  /** A file reached its destination: r2_transfer (download) and file_transferred. */
-  #landed(dest: string, key: string, path: string, size: number, sha256: string): void {
-    const data = { key, path, size, sha256, method: 'bucket' };
-    this.#event('r2_transfer', dest, { direction: 'download', ...data });
-    this.#event('file_transferred', dest, { direction: 'download', ...data });
-  }
-
-  #event(event: 'r2_transfer' | 'file_transferred', client: string, data: Record<string, unknown>): void {
-    let who = { uuid: client, display_name: client };
-    if (client !== SERVER_SOURCE) {
-      try {
-        const c = this.#deps.clients.resolve(client);
-        who = { uuid: c.uuid, display_name: c.display_name };
-      } catch {
-        // An unknown uuid still gets its event, named by the uuid.
-      }
-    }
-    this.#deps.webhooks.enqueue({ event, client: who, data });
   }
 }

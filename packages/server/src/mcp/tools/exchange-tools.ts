@@ -1,7 +1,8 @@
 import { AbsolutePath, LIMITS, ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import type { ExchangeCatalog } from '../../storage/exchange-catalog.ts';
-import { type ExchangeService, SERVER_SOURCE } from '../../storage/exchange-service.ts';
+import { SERVER_SOURCE } from '../../storage/exchange-events.ts';
+import type { ExchangeService } from '../../storage/exchange-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
 
