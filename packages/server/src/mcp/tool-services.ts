@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.ts';
+import type { SecretPromptWatch } from '../audit/secret-prompt.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import type { Exchange } from '../storage/build-exchange.ts';
@@ -13,4 +14,6 @@ export interface ToolServices {
   audit: AuditLog;
   /** exchange_* and r2_* tools (absent: they fail with R2_NOT_CONFIGURED). */
   exchange?: Pick<Exchange, 'service' | 'catalog' | 'rotation'>;
+  /** Last output per SSH session, so ssh_session_send knows when it answers a password prompt. */
+  prompts: SecretPromptWatch;
 }
