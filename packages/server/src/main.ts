@@ -18,6 +18,7 @@ import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
+import { buildExchange, type Exchange } from './storage/build-exchange.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
 import { startTransports, type Transports } from './transports.ts';
@@ -44,6 +45,8 @@ export interface ServerServices {
   audit: AuditLog;
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
+  /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
+  exchange: Exchange;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -161,13 +164,16 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       },
       onControl: (link, stream) => control.serve(link, stream),
     });
+    const roots = new TransferRoots([join(config.dataDir, 'transfers'), ...config.transferRoots]);
     const transfers = new TransferService({
-      roots: new TransferRoots([join(config.dataDir, 'transfers'), ...config.transferRoots]),
+      roots,
       openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
       log: log.child({ component: 'transfers' }),
       heap: bulkHeapPolicy(),
     });
     await transfers.start();
+    const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
+    closers.push(() => exchange.close());
     const sshPort = await ssh.listen();
     closers.push(() => ssh.close());
     log.info(
@@ -187,6 +193,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       webhooks,
       audit,
       transfers,
+      exchange,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

@@ -11,6 +11,7 @@ export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';
 export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
+export { type PresignedRequest, presignedRequest } from './presigned-http.ts';
 export { SSH_ALGORITHMS, sshAlgorithms } from './ssh-algorithms.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { pathExists, realSystemOps, runOrThrow, type SystemOps, writeFileReplacing } from './system-ops.ts';

@@ -1,6 +1,7 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
 import type { PathPolicy } from '../path-policy.ts';
+import { exchangeHandlers } from './exchange.ts';
 import { getMetricsHandler } from './get-metrics.ts';
 import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from './hello.ts';
 import { listFilesHandler } from './list-files.ts';
@@ -64,5 +65,5 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       capabilities = caps;
     }),
   };
-  return new Map(Object.entries(handlers));
+  return new Map([...Object.entries(handlers), ...Object.entries(exchangeHandlers({ policy: deps.policy }))]);
 }
