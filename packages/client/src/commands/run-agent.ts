@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import { bulkHeapPolicy } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
@@ -9,6 +10,9 @@ import { readAllowedFile } from '../agent/read-allowed-file.ts';
 import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
+import { CommandGroups } from '../spawner/command-groups.ts';
+import { GroupLedger } from '../spawner/group-ledger.ts';
+import { GroupWatchdog } from '../spawner/group-watchdog.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
@@ -33,6 +37,13 @@ export const runAgentCommand: Command = {
     const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? '' });
     const capabilities = await detect();
     log.info({ capabilities, server: `${target.host}:${target.port}` }, 'starting agent');
+    // Before any command runs: kill what a previous run left, then hold new groups in the watchdog.
+    const groups = new CommandGroups({
+      watchdog: new GroupWatchdog({ log }),
+      ledger: new GroupLedger({ dir: join(loaded.dir, 'run', 'command-groups'), log }),
+      log,
+    });
+    await groups.start();
 
     const core = createAgentHandlers({
       identity: {
@@ -50,6 +61,7 @@ export const runAgentCommand: Command = {
       capabilities,
       detectCapabilities: detect,
       system,
+      groups,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -92,6 +104,7 @@ export const runAgentCommand: Command = {
       io.signal?.removeEventListener('abort', stop);
       await tunnel.close();
       await sshSessions.close();
+      groups.close();
     }
   },
 };

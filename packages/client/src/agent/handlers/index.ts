@@ -1,5 +1,6 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
+import type { CommandGroups } from '../../spawner/command-groups.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { getMetricsHandler } from './get-metrics.ts';
 import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from './hello.ts';
@@ -31,6 +32,8 @@ export interface AgentHandlerDeps {
   system?: SystemInfo;
   /** Wall clock in ms; injected in tests. */
   now?: () => number;
+  /** Ties run_command's process groups to the client's life. */
+  groups?: CommandGroups;
 }
 
 /** Every core agent method, keyed by method name, ready for an RpcPeer. */
@@ -55,6 +58,7 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       log,
       baseEnv: deps.baseEnv,
       defaultCwd: deps.defaultCwd,
+      groups: deps.groups,
     }),
     read_file: readFileHandler({ policy: deps.policy }),
     write_file: writeFileHandler({ policy: deps.policy }),
