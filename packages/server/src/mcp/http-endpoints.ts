@@ -4,6 +4,8 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { BoundedEventStore } from './event-store.ts';
+import { JsonCalls, wantsJsonResponse } from './json-call.ts';
 import type { McpEndpointFactory } from './mcp-server.ts';
 import { McpSession } from './mcp-session.ts';
 
@@ -26,7 +28,10 @@ function jsonRpcError(status: number, code: number, message: string): Response {
 export class McpHttpEndpoints {
   readonly #factory: McpEndpointFactory;
   readonly #maxSessions: number;
-  readonly #streamable = new Map<string, { transport: WebStandardStreamableHTTPServerTransport } & Live>();
+  readonly #streamable = new Map<
+    string,
+    { transport: WebStandardStreamableHTTPServerTransport; json: JsonCalls } & Live
+  >();
   readonly #sse = new Map<string, { transport: SSEServerTransport } & Live>();
 
   constructor(factory: McpEndpointFactory, options: { maxSessions?: number } = {}) {
@@ -44,7 +49,18 @@ export class McpHttpEndpoints {
     if (sessionId) {
       const live = this.#streamable.get(sessionId);
       if (!live) return jsonRpcError(404, -32001, 'unknown or expired MCP session');
-      return live.transport.handleRequest(request);
+      if (request.method !== 'POST') return live.transport.handleRequest(request);
+      let posted: unknown;
+      try {
+        posted = await request.json();
+      } catch {
+        return jsonRpcError(400, -32700, 'request body is not valid JSON');
+      }
+      // A call that asked for no progress is answered as plain JSON (json-call.ts), and its
+      // cancellation goes to where it runs; everything else takes the session's SSE transport.
+      if (wantsJsonResponse(posted)) return live.json.answer(request, posted);
+      if (live.json.inFlight > 0 && live.json.cancel(posted)) return new Response(null, { status: 202 });
+      return live.transport.handleRequest(request, { parsedBody: posted });
     }
     if (request.method !== 'POST') return jsonRpcError(400, -32000, 'mcp-session-id header required');
     let body: unknown;
@@ -61,10 +77,22 @@ export class McpHttpEndpoints {
     }
     const session = new McpSession(randomUUID());
     const server = this.#factory.create(session);
+    const json = new JsonCalls(() => this.#factory.create(session));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => session.id,
+      // Streamed calls (with a progress token) can be resumed with Last-Event-ID while this
+      // process lives; event-store.ts bounds what is kept.
+      eventStore: new BoundedEventStore(),
       onsessioninitialized: (id) => {
-        this.#streamable.set(id, { transport, server, close: () => server.close() });
+        this.#streamable.set(id, {
+          transport,
+          json,
+          server,
+          close: async () => {
+            await json.close();
+            await server.close();
+          },
+        });
       },
       onsessionclosed: (id) => {
         this.#streamable.delete(id);
@@ -72,6 +100,7 @@ export class McpHttpEndpoints {
     });
     transport.onclose = () => {
       this.#streamable.delete(session.id);
+      json.close().catch(() => {});
     };
     await server.connect(transport);
     return transport.handleRequest(request, { parsedBody: body });
