@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import { bulkHeapPolicy } from '@reach/protocol/node';
+import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
 import { openConfirmedDir } from '../agent/open-confirmed.ts';
@@ -44,6 +44,17 @@ export const runAgentCommand: Command = {
       log,
     });
     await groups.start();
+    // Before any write: sweep the temp files a previous run left in the directories it wrote into.
+    const litter = new LitterSweeper({
+      journalFile: join(loaded.dir, 'run', 'written-dirs.json'),
+      writeTemps: true,
+      policy: {
+        resumableTtlMs: config.partial_ttl_hours * 3_600_000,
+        maxResumableBytes: config.partial_max_mib * 1024 * 1024,
+      },
+    });
+    const swept = await litter.start();
+    if (swept.removed.length + swept.overCap.length > 0) log.info(swept, 'removed stray temp files');
 
     const core = createAgentHandlers({
       identity: {
@@ -62,6 +73,7 @@ export const runAgentCommand: Command = {
       detectCapabilities: detect,
       system,
       groups,
+      litter,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -83,6 +95,7 @@ export const runAgentCommand: Command = {
         openDir: (dir) => openConfirmedDir(policy, dir),
         log,
         heap: bulkHeapPolicy(),
+        litter,
       }),
     });
     const stop = () => {
@@ -105,6 +118,7 @@ export const runAgentCommand: Command = {
       await tunnel.close();
       await sshSessions.close();
       groups.close();
+      await litter.close();
     }
   },
 };

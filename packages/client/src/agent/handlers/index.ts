@@ -8,7 +8,7 @@ import { listFilesHandler } from './list-files.ts';
 import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './policy-and-status.ts';
 import { readFileHandler } from './read-file.ts';
 import { runCommandHandler } from './run-command.ts';
-import { writeFileHandler } from './write-file.ts';
+import { type WriteFileDeps, writeFileHandler } from './write-file.ts';
 
 export type { ClientIdentity, SystemInfo };
 
@@ -34,6 +34,8 @@ export interface AgentHandlerDeps {
   now?: () => number;
   /** Ties run_command's process groups to the client's life. */
   groups?: CommandGroups;
+  /** write_file's directories journal and sweep (litter-sweeper.ts). */
+  litter?: WriteFileDeps['litter'];
 }
 
 /** Every core agent method, keyed by method name, ready for an RpcPeer. */
@@ -61,7 +63,7 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       groups: deps.groups,
     }),
     read_file: readFileHandler({ policy: deps.policy }),
-    write_file: writeFileHandler({ policy: deps.policy }),
+    write_file: writeFileHandler({ policy: deps.policy, litter: deps.litter }),
     list_files: listFilesHandler({ policy: deps.policy }),
     get_metrics: getMetricsHandler(),
     capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
