@@ -32,8 +32,8 @@ describe('LitterSweeper', () => {
     const now = Date.now();
     // The run that died noted both directories.
     const first = new LitterSweeper({ journalFile, writeTemps: true });
-    first.note(d1);
-    first.note(d2);
+    await first.note(d1);
+    await first.note(d2);
     await first.close();
 
     await file(join(d1, '.big.iso.reach-partial-0123456789abcdef'), 10, now, 5000); // random: dead
@@ -68,7 +68,7 @@ describe('LitterSweeper', () => {
       now: () => now,
     });
     await sweeper.start();
-    sweeper.note(dir);
+    await sweeper.note(dir);
     const name = (c: string) => `.f${c}.reach-partial-${c.repeat(32)}`;
     await file(join(dir, name('a')), 1000, now, 3 * HOUR);
     await file(join(dir, name('b')), 1000, now, 2 * HOUR);
@@ -83,8 +83,8 @@ describe('LitterSweeper', () => {
   test('the journal keeps the most recent maxDirs directories and survives a restart', async () => {
     const journalFile = join(root, 'c', 'j.json');
     const s1 = new LitterSweeper({ journalFile, maxDirs: 3 });
-    for (const d of ['p', 'q', 'r', 's', 't']) s1.note(join(root, d));
-    s1.note(join(root, 'r'));
+    for (const d of ['p', 'q', 'r', 's', 't']) await s1.note(join(root, d));
+    await s1.note(join(root, 'r'));
     assert.deepEqual(
       s1.dirs,
       ['s', 't', 'r'].map((d) => join(root, d)),

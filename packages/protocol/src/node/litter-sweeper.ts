@@ -92,8 +92,12 @@ export class LitterSweeper {
     return report;
   }
 
-  /** `dir` is being written into: remember it (persisted when new, or not noted for 10 min). */
-  note(dir: string): void {
+  /**
+   * `dir` is about to be written into: remember it. Resolves once the journal on disk names it
+   * (written when the directory is new or was not noted for 10 min, else at once), so a temp file
+   * made after it is always findable by the next start.
+   */
+  async note(dir: string): Promise<void> {
     const now = this.#now();
     const last = this.#dirs.get(dir);
     this.#dirs.delete(dir);
@@ -103,7 +107,7 @@ export class LitterSweeper {
       if (oldest === undefined) break;
       this.#dirs.delete(oldest);
     }
-    if (last === undefined || now - last > RENOTE_MS) void this.#save();
+    if (last === undefined || now - last > RENOTE_MS) await this.#save();
   }
 
   /**

@@ -62,7 +62,7 @@ export async function receiveTarget(
     await makeDirs(dirname(target.path));
     dirFh = opts.openDir ? await opts.openDir(dirname(target.path)) : undefined;
     place = placeIn(target.path, dirFh);
-    opts.litter?.note(dirname(target.path));
+    await opts.litter?.note(dirname(target.path));
     await sweepStalePartials(place.at);
     prepared =
       target.kind === 'file'

@@ -55,7 +55,7 @@ export async function writeChecked(
   mode: number | undefined,
   litter?: WriteFileDeps['litter'],
 ): Promise<void> {
-  litter?.note(dirname(resolved));
+  await litter?.note(dirname(resolved));
   try {
     // Missing parents are made one at a time inside the directory above, held open (makeDirs).
     await makeDirs(dirname(resolved)).catch((err: NodeJS.ErrnoException) => {
