@@ -83,7 +83,9 @@ while (performance.now() < endAt) {
   const minute = Math.floor((performance.now() - started) / 60_000);
   const t0 = performance.now();
   await call('run_command', { cmd: 'true' });
-  (perMinute[minute] ??= []).push(performance.now() - t0);
+  const bucket = perMinute[minute] ?? [];
+  perMinute[minute] = bucket;
+  bucket.push(performance.now() - t0);
   const f = join(work, `f${i % 20}.txt`);
   await call('write_file', { path: f, content: `soak ${i} `.repeat(200) });
   await call('read_file', { path: f });

@@ -10,7 +10,12 @@ export async function setupClient(env: Record<string, string | undefined>, serve
   if ((await main(['--init'], quiet)) !== 0) throw new Error('reach --init failed');
   if ((await main(['--generate-key'], quiet)) !== 0) throw new Error('reach --generate-key failed');
   let uuid = '';
-  await main(['--show-uuid'], { ...quiet, stdout: (t) => void (uuid += t) });
+  await main(['--show-uuid'], {
+    ...quiet,
+    stdout: (t) => {
+      uuid += t;
+    },
+  });
   const auth = spawnSync(
     process.execPath,
     [
