@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bulkHeapPolicy } from '@reach/protocol/node';
+import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
@@ -170,6 +170,13 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
       log: log.child({ component: 'transfers' }),
       heap: bulkHeapPolicy(),
+      litter: new LitterSweeper({
+        journalFile: join(config.dataDir, 'written-dirs.json'),
+        policy: {
+          resumableTtlMs: config.partialTtlHours * 3_600_000,
+          maxResumableBytes: config.partialMaxMib * 1024 * 1024,
+        },
+      }),
     });
     await transfers.start();
     const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });

@@ -6,6 +6,12 @@
 export { type BulkHeapPolicy, bulkHeapPolicy } from './bulk-heap-policy.ts';
 export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 export { fsError } from './fs-error.ts';
+export {
+  DEFAULT_LITTER_POLICY,
+  type LitterPolicy,
+  type LitterReport,
+  LitterSweeper,
+} from './litter-sweeper.ts';
 export { makeDirs } from './make-dirs.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';

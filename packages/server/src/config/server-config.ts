@@ -82,6 +82,15 @@ export const ServerConfigSchema = z.object({
   webhookMaxRetries: z.coerce.number().int().min(0).max(20).default(3),
   /** Audit rows older than this are deleted. */
   auditRetentionDays: z.coerce.number().positive().max(36_500).default(90),
+  /** Resumable download partials are removed this long after their last change, in hours. */
+  partialTtlHours: z.coerce.number().min(0).max(8760).default(168),
+  /** Resumable partials may take this much disk together, in MiB (oldest removed first). */
+  partialMaxMib: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .default(4096),
   /** Optional JSON log file beside stderr, rotated by size. */
   logFile: z.string().optional(),
   logMaxBytes: z.coerce
@@ -180,6 +189,8 @@ const FLAGS: Record<string, ConfigKey> = {
   'webhook-timeout': 'webhookTimeoutS',
   'webhook-max-retries': 'webhookMaxRetries',
   'audit-retention-days': 'auditRetentionDays',
+  'partial-ttl-hours': 'partialTtlHours',
+  'partial-max-mib': 'partialMaxMib',
   'log-file': 'logFile',
   'log-max-bytes': 'logMaxBytes',
   'log-max-files': 'logMaxFiles',
@@ -225,6 +236,8 @@ const ENV: Record<string, ConfigKey> = {
   WEBHOOK_TIMEOUT: 'webhookTimeoutS',
   WEBHOOK_MAX_RETRIES: 'webhookMaxRetries',
   AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  PARTIAL_TTL_HOURS: 'partialTtlHours',
+  PARTIAL_MAX_MIB: 'partialMaxMib',
   LOG_FILE: 'logFile',
   LOG_MAX_BYTES: 'logMaxBytes',
   LOG_MAX_FILES: 'logMaxFiles',
