@@ -88,12 +88,16 @@ describe('createAgentHandlers over RPC', () => {
     );
   });
 
-  test('set_policy widens the allowed union', async () => {
-    const r = await call('set_policy', { allowed_paths: ['/etc'] });
-    assert.deepEqual(r, { allowed_paths: [dir, '/etc'] });
-    await call('list_files', { path: '/etc' });
-    await call('set_policy', { allowed_paths: [] });
+  test("set_policy narrows the client's own allowed paths, never widens them", async () => {
+    const wide = await call('set_policy', { allowed_paths: ['/'] });
+    assert.deepEqual(wide, { allowed_paths: [dir] });
     await assert.rejects(server.call('list_files', { path: '/etc' }), { code: 'PATH_DENIED' });
+    const beside = await call('set_policy', { allowed_paths: ['/etc'] });
+    assert.deepEqual(beside, { allowed_paths: [] });
+    await assert.rejects(server.call('list_files', { path: '/etc' }), { code: 'PATH_DENIED' });
+    await assert.rejects(server.call('list_files', { path: dir }), { code: 'PATH_DENIED' });
+    await call('set_policy', { allowed_paths: [] });
+    await call('list_files', { path: dir });
   });
 
   test('a cancelled call kills its command', async () => {
