@@ -1,5 +1,12 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
+import type { OperationJournal } from '@reach/protocol/node';
 import type { Logger } from '../../log/logger.ts';
+import {
+  journaled,
+  operationStatusHandler,
+  recordCommandResult,
+  writeFileIntent,
+} from '../../operations/journaled-handlers.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { exchangeHandlers } from './exchange.ts';
@@ -37,6 +44,8 @@ export interface AgentHandlerDeps {
   groups?: CommandGroups;
   /** write_file's directories journal and sweep (litter-sweeper.ts). */
   litter?: WriteFileDeps['litter'];
+  /** Completed mutations by operation id: retries replay, operation_status answers from it. */
+  operations?: OperationJournal | undefined;
 }
 
 /** Every core agent method, keyed by method name, ready for an RpcPeer. */
@@ -45,6 +54,9 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
   const startedAt = now();
   let capabilities = [...deps.capabilities];
   const log = deps.log.child({ component: 'agent' });
+  const ops = deps.operations;
+  const once = (op: string, handler: RpcHandler, opts: Parameters<typeof journaled>[3] = {}) =>
+    ops ? journaled(ops, op, handler, opts) : handler;
   const handlers: Record<CoreAgentMethod, RpcHandler> = {
     hello: helloHandler({
       identity: deps.identity,
@@ -56,20 +68,27 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
     }),
     set_policy: setPolicyHandler(deps.policy),
     heartbeat: heartbeatHandler(now, startedAt),
-    run_command: runCommandHandler({
-      policy: deps.policy,
-      log,
-      baseEnv: deps.baseEnv,
-      defaultCwd: deps.defaultCwd,
-      groups: deps.groups,
-    }),
+    run_command: once(
+      'run_command',
+      runCommandHandler({
+        policy: deps.policy,
+        log,
+        baseEnv: deps.baseEnv,
+        defaultCwd: deps.defaultCwd,
+        groups: deps.groups,
+      }),
+      { record: recordCommandResult },
+    ),
     read_file: readFileHandler({ policy: deps.policy }),
-    write_file: writeFileHandler({ policy: deps.policy, litter: deps.litter }),
+    write_file: once('write_file', writeFileHandler({ policy: deps.policy, litter: deps.litter }), {
+      intent: writeFileIntent,
+    }),
     list_files: listFilesHandler({ policy: deps.policy }),
     get_metrics: getMetricsHandler(),
     capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
       capabilities = caps;
     }),
+    operation_status: operationStatusHandler(ops),
   };
   return new Map([...Object.entries(handlers), ...Object.entries(exchangeHandlers({ policy: deps.policy }))]);
 }

@@ -2,6 +2,7 @@ import { AbsolutePath, LIMITS } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
+import { IdempotencyKey, operationId } from './operation-tools.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
 const COMMAND_DEADLINE_GRACE_MS = 5_000;
@@ -27,9 +28,11 @@ export const remoteTools = [
         .describe('seconds'),
       env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
       client_id: ClientRef.optional(),
+      idempotency_key: IdempotencyKey.optional(),
     }),
-    handler: ({ client_id, ...params }, ctx) =>
+    handler: ({ client_id, idempotency_key, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
+        const params = { ...rest, operation_id: operationId(idempotency_key, ctx) };
         const started = Date.now();
         const ticker = setInterval(() => {
           const elapsed = Math.round((Date.now() - started) / 1000);
@@ -62,9 +65,16 @@ export const remoteTools = [
       content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
       binary: z.boolean().default(false),
       client_id: ClientRef.optional(),
+      idempotency_key: IdempotencyKey.optional(),
     }),
-    handler: ({ client_id, ...params }, ctx) =>
-      callAgent(client_id, ctx, 'write_file', params, FILE_CALL_TIMEOUT_MS),
+    handler: ({ client_id, idempotency_key, ...params }, ctx) =>
+      callAgent(
+        client_id,
+        ctx,
+        'write_file',
+        { ...params, operation_id: operationId(idempotency_key, ctx) },
+        FILE_CALL_TIMEOUT_MS,
+      ),
   }),
 
   defineTool({
