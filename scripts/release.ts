@@ -15,7 +15,7 @@ import {
   SUMS_FILE,
   sha256Sums,
 } from '../packages/server/src/releases/release-manifest.ts';
-import { BINS, buildSeaBundle, readPackage, REPO } from './build/bundles.ts';
+import { BINS, buildSeaBundle, REPO, readPackage } from './build/bundles.ts';
 import { makeArchive } from './release/archives.ts';
 import { nodeBinary, pinnedNodeVersion } from './release/node-binaries.ts';
 import { makeBlob, makeExecutable } from './release/sea.ts';
@@ -51,7 +51,11 @@ function hasTool(tool: string): boolean {
 }
 
 /** Runs `jobs` at most `limit` at a time (postject is single-threaded: one per CPU). */
-async function parallel<T>(items: readonly T[], limit: number, job: (item: T) => Promise<void>): Promise<void> {
+async function parallel<T>(
+  items: readonly T[],
+  limit: number,
+  job: (item: T) => Promise<void>,
+): Promise<void> {
   const queue = [...items];
   const workers = Array.from({ length: Math.min(limit, queue.length) }, async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) await job(item);
@@ -83,7 +87,8 @@ try {
   const isHost = (t: ExecutableTarget): boolean => t.nodePackage === null;
   // Fetch each target's Node once before the parallel injections share it.
   const nodes = new Map<string | null, string>();
-  for (const pkg of new Set(executables.map((t) => t.nodePackage))) nodes.set(pkg, await nodeBinary(pkg, CACHE));
+  for (const pkg of new Set(executables.map((t) => t.nodePackage)))
+    nodes.set(pkg, await nodeBinary(pkg, CACHE));
 
   const artifacts: ReleaseArtifact[] = [];
   await parallel(executables, Math.max(1, availableParallelism()), async (t) => {
@@ -148,7 +153,9 @@ try {
   }
   await rm(OUT, { recursive: true, force: true });
   await rename(staged, OUT);
-  log(`${relative(REPO, OUT)}: ${artifacts.length} artifacts of ${version} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `${relative(REPO, OUT)}: ${artifacts.length} artifacts of ${version} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 } finally {
   await rm(work, { recursive: true, force: true });
 }

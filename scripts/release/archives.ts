@@ -21,7 +21,11 @@ export async function makeArchive(target: ArchiveTarget, outDir: string, workDir
     const entries = [
       { name: 'reach/reach.exe', data: await readFile(exe), mode: 0o755 },
       ...(await Promise.all(
-        scripts.map(async (s) => ({ name: `reach/${s}`, data: await readFile(join(PORTABLE, s)), mode: 0o644 })),
+        scripts.map(async (s) => ({
+          name: `reach/${s}`,
+          data: await readFile(join(PORTABLE, s)),
+          mode: 0o644,
+        })),
       )),
     ];
     await writeFile(join(outDir, target.name), zipArchive(entries));

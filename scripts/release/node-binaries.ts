@@ -37,7 +37,9 @@ export async function nodeBinary(npmPackage: string | null, cacheDir: string): P
   const version = pinnedNodeVersion();
   if (npmPackage === null) {
     if (process.version !== `v${version}`) {
-      throw new Error(`run the release with the pinned node ${version} (npm run release), not ${process.version}`);
+      throw new Error(
+        `run the release with the pinned node ${version} (npm run release), not ${process.version}`,
+      );
     }
     return realpathSync(process.execPath);
   }

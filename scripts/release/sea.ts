@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, chmod, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../build/bundles.ts';
@@ -57,7 +57,14 @@ export async function makeExecutable(o: InjectOptions): Promise<void> {
   if (o.strip !== null) await run(o.strip, ['--strip-all', o.out]);
   await run(
     process.execPath,
-    [join(REPO, 'node_modules/postject/dist/cli.js'), o.out, 'NODE_SEA_BLOB', o.blob, '--sentinel-fuse', SEA_FUSE],
+    [
+      join(REPO, 'node_modules/postject/dist/cli.js'),
+      o.out,
+      'NODE_SEA_BLOB',
+      o.blob,
+      '--sentinel-fuse',
+      SEA_FUSE,
+    ],
     { maxBuffer: 16 * 1024 * 1024 },
   );
 }

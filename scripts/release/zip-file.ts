@@ -26,7 +26,8 @@ export function zipArchive(entries: readonly ZipEntry[]): Buffer {
     const name = Buffer.from(e.name, 'utf8');
     const body = deflateRawSync(e.data, { level: 9 });
     const crc = crc32(e.data);
-    if (e.data.length >= 0xffff_ffff || offset + body.length >= 0xffff_ffff) throw new Error('zip: entry over 4 GiB');
+    if (e.data.length >= 0xffff_ffff || offset + body.length >= 0xffff_ffff)
+      throw new Error('zip: entry over 4 GiB');
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)

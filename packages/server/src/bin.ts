@@ -9,6 +9,7 @@ const USAGE = `usage: reach-server [flags]                     run the server
        reach-server audit [--data-dir D] [--client X] [--since 24h|ISO] [--tool T] [--limit N] [--json]
        reach-server webhooks [--data-dir D] [--limit N] [--json] [--requeue]   outbox and dead letters
        reach-server webhook-test-receiver [--port N] [--host H] [--log FILE]
+       reach-server release install DIR [--force] [--data-dir D] [--releases-dir D]   serve a dist/release
 flags: --transport stdio|http  --host H  --port N  --ssh-host H  --ssh-port N  --data-dir DIR
        --api-key KEY  --log-level LEVEL  --heartbeat-interval S`;
 
@@ -16,6 +17,10 @@ async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stderr.write(`${USAGE}\n`);
     return 0;
+  }
+  if (argv[0] === 'release') {
+    const { releaseCommand } = await import('./releases/release-command.ts');
+    return releaseCommand(argv.slice(1), { env: process.env, stdout: process.stdout });
   }
   // Subcommands with flags of their own; only --data-dir is shared with the server's flags.
   if (argv[0] === 'audit' || argv[0] === 'webhooks' || argv[0] === 'webhook-test-receiver') {

@@ -13,6 +13,8 @@ import { MIGRATIONS } from './db/migrations/index.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { ReleaseStore } from './releases/release-store.ts';
+import { releasesDir } from './releases/releases-dir.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
@@ -42,6 +44,8 @@ export interface ServerServices {
   audit: AuditLog;
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
+  /** Client executables and archives served over HTTP (`reach-server release install`). */
+  releases: ReleaseStore;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -172,6 +176,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       webhooks,
       audit,
       transfers,
+      releases: new ReleaseStore(releasesDir(config)),
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

@@ -103,6 +103,7 @@ export async function startTransports(
     apiKey: config.apiKey,
     allowedHosts: () => allowedHosts,
     mcp,
+    releases: { store: services.releases, requireApiKey: config.releasesAuth === 'api-key' },
     health: () => ({
       status: 'ok',
       version: SERVER_VERSION,

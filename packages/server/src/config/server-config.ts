@@ -75,6 +75,10 @@ export const ServerConfigSchema = z.object({
         .map((h) => h.trim())
         .filter(Boolean),
     ),
+  /** Client downloads served at /latest and /releases (default `<data-dir>/releases`). */
+  releasesDir: z.string().min(1).optional(),
+  /** `open`: downloads need no API key (binaries are not secrets); `api-key`: they need the key. */
+  releasesAuth: z.enum(['open', 'api-key']).default('open'),
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 type ConfigKey = keyof ServerConfig;
@@ -106,6 +110,8 @@ const FLAGS: Record<string, ConfigKey> = {
   'log-file': 'logFile',
   'log-max-bytes': 'logMaxBytes',
   'log-max-files': 'logMaxFiles',
+  'releases-dir': 'releasesDir',
+  'releases-auth': 'releasesAuth',
 };
 
 /** Flags that may be given more than once. */
@@ -138,6 +144,8 @@ const ENV: Record<string, ConfigKey> = {
   LOG_FILE: 'logFile',
   LOG_MAX_BYTES: 'logMaxBytes',
   LOG_MAX_FILES: 'logMaxFiles',
+  RELEASES_DIR: 'releasesDir',
+  RELEASES_AUTH: 'releasesAuth',
 };
 
 export interface LoadedServerConfig {

@@ -2,8 +2,10 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import type { McpHttpEndpoints } from '../mcp/http-endpoints.ts';
+import type { ReleaseStore } from '../releases/release-store.ts';
 import { bearerAuth } from './bearer-auth.ts';
 import { hostCheck } from './host-check.ts';
+import { releaseRoutes } from './release-routes.ts';
 
 export interface HealthBody {
   status: 'ok';
@@ -19,13 +21,17 @@ export interface HttpAppDeps {
   allowedHosts: () => readonly string[];
   mcp: McpHttpEndpoints;
   health(): HealthBody;
+  /** Client downloads (/latest, /releases); open unless `requireApiKey`. */
+  releases?: { store: ReleaseStore; requireApiKey: boolean };
 }
 
 /** The HTTP routes: /health open; everything else behind the bearer key; MCP behind the host check. */
 export function createHttpApp(deps: HttpAppDeps): Hono<{ Bindings: HttpBindings }> {
   const app = new Hono<{ Bindings: HttpBindings }>();
   app.get('/health', (c) => c.json(deps.health()));
+  if (deps.releases && !deps.releases.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   app.use('*', bearerAuth(deps.apiKey));
+  if (deps.releases?.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   const guard = hostCheck(deps.allowedHosts);
   app.use('/mcp', guard);
   app.use('/sse', guard);
