@@ -3,10 +3,21 @@ rem Reach client setup from the portable archive: config directory, key pair, an
 rem on the server to authorize this machine. Safe to run again: an existing config and key are kept.
 setlocal
 set "REACH_EXE=%~dp0reach.exe"
-"%REACH_EXE%" --init || exit /b 1
+"%REACH_EXE%" --init
+if errorlevel 1 exit /b 1
 "%REACH_EXE%" --show-key >nul 2>&1
-if errorlevel 1 ("%REACH_EXE%" --generate-key >nul || exit /b 1) else (echo A key already exists ^(kept^).)
-for /f "delims=" %%k in ('"%REACH_EXE%" --show-key 2^>nul') do set "PUB=%%k"
+if not errorlevel 1 goto havekey
+"%REACH_EXE%" --generate-key >nul
+if errorlevel 1 exit /b 1
+goto showkey
+:havekey
+echo A key already exists (kept).
+:showkey
+set "PUBFILE=%TEMP%\reach-setup-%RANDOM%.txt"
+"%REACH_EXE%" --show-key >"%PUBFILE%" 2>nul
+if errorlevel 1 exit /b 1
+set /p PUB=<"%PUBFILE%"
+del "%PUBFILE%"
 echo.
 echo Public key:
 echo   %PUB%
@@ -17,6 +28,6 @@ echo.
 echo Then connect:
 echo   "%~dp0run.bat" -s your-server.example.com -p 2222
 echo.
-echo To start it at logon, add a shortcut to run.bat with your -s/-p arguments to
+echo To start it at logon, put a shortcut to run.bat with your -s and -p arguments in
 echo   %APPDATA%\Microsoft\Windows\Start Menu\Programs\Startup
 endlocal
