@@ -9,9 +9,9 @@ import { BINS, buildNpmBundle, publishedManifest, REPO } from './build/bundles.t
 export const NPM_DIST = join(REPO, 'dist', 'npm');
 
 const pack = !process.argv.includes('--no-pack');
+await rm(NPM_DIST, { recursive: true, force: true });
 for (const bin of BINS) {
   const dir = join(NPM_DIST, bin.name);
-  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const out = join(dir, `${bin.name}.js`);
   await buildNpmBundle(bin, out);
