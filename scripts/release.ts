@@ -3,7 +3,7 @@
 // `--only NAME,…` builds just those executables (and the archives made from them), for quick tries.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
@@ -63,6 +63,9 @@ async function parallel<T>(
   await Promise.all(workers);
 }
 
+if (!existsSync(SSHCRYPTO)) {
+  throw new Error(`${SSHCRYPTO} is missing: run \`npm install\` (its postinstall builds ssh2's addon for Node 24)`);
+}
 const version = readPackage(REPO).version;
 const node = pinnedNodeVersion();
 const started = Date.now();
