@@ -20,7 +20,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'release') {
     const { releaseCommand } = await import('./releases/release-command.ts');
-    return releaseCommand(argv.slice(1), { env: process.env, stdout: process.stdout });
+    return releaseCommand(argv.slice(1), {
+      env: process.env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
   }
   // Subcommands with flags of their own; only --data-dir is shared with the server's flags.
   if (argv[0] === 'audit' || argv[0] === 'webhooks' || argv[0] === 'webhook-test-receiver') {

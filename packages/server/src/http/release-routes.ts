@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { toReachError } from '@reach/protocol';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { OpenedReleaseFile, ReleaseStore } from '../releases/release-store.ts';
 
 /** `bytes=a-b` | `bytes=a-` | `bytes=-n` (RFC 9110 §14.1.2); one range only. */
@@ -70,7 +71,7 @@ async function serve(c: Context, store: ReleaseStore, version: string, name: str
     file = await store.open(version, name);
   } catch (err) {
     const e = toReachError(err);
-    return c.json(e.toJSON(), e.httpStatus as 404);
+    return c.json(e.toJSON(), e.httpStatus as ContentfulStatusCode);
   }
   return sendFile(c, file, version === 'latest');
 }

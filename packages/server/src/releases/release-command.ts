@@ -7,6 +7,7 @@ import { releasesDir } from './releases-dir.ts';
 export interface ReleaseCommandIo {
   env: Readonly<Record<string, string | undefined>>;
   stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
 }
 
 /** `reach-server release install DIR [--force] [--data-dir D] [--releases-dir D]`. */
@@ -29,7 +30,17 @@ export async function releaseCommand(argv: string[], io: ReleaseCommandIo): Prom
     ...(parsed.values['releases-dir'] === undefined ? [] : ['--releases-dir', parsed.values['releases-dir']]),
   ];
   const { config } = loadServerConfig(flags, io.env);
-  const r = await installRelease(from, releasesDir(config), parsed.values.force === true);
+  let r: Awaited<ReturnType<typeof installRelease>>;
+  try {
+    r = await installRelease(from, releasesDir(config), parsed.values.force === true);
+  } catch (err) {
+    // A missing or damaged release is the operator's to fix: one line, not a stack.
+    if (err instanceof ReachError && err.code !== 'INTERNAL_ERROR' && err.code !== 'INVALID_ARGUMENT') {
+      io.stderr.write(`reach-server: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
   io.stdout.write(
     `${r.replaced ? 'replaced' : 'installed'} release ${r.version} (${r.artifacts} artifacts) in ${r.path}\n` +
       `served at /latest/<name> and /releases/${r.version}/<name>\n`,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import {
@@ -22,11 +22,25 @@ export interface InstallResult {
   replaced: boolean;
 }
 
+/** release.json is a few KiB; a file far larger is refused before it is read. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 async function readManifest(from: string): Promise<ReleaseManifest> {
+  const file = join(from, MANIFEST_FILE);
   let text: string;
   try {
-    text = await readFile(join(from, MANIFEST_FILE), 'utf8');
+    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const st = await handle.stat();
+      if (!st.isFile() || st.size > MAX_MANIFEST_BYTES) {
+        throw new ReachError('INVALID_ARGUMENT', `${file} is not a release manifest (${st.size} bytes)`);
+      }
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
+    if (err instanceof ReachError) throw err;
     throw new ReachError('FILE_NOT_FOUND', `${from} has no ${MANIFEST_FILE}: is it a dist/release?`, {
       cause: err,
     });
@@ -35,14 +49,11 @@ async function readManifest(from: string): Promise<ReleaseManifest> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ReachError('INVALID_ARGUMENT', `${join(from, MANIFEST_FILE)} is not JSON`, { cause: err });
+    throw new ReachError('INVALID_ARGUMENT', `${file} is not JSON`, { cause: err });
   }
   const parsed = ReleaseManifestSchema.safeParse(json);
   if (!parsed.success) {
-    throw new ReachError(
-      'INVALID_ARGUMENT',
-      `${join(from, MANIFEST_FILE)}: ${parsed.error.issues[0]?.message}`,
-    );
+    throw new ReachError('INVALID_ARGUMENT', `${file}: ${parsed.error.issues[0]?.message}`);
   }
   return parsed.data;
 }
