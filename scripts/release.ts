@@ -64,7 +64,9 @@ async function parallel<T>(
 }
 
 if (!existsSync(SSHCRYPTO)) {
-  throw new Error(`${SSHCRYPTO} is missing: run \`npm install\` (its postinstall builds ssh2's addon for Node 24)`);
+  throw new Error(
+    `${SSHCRYPTO} is missing: run \`npm install\` (its postinstall builds ssh2's addon for Node 24)`,
+  );
 }
 const version = readPackage(REPO).version;
 const node = pinnedNodeVersion();
