@@ -17,7 +17,8 @@ const etag = `"${rel.manifest.artifacts[0]?.sha256}"`;
 
 function app(requireApiKey: boolean) {
   return createHttpApp({
-    apiKey: 'k3y',
+    apiKeys: ['k3y'],
+    maxBodyBytes: 1024 * 1024,
     allowedHosts: () => ['127.0.0.1'],
     mcp: {} as McpHttpEndpoints,
     health: () => ({
@@ -26,6 +27,7 @@ function app(requireApiKey: boolean) {
       uptime_s: 0,
       clients: { online: 0, total: 0 },
       webhooks: { pending: 0, dead: 0 },
+      mcp: { sessions: 0, expired: 0, evicted: 0 },
     }),
     releases: { store: new ReleaseStore(root), requireApiKey },
   });
