@@ -6,11 +6,18 @@
 export { type BulkHeapPolicy, bulkHeapPolicy } from './bulk-heap-policy.ts';
 export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 export { fsError } from './fs-error.ts';
+export {
+  DEFAULT_LITTER_POLICY,
+  type LitterPolicy,
+  type LitterReport,
+  LitterSweeper,
+} from './litter-sweeper.ts';
 export { makeDirs } from './make-dirs.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';
 export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
+export { type PresignedRequest, presignedRequest } from './presigned-http.ts';
 export { SSH_ALGORITHMS, sshAlgorithms } from './ssh-algorithms.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { pathExists, realSystemOps, runOrThrow, type SystemOps, writeFileReplacing } from './system-ops.ts';

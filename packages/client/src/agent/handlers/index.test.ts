@@ -3,7 +3,7 @@ import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_METHODS, RpcPeer, SSH_SESSION_METHODS } from '@reach/protocol';
+import { AGENT_METHODS, EXCHANGE_METHODS, RpcPeer, SSH_SESSION_METHODS } from '@reach/protocol';
 import { createLogger } from '../../log/logger.ts';
 import { PathPolicy } from '../path-policy.ts';
 import { type CoreAgentMethod, createAgentHandlers } from './index.ts';
@@ -45,7 +45,7 @@ describe('createAgentHandlers over RPC', () => {
       now: () => (clock += 5000),
     });
     const core = Object.keys(AGENT_METHODS).filter((m) => !Object.hasOwn(SSH_SESSION_METHODS, m));
-    assert.deepEqual([...handlers.keys()].sort(), core.sort());
+    assert.deepEqual([...handlers.keys()].sort(), [...core, ...Object.keys(EXCHANGE_METHODS)].sort());
     server = link(handlers);
   });
   after(async () => {
