@@ -53,6 +53,11 @@ REACH_API_KEY=@API_KEY@
 #REACH_LOG_MAX_BYTES=10485760
 #REACH_LOG_MAX_FILES=5
 
+## Resumable transfer partials left by an interrupted download: kept this many hours, and at
+## most this many MiB in all (oldest removed first).
+#REACH_PARTIAL_TTL_HOURS=168
+#REACH_PARTIAL_MAX_MIB=4096
+
 ## HTTP and SSH admission limits.
 #REACH_MAX_BODY_BYTES=16777216
 #REACH_MCP_IDLE_TIMEOUT=600
