@@ -124,6 +124,10 @@ export const ServerConfigSchema = z.object({
         .map((h) => h.trim())
         .filter(Boolean),
     ),
+  /** Client downloads served at /latest and /releases (default `<data-dir>/releases`). */
+  releasesDir: z.string().min(1).optional(),
+  /** `open`: downloads need no API key (binaries are not secrets); `api-key`: they need the key. */
+  releasesAuth: z.enum(['open', 'api-key']).default('open'),
   /**
    * The S3-compatible bucket of the exchange_* tools (storage/storage-settings.ts). The reference's
    * R2_ACCOUNT_ID / R2_ACCESS_KEY / R2_SECRET_KEY / R2_BUCKET are read as aliases; keys come from
@@ -194,6 +198,8 @@ const FLAGS: Record<string, ConfigKey> = {
   'log-file': 'logFile',
   'log-max-bytes': 'logMaxBytes',
   'log-max-files': 'logMaxFiles',
+  'releases-dir': 'releasesDir',
+  'releases-auth': 'releasesAuth',
   's3-endpoint': 's3Endpoint',
   's3-region': 's3Region',
   's3-bucket': 's3Bucket',
@@ -241,6 +247,8 @@ const ENV: Record<string, ConfigKey> = {
   LOG_FILE: 'logFile',
   LOG_MAX_BYTES: 'logMaxBytes',
   LOG_MAX_FILES: 'logMaxFiles',
+  RELEASES_DIR: 'releasesDir',
+  RELEASES_AUTH: 'releasesAuth',
   S3_ENDPOINT: 's3Endpoint',
   S3_REGION: 's3Region',
   S3_BUCKET: 's3Bucket',
