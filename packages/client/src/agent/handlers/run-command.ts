@@ -10,6 +10,7 @@ import {
 import { fsError } from '@reach/protocol/node';
 import type { z } from 'zod';
 import type { Logger } from '../../log/logger.ts';
+import { type Platform, POSIX_PLATFORM } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
@@ -39,6 +40,8 @@ export interface RunCommandDeps {
   procFd?: boolean;
   /** Kills each command's group when the client dies (the watchdog); none in unit tests. */
   groups?: CommandGroups | undefined;
+  /** Shell and tree kill of this OS (platform/); POSIX when absent. */
+  platform?: Platform | undefined;
 }
 
 /** Room left in a frame for the envelope, error message and the other fields. */
@@ -63,7 +66,10 @@ export function fitOutputs(stdout: string, stderr: string, budget: number) {
   return { stdout: out, stderr: err, cut };
 }
 
-/** `run_command`: runs the user's command with /bin/sh -c in its own process group. */
+/**
+ * `run_command`: runs the user's command with /bin/sh -c in its own process group (on Windows with
+ * cmd.exe, or PowerShell when `shell` asks: the platform's shell).
+ */
 export function runCommandHandler(deps: RunCommandDeps) {
   const d: RunCommandDeps = { ...deps, procFd: deps.procFd ?? existsSync('/proc/self/fd') };
   return defineHandler(RunCommandParams, async (params, ctx) => {
@@ -117,6 +123,10 @@ export async function runChecked(
   resolved: string | undefined,
   ctx: RpcRequestContext,
 ): Promise<RunCommandResult> {
+  const platform = deps.platform ?? POSIX_PLATFORM;
+  const env = { ...deps.baseEnv, ...params.env };
+  // Before the cwd is opened: an unknown shell or a command too long for it fails with nothing done.
+  const how = platform.shell(params.cmd, params.shell, env);
   const opened =
     resolved === undefined
       ? undefined
@@ -128,7 +138,9 @@ export async function runChecked(
         );
   const running = runShell(params.cmd, {
     cwd: opened?.spawnCwd ?? deps.defaultCwd,
-    env: { ...deps.baseEnv, ...params.env },
+    env,
+    spawn: how,
+    killTree: platform.killTree,
     timeoutMs: params.timeout * 1000,
     signal: ctx.signal,
     maxOutputBytes: deps.maxOutputBytes ?? LIMITS.maxOutputBytesPerStream,

@@ -26,6 +26,7 @@ export const remoteTools = [
         .default(LIMITS.defaultCommandTimeoutS)
         .describe('seconds'),
       env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
+      shell: z.enum(['cmd', 'powershell']).optional().describe('Windows clients only'),
       client_id: ClientRef.optional(),
     }),
     handler: ({ client_id, ...params }, ctx) =>
