@@ -85,6 +85,11 @@ function splitComponents(p: string): string[] {
 export interface PathRules {
   resolve(path: string): Promise<string>;
   isWithin(path: string, root: string): boolean;
+  /**
+   * False where `/proc/self/fd` can never name this process's descriptors (Windows: under wine,
+   * `Z:\proc` is the Linux host's procfs of wine's own process): then confirmOpen checks the name.
+   */
+  descriptorPaths?: boolean;
 }
 
 const POSIX_RULES: PathRules = { resolve: (p) => resolvePath(p), isWithin };
@@ -198,7 +203,7 @@ export class PathPolicy {
   async confirmOpen(fh: FileHandle, path: string): Promise<void> {
     if (this.unrestricted) return;
     try {
-      const real = await openedPath(fh);
+      const real = this.#rules.descriptorPaths === false ? undefined : await openedPath(fh);
       if (real === undefined) {
         // No procfs: nothing names the descriptor's file, so only the name can be checked again.
         await this.check(path);

@@ -72,6 +72,7 @@ export function windowsPlatform(deps: WindowsDeps = {}): Platform {
     paths: {
       resolve: (p) => resolveWindowsPath(p, deps.realpath),
       isWithin: isWithinWindows,
+      descriptorPaths: false,
     },
     // %USERPROFILE%\.reach, as the reference client keeps it (os.homedir() reads USERPROFILE too).
     defaultConfigDir: (env, home) => win32.join(env.USERPROFILE || home, '.reach'),

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, open, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { PathPolicy } from '../agent/path-policy.ts';
 import { windowsPlatform } from './platform.ts';
@@ -76,5 +79,30 @@ describe('windows paths', () => {
     policy.setServerPaths(['C:\\DATA\\IN']);
     assert.deepEqual(await policy.effectivePaths(), ['C:\\Data\\in']);
     await assert.rejects(policy.check('C:\\data\\other'), { code: 'PATH_DENIED' });
+  });
+
+  test('no descriptor paths on Windows: confirmOpen checks the name again, never /proc/self/fd', async () => {
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'reach-winfd-')));
+    try {
+      await mkdir(join(dir, 'in'));
+      await writeFile(join(dir, 'in', 'f'), 'x');
+      await writeFile(join(dir, 'outside'), 'y');
+      // A handle to a file outside the root, confirmed under a name inside it: by its descriptor
+      // (Linux) that is refused; with no descriptor paths (Windows) only the name is judged.
+      const posix = new PathPolicy([join(dir, 'in')]);
+      const fh1 = await open(join(dir, 'outside'), 'r');
+      await assert.rejects(posix.confirmOpen(fh1, join(dir, 'in', 'f')), { code: 'PATH_DENIED' });
+      // The Windows rules' flag, over this machine's paths.
+      const win = new PathPolicy([join(dir, 'in')], {
+        resolve: async (p) => p,
+        isWithin: (p, r) => p.startsWith(r),
+        descriptorPaths: windowsPlatform().paths.descriptorPaths,
+      });
+      const fh2 = await open(join(dir, 'outside'), 'r');
+      await win.confirmOpen(fh2, join(dir, 'in', 'f'));
+      await fh2.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

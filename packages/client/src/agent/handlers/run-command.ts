@@ -44,6 +44,11 @@ export interface RunCommandDeps {
   platform?: Platform | undefined;
 }
 
+/** Whether /proc/<pid>/fd names this process's descriptors: never on Windows (wine maps Z:\proc). */
+function hasProcFd(platform: Platform | undefined): boolean {
+  return (platform ?? POSIX_PLATFORM).procRoot !== null && existsSync('/proc/self/fd');
+}
+
 /** Room left in a frame for the envelope, error message and the other fields. */
 const FRAME_HEADROOM = 64 * 1024;
 
@@ -71,7 +76,7 @@ export function fitOutputs(stdout: string, stderr: string, budget: number) {
  * cmd.exe, or PowerShell when `shell` asks: the platform's shell).
  */
 export function runCommandHandler(deps: RunCommandDeps) {
-  const d: RunCommandDeps = { ...deps, procFd: deps.procFd ?? existsSync('/proc/self/fd') };
+  const d: RunCommandDeps = { ...deps, procFd: deps.procFd ?? hasProcFd(deps.platform) };
   return defineHandler(RunCommandParams, async (params, ctx) => {
     const resolved = params.cwd === undefined ? undefined : await d.policy.check(params.cwd);
     return runChecked(d, params, resolved, ctx);
@@ -130,12 +135,7 @@ export async function runChecked(
   const opened =
     resolved === undefined
       ? undefined
-      : await openCwd(
-          deps.policy,
-          params.cwd ?? resolved,
-          resolved,
-          deps.procFd ?? existsSync('/proc/self/fd'),
-        );
+      : await openCwd(deps.policy, params.cwd ?? resolved, resolved, deps.procFd ?? hasProcFd(deps.platform));
   const running = runShell(params.cmd, {
     cwd: opened?.spawnCwd ?? deps.defaultCwd,
     env,
