@@ -4,6 +4,7 @@ import { bulkHeapPolicy } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
+import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { ControlServer } from './control/control-server.ts';
 import { AuditStore } from './db/audit-store.ts';
@@ -18,7 +19,7 @@ import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
-import { startTransports, type Transports } from './transports.ts';
+import { checkTransportConfig, startTransports, type Transports } from './transports.ts';
 import { SERVER_VERSION } from './version.ts';
 import { forwardClientEvents } from './webhooks/client-event-forwarder.ts';
 import { parseWebhookConfig } from './webhooks/webhook-config.ts';
@@ -81,6 +82,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       }
     }
   };
+  // Flags first: a configuration that cannot serve fails before anything listens or is written.
+  checkTransportConfig(config);
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const hostKey = await loadOrCreateHostKey(config.dataDir);
@@ -153,7 +156,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       heap: bulkHeapPolicy(),
     });
     await transfers.start();
-    const sshPort = await ssh.listen();
+    const sshPort = await ssh.listen().catch((err: unknown) => {
+      throw listenError(err, {
+        what: 'SSH',
+        portFlag: '--ssh-port',
+        hostFlag: '--ssh-host',
+        host: config.sshHost,
+        port: config.sshPort,
+      });
+    });
     closers.push(() => ssh.close());
     log.info(
       { port: sshPort, host: config.sshHost, hostKeyFingerprint: hostKey.fingerprint },

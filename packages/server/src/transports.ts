@@ -1,5 +1,7 @@
 import { ReachError } from '@reach/protocol';
+import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
+import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
@@ -21,6 +23,19 @@ export interface Transports {
   /** Resolves when the transport ends by itself (stdio: the MCP host closed stdin). */
   ended?: Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Refuses a transport configuration that would be unsafe, before anything listens (the
+ * composition root calls it first): HTTP on a non-loopback address needs an API key.
+ */
+export function checkTransportConfig(config: ServerConfig): void {
+  if (config.transport === 'http' && !isLoopbackHost(config.host) && config.apiKey === undefined) {
+    throw new ReachError(
+      'INVALID_ARGUMENT',
+      `refusing to serve HTTP on ${config.host} without an API key: set --api-key or REACH_API_KEY, or bind --host 127.0.0.1`,
+    );
+  }
 }
 
 /**
@@ -87,12 +102,6 @@ export async function startTransports(
     return { ended, close: () => stdio.close() };
   }
 
-  if (!isLoopbackHost(config.host) && config.apiKey === undefined) {
-    throw new ReachError(
-      'INVALID_ARGUMENT',
-      `refusing to serve HTTP on ${config.host} without an API key: set --api-key or REACH_API_KEY, or bind 127.0.0.1`,
-    );
-  }
   if (config.apiKey === undefined) {
     log.warn('no API key set: HTTP is open to every local process (bound to loopback only)');
   }
@@ -111,14 +120,45 @@ export async function startTransports(
       webhooks: (({ pending, dead }) => ({ pending, dead }))(services.webhooks.stats()),
     }),
   });
-  const http = await listenHttp(app, config.host, config.port);
+  const http = await listenHttp(app, config.host, config.port).catch((err: unknown) => {
+    throw listenError(err, {
+      what: 'HTTP',
+      portFlag: '--port',
+      hostFlag: '--host',
+      host: config.host,
+      port: config.port,
+    });
+  });
   allowedHosts = defaultAllowedHosts(config.host, http.port, config.allowedHosts);
   log.info({ host: config.host, port: http.port, tools: factory.listing.length }, 'http listening');
+  let removeDaemonFile: () => Promise<void>;
+  try {
+    // How a later `--transport stdio` on this data dir finds this daemon and bridges to it.
+    removeDaemonFile = await writeDaemonFile(config.dataDir, {
+      pid: process.pid,
+      mcpUrl: `http://${loopbackAddressOf(config.host)}:${http.port}/mcp`,
+      sshPort: services.ssh.port,
+      ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+      version: SERVER_VERSION,
+    });
+  } catch (err) {
+    await mcp.close();
+    await http.close();
+    throw err;
+  }
   return {
     httpPort: http.port,
     close: async () => {
+      await removeDaemonFile().catch((err: unknown) => log.warn({ err }, 'could not remove the daemon file'));
       await mcp.close();
       await http.close();
     },
   };
+}
+
+/** The address a local process dials to reach a listener bound to `host` (a wildcard means loopback). */
+function loopbackAddressOf(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

@@ -1,0 +1,302 @@
+import { z } from 'zod';
+
+/**
+ * Every option of `reach-server`, one row each: the flag, its environment variable, the zod type
+ * that parses its text, its default and its help. The config schema, the flag parser, the
+ * environment reader, `--help` and docs/server-options.md all come from this table, so adding an
+ * option is adding a row.
+ */
+export interface OptionSpec {
+  /** Long flag without `--`; null for an option read from the environment only (a secret). */
+  flag: string | null;
+  /** Environment variable without the `REACH_` prefix (`ETPHONEHOME_<env>` is a deprecated alias); null: flag only. */
+  env: string | null;
+  /** What `--help` shows as the flag's value (`N`, `DIR`); absent for a boolean flag. */
+  arg?: string;
+  /** Parses the option's text (flag or environment) into the config value. */
+  type: z.ZodType;
+  /** Raw text used when neither flag nor environment gives one; a leading `~/` is the home directory. */
+  default?: string;
+  help: string;
+  /** Where `--help` lists it. */
+  group: OptionGroup;
+  /** The flag may be given more than once; its values join the comma-separated form. */
+  repeatable?: boolean;
+  /** A path: a leading `~/` is expanded to the home directory. */
+  path?: boolean;
+}
+
+export type OptionGroup = 'transport' | 'ssh' | 'clients' | 'webhooks' | 'storage' | 'logging';
+
+export const OPTION_GROUPS: Record<OptionGroup, string> = {
+  transport: 'MCP and HTTP',
+  ssh: 'Embedded SSH server',
+  clients: 'Clients, limits and transfers',
+  webhooks: 'Webhooks',
+  storage: 'Data and audit',
+  logging: 'Logging',
+};
+
+const Port = z.coerce.number().int().min(0).max(65_535);
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/** A comma-separated list (flags repeated or joined by commas); blanks dropped. */
+const List = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean),
+);
+
+export const SERVER_OPTIONS = {
+  transport: {
+    flag: 'transport',
+    env: 'TRANSPORT',
+    arg: 'stdio|http',
+    type: z.enum(['stdio', 'http']),
+    default: 'stdio',
+    help: 'MCP over stdin/stdout (what an MCP host launches; bridges to a running daemon on the same data dir) or the HTTP daemon',
+    group: 'transport',
+  },
+  host: {
+    flag: 'host',
+    env: 'HOST',
+    arg: 'H',
+    type: z.string().min(1),
+    default: '127.0.0.1',
+    help: 'HTTP listen address; a non-loopback address requires an API key',
+    group: 'transport',
+  },
+  port: {
+    flag: 'port',
+    env: 'PORT',
+    arg: 'N',
+    type: Port,
+    default: '8765',
+    help: 'HTTP port',
+    group: 'transport',
+  },
+  apiKey: {
+    flag: 'api-key',
+    env: 'API_KEY',
+    arg: 'KEY',
+    type: z.string().min(1).optional(),
+    help: 'bearer key every HTTP route but /health requires',
+    group: 'transport',
+  },
+  allowedHosts: {
+    flag: 'allowed-hosts',
+    env: 'ALLOWED_HOSTS',
+    arg: 'H,…',
+    type: List,
+    default: '',
+    help: 'extra Host header values the MCP endpoints accept (e.g. a reverse proxy’s name)',
+    group: 'transport',
+  },
+  sshHost: {
+    flag: 'ssh-host',
+    env: 'SSH_HOST',
+    arg: 'H',
+    type: z.string().min(1),
+    default: '0.0.0.0',
+    help: 'embedded SSH server address',
+    group: 'ssh',
+  },
+  sshPort: {
+    flag: 'ssh-port',
+    env: 'SSH_PORT',
+    arg: 'N',
+    type: Port,
+    default: '2222',
+    help: 'embedded SSH server port (443 gets through most firewalls; 0 picks a free one)',
+    group: 'ssh',
+  },
+  maxUnauthenticated: {
+    flag: 'max-unauthenticated',
+    env: 'MAX_UNAUTHENTICATED',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(100_000),
+    default: '128',
+    help: 'SSH connections handshaking or authenticating at once; more are dropped at accept',
+    group: 'ssh',
+  },
+  authTimeoutS: {
+    flag: 'auth-timeout',
+    env: 'AUTH_TIMEOUT',
+    arg: 'S',
+    type: z.coerce.number().positive().max(600),
+    default: '30',
+    help: 'seconds a connection may take to authenticate and register',
+    group: 'ssh',
+  },
+  heartbeatIntervalS: {
+    flag: 'heartbeat-interval',
+    env: 'HEARTBEAT_INTERVAL',
+    arg: 'S',
+    type: z.coerce.number().positive().max(3600),
+    default: '30',
+    help: 'seconds between heartbeats to each client',
+    group: 'clients',
+  },
+  heartbeatTimeoutS: {
+    flag: 'heartbeat-timeout',
+    env: 'HEARTBEAT_TIMEOUT',
+    arg: 'S',
+    type: z.coerce.number().positive().max(600),
+    default: '10',
+    help: 'seconds a heartbeat may take before it counts as failed',
+    group: 'clients',
+  },
+  heartbeatMaxFailures: {
+    flag: 'heartbeat-max-failures',
+    env: 'HEARTBEAT_MAX_FAILURES',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(100),
+    default: '3',
+    help: 'consecutive failed heartbeats after which the link is closed',
+    group: 'clients',
+  },
+  heartbeatGraceS: {
+    flag: 'heartbeat-grace',
+    env: 'HEARTBEAT_GRACE',
+    arg: 'S',
+    type: z.coerce.number().min(0).max(3600),
+    default: '60',
+    help: 'seconds after a client connects during which failed heartbeats do not count',
+    group: 'clients',
+  },
+  rateLimitMode: {
+    flag: 'rate-limit-mode',
+    env: 'RATE_LIMIT_MODE',
+    arg: 'warn|enforce',
+    type: z.enum(['warn', 'enforce']),
+    default: 'warn',
+    help: 'requests over a client’s limits are only counted and logged (warn) or refused (enforce)',
+    group: 'clients',
+  },
+  rateLimitRpm: {
+    flag: 'rate-limit-rpm',
+    env: 'RATE_LIMIT_RPM',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(1000),
+    default: '60',
+    help: 'default requests per minute per client (configure_client overrides it)',
+    group: 'clients',
+  },
+  rateLimitConcurrent: {
+    flag: 'rate-limit-concurrent',
+    env: 'RATE_LIMIT_CONCURRENT',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(100),
+    default: '10',
+    help: 'default concurrent requests per client',
+    group: 'clients',
+  },
+  transferRoots: {
+    flag: 'transfer-root',
+    env: 'TRANSFER_ROOTS',
+    arg: 'DIR,…',
+    type: List,
+    default: '',
+    help: 'server directories upload_file/download_file may use besides <data-dir>/transfers (repeatable)',
+    group: 'clients',
+    repeatable: true,
+  },
+  dataDir: {
+    flag: 'data-dir',
+    env: 'SERVER_HOME',
+    arg: 'DIR',
+    type: z.string().min(1),
+    default: '~/.reach-server',
+    help: 'host key, authorized_keys, reach.db (created owner-only)',
+    group: 'storage',
+    path: true,
+  },
+  auditRetentionDays: {
+    flag: 'audit-retention-days',
+    env: 'AUDIT_RETENTION_DAYS',
+    arg: 'N',
+    type: z.coerce.number().positive().max(36_500),
+    default: '90',
+    help: 'audit log rows older than this many days are deleted',
+    group: 'storage',
+  },
+  webhookUrl: {
+    flag: 'webhook-url',
+    env: 'WEBHOOK_URL',
+    arg: 'URL',
+    type: z.string().optional(),
+    help: 'receiver of every webhook event',
+    group: 'webhooks',
+  },
+  webhookSecret: {
+    // Read from the environment only: a flag would show in `ps`.
+    flag: null,
+    env: 'WEBHOOK_SECRET',
+    type: z.string().optional(),
+    help: 'HMAC-SHA256 key signing every webhook body',
+    group: 'webhooks',
+  },
+  webhookTimeoutS: {
+    flag: 'webhook-timeout',
+    env: 'WEBHOOK_TIMEOUT',
+    arg: 'S',
+    type: z.coerce.number().positive().max(300),
+    default: '10',
+    help: 'seconds one webhook POST may take',
+    group: 'webhooks',
+  },
+  webhookMaxRetries: {
+    flag: 'webhook-max-retries',
+    env: 'WEBHOOK_MAX_RETRIES',
+    arg: 'N',
+    type: z.coerce.number().int().min(0).max(20),
+    default: '3',
+    help: 'quick retries of a failed delivery before it waits in the outbox',
+    group: 'webhooks',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'LOG_LEVEL',
+    arg: 'LEVEL',
+    type: LogLevel,
+    default: 'info',
+    help: 'fatal, error, warn, info, debug, trace or silent; JSON lines on stderr',
+    group: 'logging',
+  },
+  logFile: {
+    flag: 'log-file',
+    env: 'LOG_FILE',
+    arg: 'FILE',
+    type: z.string().optional(),
+    help: 'JSON log file beside stderr, rotated by size',
+    group: 'logging',
+    path: true,
+  },
+  logMaxBytes: {
+    flag: 'log-max-bytes',
+    env: 'LOG_MAX_BYTES',
+    arg: 'N',
+    type: z.coerce.number().int().min(4096),
+    default: String(10 * 1024 * 1024),
+    help: 'size at which the log file is rotated',
+    group: 'logging',
+  },
+  logMaxFiles: {
+    flag: 'log-max-files',
+    env: 'LOG_MAX_FILES',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(100),
+    default: '5',
+    help: 'rotated log files kept',
+    group: 'logging',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type ServerOptionKey = keyof typeof SERVER_OPTIONS;
+
+/** The config object's schema: one key per row, typed by the row's `type`. */
+type Shape = { [K in ServerOptionKey]: (typeof SERVER_OPTIONS)[K]['type'] };
+export const ServerConfigSchema = z.object(
+  Object.fromEntries(Object.entries(SERVER_OPTIONS).map(([key, o]) => [key, o.type])) as Shape,
+);
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
