@@ -49,7 +49,8 @@ const COMMANDS: readonly ServerCommand[] = [
     description: 'allow a client key (appends to <data-dir>/authorized_keys)',
     run: async (argv, io) => {
       const { config, positionals } = loadServerConfig(argv, io.env);
-      const key = positionals.join(' ');
+      // Flags may come before the command (`--data-dir D authorize KEY`): drop its name.
+      const key = positionals.slice(positionals[0] === 'authorize' ? 1 : 0).join(' ');
       if (!key) throw new ReachError('INVALID_ARGUMENT', 'authorize needs a public key file or key text');
       const result = await authorizeKey(config.dataDir, key);
       io.stdout.write(
@@ -124,9 +125,13 @@ export async function runCli(argv: string[], io: ServerCliIo): Promise<number> {
     }
   }
   try {
-    const command = sub ?? COMMANDS[0];
+    if (sub !== undefined) return await sub.run(argv.slice(1), io);
+    // `authorize` parses the server's flags, so they may come first: `--data-dir D authorize KEY`.
+    const { positionals } = loadServerConfig(argv, io.env);
+    const named = COMMANDS.find((c) => c.name === 'authorize' && c.name === positionals[0]);
+    const command = named ?? COMMANDS[0];
     if (command === undefined) return EXIT.failure;
-    return await command.run(sub === undefined ? argv : argv.slice(1), io);
+    return await command.run(argv, io);
   } catch (err) {
     if (err instanceof ReachError && err.code !== 'INTERNAL_ERROR') {
       io.stderr.write(`reach-server: ${err.message}\n`);

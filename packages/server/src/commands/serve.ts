@@ -35,9 +35,11 @@ export async function serveCommand(argv: string[], io: ServerCliIo): Promise<num
     throw config.transport === 'stdio' ? withBridgeHint(err, config.dataDir) : err;
   });
   io.stderr.write(
-    `reach-server: SSH on ${config.sshHost}:${server.sshPort}, host key ${server.hostKeyFingerprint}` +
-      (server.httpPort === undefined ? '\n' : `; MCP on http://${config.host}:${server.httpPort}/mcp\n`),
+    `reach-server: SSH on ${config.sshHost}:${server.sshPort}, host key ${server.hostKeyFingerprint}\n`,
   );
+  if (server.httpPort !== undefined) {
+    io.stderr.write(`reach-server: MCP on http://${config.host}:${server.httpPort}/mcp\n`);
+  }
   await new Promise<void>((resolve) => {
     const stop = (reason: string): void => {
       log.info({ reason }, 'shutting down');
