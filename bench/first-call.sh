@@ -3,11 +3,13 @@
 # fresh clone of this repository (HOME, data dir and client config in a temp dir; npm's own cache
 # as it is on this machine). Prints each step's wall time and the total.
 set -euo pipefail
+# Background steps get process groups of their own, so cleanup stops what npm and npx started too.
+set -m
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
