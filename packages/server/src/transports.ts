@@ -1,4 +1,6 @@
 import { ReachError } from '@reach/protocol';
+import { SecretPromptWatch } from './audit/secret-prompt.ts';
+import { readApiKeyFile } from './config/api-key-file.ts';
 import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { writeDaemonFile } from './daemon/daemon-file.ts';
@@ -25,15 +27,26 @@ export interface Transports {
   close(): Promise<void>;
 }
 
+/** The bearer keys HTTP accepts: `--api-key` and the lines of `--api-key-file`. */
+async function apiKeysOf(config: ServerConfig): Promise<string[]> {
+  return [
+    ...(config.apiKey === undefined ? [] : [config.apiKey]),
+    ...(config.apiKeyFile === undefined ? [] : await readApiKeyFile(config.apiKeyFile)),
+  ];
+}
+
 /**
- * Refuses a transport configuration that would be unsafe, before anything listens (the
- * composition root calls it first): HTTP on a non-loopback address needs an API key.
+ * Refuses a transport configuration that would be unsafe, before anything listens or is written
+ * (the composition root calls it first): HTTP on a non-loopback address needs an API key. A key
+ * file is read here too, so a bad one stops the start just as early.
  */
-export function checkTransportConfig(config: ServerConfig): void {
-  if (config.transport === 'http' && !isLoopbackHost(config.host) && config.apiKey === undefined) {
+export async function checkTransportConfig(config: ServerConfig): Promise<void> {
+  if (config.transport !== 'http') return;
+  const apiKeys = await apiKeysOf(config);
+  if (!isLoopbackHost(config.host) && apiKeys.length === 0) {
     throw new ReachError(
       'INVALID_ARGUMENT',
-      `refusing to serve HTTP on ${config.host} without an API key: set --api-key or REACH_API_KEY, or bind --host 127.0.0.1`,
+      `refusing to serve HTTP on ${config.host} without an API key: set --api-key-file, REACH_API_KEY_FILE or REACH_API_KEY, or bind --host 127.0.0.1`,
     );
   }
 }
@@ -84,6 +97,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      prompts: new SecretPromptWatch(),
     },
     tools: allTools,
     version: SERVER_VERSION,
@@ -102,22 +116,31 @@ export async function startTransports(
     return { ended, close: () => stdio.close() };
   }
 
-  if (config.apiKey === undefined) {
+  const apiKeys = await apiKeysOf(config);
+  if (apiKeys.length === 0) {
     log.warn('no API key set: HTTP is open to every local process (bound to loopback only)');
   }
   const startedAt = Date.now();
-  const mcp = new McpHttpEndpoints(factory);
+  const mcp = new McpHttpEndpoints(factory, {
+    maxSessions: config.mcpMaxSessions,
+    maxSessionsPerKey: config.mcpMaxSessionsPerKey,
+    idleTimeoutMs: config.mcpIdleTimeoutS * 1000,
+    log: log.child({ component: 'mcp-http' }),
+  });
   let allowedHosts: string[] = [];
   const app = createHttpApp({
-    apiKey: config.apiKey,
+    apiKeys,
+    maxBodyBytes: config.maxBodyBytes,
     allowedHosts: () => allowedHosts,
     mcp,
+    log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',
       version: SERVER_VERSION,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
       clients: services.clients.counts(),
       webhooks: (({ pending, dead }) => ({ pending, dead }))(services.webhooks.stats()),
+      mcp: mcp.stats(),
     }),
   });
   const http = await listenHttp(app, config.host, config.port).catch((err: unknown) => {
@@ -138,7 +161,7 @@ export async function startTransports(
       pid: process.pid,
       mcpUrl: `http://${loopbackAddressOf(config.host)}:${http.port}/mcp`,
       sshPort: services.ssh.port,
-      ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+      ...(apiKeys[0] === undefined ? {} : { apiKey: apiKeys[0] }),
       version: SERVER_VERSION,
     });
   } catch (err) {

@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { ReachError } from '@reach/protocol';
+import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import { blobFingerprint, knownHostName, pinKey, readPinnedKeys } from './known-hosts.ts';
@@ -51,15 +52,6 @@ function connectTcp(host: string, port: number, signal: AbortSignal | undefined)
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
-
-/** AES-GCM first: the fastest cipher measured on these hosts (PITFALLS 2). */
-const CIPHERS = [
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
-  'aes128-ctr',
-  'aes256-ctr',
-] as const;
 
 /** ssh2 marks failure sources with `level`. */
 function levelOf(err: unknown): string | undefined {
@@ -154,7 +146,7 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
       username: target.username,
       privateKey: target.privateKey,
       ident: 'reach',
-      algorithms: { cipher: [...CIPHERS] },
+      algorithms: sshAlgorithms() as ssh2.Algorithms,
       readyTimeout: READY_TIMEOUT_MS,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 3,

@@ -96,6 +96,15 @@ const COMMANDS: readonly ServerCommand[] = [
       });
     },
   },
+  {
+    name: 'install-service',
+    usage: 'reach-server install-service [--uninstall] [--help]',
+    description: 'install (or remove) the systemd unit reach-mcp (root)',
+    run: async (argv, io) => {
+      const { installServiceCommand } = await import('../service/install-service-command.ts');
+      return installServiceCommand(argv, { out: (line) => io.stdout.write(`${line}\n`) });
+    },
+  },
 ];
 
 /** The `reach-server --help` text. */
@@ -134,7 +143,7 @@ export async function runCli(argv: string[], io: ServerCliIo): Promise<number> {
     return await command.run(argv, io);
   } catch (err) {
     if (err instanceof ReachError && err.code !== 'INTERNAL_ERROR') {
-      io.stderr.write(`reach-server: ${err.message}\n`);
+      io.stderr.write(`reach-server${sub === undefined ? '' : ` ${sub.name}`}: ${err.message}\n`);
       return err.code === 'INVALID_ARGUMENT' ? EXIT.usage : EXIT.failure;
     }
     io.stderr.write(

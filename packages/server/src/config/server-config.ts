@@ -32,6 +32,11 @@ export interface LoadOptions {
 
 const ROWS = Object.entries(SERVER_OPTIONS) as [ServerOptionKey, OptionSpec][];
 
+/** Every environment variable the server reads (the env file example lists them all). */
+export const SERVER_ENV_NAMES: readonly string[] = ROWS.flatMap(([, s]) =>
+  s.env === null ? [] : [`REACH_${s.env}`],
+);
+
 const warnedAliases = new Set<string>();
 
 /** `~/x` → `<home>/x`; other paths unchanged. */

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES } from '../http/body-limit.ts';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_KEY,
+} from '../mcp/session-table.ts';
+import { parseMaxStartups } from '../ssh/admission.ts';
 
 /**
  * Every option of `reach-server`, one row each: the flag, its environment variable, the zod type
@@ -80,7 +87,59 @@ export const SERVER_OPTIONS = {
     env: 'API_KEY',
     arg: 'KEY',
     type: z.string().min(1).optional(),
-    help: 'bearer key every HTTP route but /health requires',
+    help: 'bearer key every HTTP route but /health requires; visible to other users in ps: prefer --api-key-file or REACH_API_KEY',
+    group: 'transport',
+  },
+  apiKeyFile: {
+    flag: 'api-key-file',
+    env: 'API_KEY_FILE',
+    arg: 'FILE',
+    type: z.string().min(1).optional(),
+    help: 'file of bearer keys, one a line (# comments); refused if group or others may read it',
+    group: 'transport',
+    path: true,
+  },
+  maxBodyBytes: {
+    flag: 'max-body-bytes',
+    env: 'MAX_BODY_BYTES',
+    arg: 'N',
+    type: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024),
+    default: String(DEFAULT_MAX_BODY_BYTES),
+    help: 'largest HTTP request body on any route, in bytes; larger ones get 413 before they are read',
+    group: 'transport',
+  },
+  mcpMaxSessions: {
+    flag: 'mcp-max-sessions',
+    env: 'MCP_MAX_SESSIONS',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(100_000),
+    default: String(DEFAULT_MAX_SESSIONS),
+    help: 'MCP HTTP sessions held at once; past it a new one replaces the least recently used',
+    group: 'transport',
+  },
+  mcpMaxSessionsPerKey: {
+    flag: 'mcp-max-sessions-per-key',
+    env: 'MCP_MAX_SESSIONS_PER_KEY',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(100_000),
+    default: String(DEFAULT_MAX_SESSIONS_PER_KEY),
+    help: 'MCP HTTP sessions one API key holds; its next one replaces its own least recently used',
+    group: 'transport',
+  },
+  mcpIdleTimeoutS: {
+    flag: 'mcp-idle-timeout',
+    env: 'MCP_IDLE_TIMEOUT',
+    arg: 'S',
+    type: z.coerce
+      .number()
+      .positive()
+      .max(7 * 86_400),
+    default: String(DEFAULT_IDLE_TIMEOUT_MS / 1000),
+    help: 'seconds an MCP HTTP session may sit idle (nothing in flight) before it is closed',
     group: 'transport',
   },
   allowedHosts: {
@@ -117,6 +176,37 @@ export const SERVER_OPTIONS = {
     type: z.coerce.number().int().min(1).max(100_000),
     default: '128',
     help: 'SSH connections handshaking or authenticating at once; more are dropped at accept',
+    group: 'ssh',
+  },
+  maxStartups: {
+    flag: 'max-startups',
+    env: 'MAX_STARTUPS',
+    arg: 'START:RATE:FULL',
+    type: z
+      .string()
+      .optional()
+      .refine((v) => v === undefined || parseMaxStartups(v) !== undefined, {
+        message: 'expected start:rate:full with 1 <= start <= full and rate <= 100, e.g. 64:30:128',
+      }),
+    help: 'random early drop (OpenSSH MaxStartups): from START unauthenticated connections drop RATE%, rising to 100% at FULL; overrides --max-unauthenticated (unset: half of it, 30%)',
+    group: 'ssh',
+  },
+  maxUnauthenticatedPerSource: {
+    flag: 'max-unauthenticated-per-source',
+    env: 'MAX_UNAUTHENTICATED_PER_SOURCE',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(100_000),
+    default: '16',
+    help: 'unauthenticated connections one address (IPv6: one /64) may hold; raise it for many clients behind one NAT',
+    group: 'ssh',
+  },
+  bannerTimeoutS: {
+    flag: 'banner-timeout',
+    env: 'BANNER_TIMEOUT',
+    arg: 'S',
+    type: z.coerce.number().positive().max(600),
+    default: '10',
+    help: 'seconds a new connection may stay silent before its SSH identification arrives',
     group: 'ssh',
   },
   authTimeoutS: {
