@@ -97,6 +97,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      exchange: services.exchange,
       prompts: new SecretPromptWatch(),
     },
     tools: allTools,

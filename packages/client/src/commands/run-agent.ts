@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import { bulkHeapPolicy } from '@reach/protocol/node';
+import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
 import { openConfirmedDir } from '../agent/open-confirmed.ts';
@@ -9,6 +10,9 @@ import { readAllowedFile } from '../agent/read-allowed-file.ts';
 import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
+import { CommandGroups } from '../spawner/command-groups.ts';
+import { GroupLedger } from '../spawner/group-ledger.ts';
+import { GroupWatchdog } from '../spawner/group-watchdog.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
@@ -33,6 +37,24 @@ export const runAgentCommand: Command = {
     const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? '' });
     const capabilities = await detect();
     log.info({ capabilities, server: `${target.host}:${target.port}` }, 'starting agent');
+    // Before any command runs: kill what a previous run left, then hold new groups in the watchdog.
+    const groups = new CommandGroups({
+      watchdog: new GroupWatchdog({ log }),
+      ledger: new GroupLedger({ dir: join(loaded.dir, 'run', 'command-groups'), log }),
+      log,
+    });
+    await groups.start();
+    // Before any write: sweep the temp files a previous run left in the directories it wrote into.
+    const litter = new LitterSweeper({
+      journalFile: join(loaded.dir, 'run', 'written-dirs.json'),
+      writeTemps: true,
+      policy: {
+        resumableTtlMs: config.partial_ttl_hours * 3_600_000,
+        maxResumableBytes: config.partial_max_mib * 1024 * 1024,
+      },
+    });
+    const swept = await litter.start();
+    if (swept.removed.length + swept.overCap.length > 0) log.info(swept, 'removed stray temp files');
 
     const core = createAgentHandlers({
       identity: {
@@ -50,6 +72,8 @@ export const runAgentCommand: Command = {
       capabilities,
       detectCapabilities: detect,
       system,
+      groups,
+      litter,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -77,6 +101,7 @@ export const runAgentCommand: Command = {
         openDir: (dir) => openConfirmedDir(policy, dir),
         log,
         heap: bulkHeapPolicy(),
+        litter,
       }),
     });
     const stop = () => {
@@ -98,6 +123,8 @@ export const runAgentCommand: Command = {
       io.signal?.removeEventListener('abort', stop);
       await tunnel.close();
       await sshSessions.close();
+      groups.close();
+      await litter.close();
     }
   },
 };

@@ -57,6 +57,15 @@ function readEnv(env: Readonly<Record<string, string | undefined>>, name: string
   return legacy;
 }
 
+/** The first of the reference's unprefixed names that is set. */
+function readAliases(env: Readonly<Record<string, string | undefined>>, aliases: readonly string[] = []) {
+  for (const name of aliases) {
+    const value = env[name];
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
 /** Where a value came from, for the error that names it. */
 function sourceName(spec: OptionSpec, fromFlag: boolean): string {
   if (fromFlag && spec.flag !== null) return `--${spec.flag}`;
@@ -80,7 +89,8 @@ export function loadServerConfig(
 
   for (const [key, spec] of ROWS) {
     if (spec.default !== undefined) raw[key] = spec.default;
-    const value = spec.env === null ? undefined : readEnv(env, spec.env, warnings);
+    const value =
+      (spec.env === null ? undefined : readEnv(env, spec.env, warnings)) ?? readAliases(env, spec.aliases);
     if (value !== undefined) raw[key] = value;
   }
 

@@ -31,16 +31,19 @@ export interface OptionSpec {
   repeatable?: boolean;
   /** A path: a leading `~/` is expanded to the home directory. */
   path?: boolean;
+  /** Unprefixed variables read when `REACH_<env>` is unset, without a warning (the reference's names). */
+  aliases?: readonly string[];
 }
 
-export type OptionGroup = 'transport' | 'ssh' | 'clients' | 'webhooks' | 'storage' | 'logging';
+export type OptionGroup = 'transport' | 'ssh' | 'clients' | 'webhooks' | 'storage' | 'exchange' | 'logging';
 
 export const OPTION_GROUPS: Record<OptionGroup, string> = {
   transport: 'MCP and HTTP',
   ssh: 'Embedded SSH server',
   clients: 'Clients, limits and transfers',
   webhooks: 'Webhooks',
-  storage: 'Data and audit',
+  storage: 'Data, audit and releases',
+  exchange: 'File exchange through S3-compatible storage (exchange_*, r2_*)',
   logging: 'Logging',
 };
 
@@ -309,6 +312,141 @@ export const SERVER_OPTIONS = {
     default: '90',
     help: 'audit log rows older than this many days are deleted',
     group: 'storage',
+  },
+  partialTtlHours: {
+    flag: 'partial-ttl-hours',
+    env: 'PARTIAL_TTL_HOURS',
+    arg: 'H',
+    type: z.coerce.number().min(0).max(8760),
+    default: '168',
+    help: 'resumable download partials are removed this many hours after their last change',
+    group: 'storage',
+  },
+  partialMaxMib: {
+    flag: 'partial-max-mib',
+    env: 'PARTIAL_MAX_MIB',
+    arg: 'N',
+    type: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024),
+    default: '4096',
+    help: 'MiB resumable partials may take together (oldest removed first)',
+    group: 'storage',
+  },
+  releasesDir: {
+    flag: 'releases-dir',
+    env: 'RELEASES_DIR',
+    arg: 'DIR',
+    type: z.string().min(1).optional(),
+    help: 'client downloads served at /latest and /releases (default <data-dir>/releases)',
+    group: 'storage',
+    path: true,
+  },
+  releasesAuth: {
+    flag: 'releases-auth',
+    env: 'RELEASES_AUTH',
+    arg: 'open|api-key',
+    type: z.enum(['open', 'api-key']),
+    default: 'open',
+    help: 'downloads need no API key (binaries are not secrets), or need the key',
+    group: 'storage',
+  },
+  s3Endpoint: {
+    flag: 's3-endpoint',
+    env: 'S3_ENDPOINT',
+    arg: 'URL',
+    type: z.url({ protocol: /^https?$/ }).optional(),
+    help: 'S3-compatible endpoint of the exchange bucket (R2: derived from R2_ACCOUNT_ID when unset)',
+    group: 'exchange',
+  },
+  s3Region: {
+    flag: 's3-region',
+    env: 'S3_REGION',
+    arg: 'REGION',
+    type: z.string().min(1).max(64),
+    default: 'auto',
+    help: 'region the requests are signed for',
+    group: 'exchange',
+  },
+  s3Bucket: {
+    flag: 's3-bucket',
+    env: 'S3_BUCKET',
+    arg: 'NAME',
+    type: z.string().min(1).max(255).optional(),
+    help: 'the exchange bucket',
+    group: 'exchange',
+    aliases: ['R2_BUCKET'],
+  },
+  s3AccessKeyId: {
+    // Keys come from the environment only: a flag would show in `ps`.
+    flag: null,
+    env: 'S3_ACCESS_KEY_ID',
+    type: z.string().min(1).max(256).optional(),
+    help: 'access key id of the bucket (also R2_ACCESS_KEY)',
+    group: 'exchange',
+    aliases: ['R2_ACCESS_KEY'],
+  },
+  s3SecretAccessKey: {
+    flag: null,
+    env: 'S3_SECRET_ACCESS_KEY',
+    type: z.string().min(1).max(512).optional(),
+    help: 'secret access key of the bucket (also R2_SECRET_KEY)',
+    group: 'exchange',
+    aliases: ['R2_SECRET_KEY'],
+  },
+  s3ForcePathStyle: {
+    flag: 's3-force-path-style',
+    env: 'S3_FORCE_PATH_STYLE',
+    arg: 'true|false',
+    type: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    default: 'false',
+    help: 'address the bucket in the path instead of the host name',
+    group: 'exchange',
+  },
+  s3CredentialsEnvFile: {
+    flag: 's3-credentials-env-file',
+    env: 'S3_CREDENTIALS_ENV_FILE',
+    arg: 'FILE',
+    type: z.string().min(1).optional(),
+    help: 'environment file r2_rotate_keys rewrites with the new key pair (default <data-dir>/r2-credentials.json)',
+    group: 'exchange',
+    path: true,
+  },
+  s3RotatedAt: {
+    flag: null,
+    env: 'S3_ROTATED_AT',
+    type: z.iso.datetime().optional(),
+    help: 'when r2_rotate_keys made the key pair in the environment (ISO 8601)',
+    group: 'exchange',
+  },
+  r2AccountId: {
+    flag: null,
+    env: 'R2_ACCOUNT_ID',
+    type: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/, '32 hex digits')
+      .optional(),
+    help: 'Cloudflare account id (32 hex digits; also R2_ACCOUNT_ID)',
+    group: 'exchange',
+    aliases: ['R2_ACCOUNT_ID'],
+  },
+  cloudflareApiToken: {
+    flag: null,
+    env: 'CLOUDFLARE_API_TOKEN',
+    type: z.string().min(1).optional(),
+    help: 'Cloudflare API token for r2_rotate_keys and friends (also CLOUDFLARE_API_TOKEN)',
+    group: 'exchange',
+    aliases: ['CLOUDFLARE_API_TOKEN'],
+  },
+  cloudflareApiBase: {
+    flag: null,
+    env: 'CLOUDFLARE_API_BASE',
+    type: z.url({ protocol: /^https?$/ }),
+    default: 'https://api.cloudflare.com/client/v4',
+    help: 'the Cloudflare v4 API base URL',
+    group: 'exchange',
   },
   webhookUrl: {
     flag: 'webhook-url',
