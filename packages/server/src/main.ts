@@ -15,6 +15,8 @@ import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { ReleaseStore } from './releases/release-store.ts';
+import { releasesDir } from './releases/releases-dir.ts';
 import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
@@ -46,6 +48,8 @@ export interface ServerServices {
   audit: AuditLog;
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
+  /** Client executables and archives served over HTTP (`reach-server release install`). */
+  releases: ReleaseStore;
   /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
   exchange: Exchange;
   /** `SHA256:…` of the server's host key. */
@@ -211,6 +215,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       webhooks,
       audit,
       transfers,
+      releases: new ReleaseStore(releasesDir(config)),
       exchange,
       hostKeyFingerprint: hostKey.fingerprint,
     };

@@ -134,6 +134,7 @@ export async function startTransports(
     maxBodyBytes: config.maxBodyBytes,
     allowedHosts: () => allowedHosts,
     mcp,
+    releases: { store: services.releases, requireApiKey: config.releasesAuth === 'api-key' },
     log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',

@@ -97,6 +97,15 @@ const COMMANDS: readonly ServerCommand[] = [
     },
   },
   {
+    name: 'release',
+    usage: 'reach-server release install DIR [--force] [--data-dir D] [--releases-dir D]',
+    description: 'serve a dist/release of client executables at /latest and /releases',
+    run: async (argv, io) => {
+      const { releaseCommand } = await import('../releases/release-command.ts');
+      return releaseCommand(argv, { env: io.env, stdout: io.stdout, stderr: io.stderr });
+    },
+  },
+  {
     name: 'install-service',
     usage: 'reach-server install-service [--uninstall] [--help]',
     description: 'install (or remove) the systemd unit reach-mcp (root)',
