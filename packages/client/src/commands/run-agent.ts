@@ -18,7 +18,7 @@ import { createTransferStreamHandler } from '../transfer/transfer-stream-handler
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { VERSION } from '../version.ts';
 import type { Command } from './command.ts';
-import { linkTarget } from './link-credentials.ts';
+import { authorizeHint, linkTarget } from './link-credentials.ts';
 
 /**
  * The default action: build the agent (path policy, handlers, capabilities) and keep the tunnel to
@@ -83,6 +83,12 @@ export const runAgentCommand: Command = {
     const handlers = new Map([...core, ...sshSessions.handlers]);
     const tunnel = new Tunnel({
       ...target,
+      onPinned: (text) => io.stderr(`reach: ${text}\n`),
+      // Once per streak of refusals, not per retry: the fix is on the server, the retries go on.
+      onAuthRefused: () =>
+        io.stderr(
+          `reach: ${authorizeHint(target)}\nreach: retrying with backoff until the key is authorized\n`,
+        ),
       handlers,
       reconnectDelayS: config.reconnect_delay,
       maxReconnectDelayS: config.max_reconnect_delay,
