@@ -69,6 +69,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      maxResultBytes: config.maxResultBytes,
     },
     tools: allTools,
     version: SERVER_VERSION,

@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import { bulkHeapPolicy } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
@@ -9,6 +10,7 @@ import { readAllowedFile } from '../agent/read-allowed-file.ts';
 import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
+import { OutputStore } from '../output-store/output-store.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
@@ -33,6 +35,9 @@ export const runAgentCommand: Command = {
     const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? '' });
     const capabilities = await detect();
     log.info({ capabilities, server: `${target.host}:${target.port}` }, 'starting agent');
+    // Whole outputs of commands cut to the result cap, in the config directory (state of this client).
+    const outputs = new OutputStore({ dir: join(loaded.dir, 'outputs') });
+    await outputs.start();
 
     const core = createAgentHandlers({
       identity: {
@@ -47,6 +52,7 @@ export const runAgentCommand: Command = {
       log,
       baseEnv: io.env,
       defaultCwd: io.homedir ?? homedir(),
+      outputs,
       capabilities,
       detectCapabilities: detect,
       system,
@@ -92,6 +98,7 @@ export const runAgentCommand: Command = {
       io.signal?.removeEventListener('abort', stop);
       await tunnel.close();
       await sshSessions.close();
+      outputs.close();
     }
   },
 };

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ReachError } from '@reach/protocol';
+import { LIMITS, ReachError } from '@reach/protocol';
 import { z } from 'zod';
 
 /**
@@ -65,6 +65,13 @@ export const ServerConfigSchema = z.object({
   /** Default per-client limits; configure_client overrides them per client. */
   rateLimitRpm: z.coerce.number().int().min(1).max(1000).default(60),
   rateLimitConcurrent: z.coerce.number().int().min(1).max(100).default(10),
+  /** Text one tool result may carry, in JSON bytes (a call's max_output_bytes may ask up to 8 MiB). */
+  maxResultBytes: z.coerce
+    .number()
+    .int()
+    .min(LIMITS.minResultBytes)
+    .max(LIMITS.maxResultBytes)
+    .default(LIMITS.defaultResultBytes),
   /** Extra Host header values accepted by the MCP endpoints (comma-separated), e.g. a public name. */
   allowedHosts: z
     .string()
@@ -106,6 +113,7 @@ const FLAGS: Record<string, ConfigKey> = {
   'log-file': 'logFile',
   'log-max-bytes': 'logMaxBytes',
   'log-max-files': 'logMaxFiles',
+  'max-result-bytes': 'maxResultBytes',
 };
 
 /** Flags that may be given more than once. */
@@ -138,6 +146,7 @@ const ENV: Record<string, ConfigKey> = {
   LOG_FILE: 'logFile',
   LOG_MAX_BYTES: 'logMaxBytes',
   LOG_MAX_FILES: 'logMaxFiles',
+  MAX_RESULT_BYTES: 'maxResultBytes',
 };
 
 export interface LoadedServerConfig {

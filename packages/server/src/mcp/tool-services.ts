@@ -10,4 +10,6 @@ export interface ToolServices {
   /** upload_file / download_file (absent: those tools fail with INTERNAL_ERROR). */
   transfers?: TransferService;
   audit: AuditLog;
+  /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
+  maxResultBytes: number;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AGENT_METHODS, RpcPeer, SSH_SESSION_METHODS } from '@reach/protocol';
 import { createLogger } from '../../log/logger.ts';
+import { OutputStore } from '../../output-store/output-store.ts';
 import { PathPolicy } from '../path-policy.ts';
 import { type CoreAgentMethod, createAgentHandlers } from './index.ts';
 
@@ -37,6 +38,7 @@ describe('createAgentHandlers over RPC', () => {
       log: createLogger('silent'),
       baseEnv: { PATH: process.env.PATH },
       defaultCwd: dir,
+      outputs: new OutputStore({ dir: join(dir, 'outputs') }),
       capabilities: ['git'],
       detectCapabilities: async () => {
         detections += 1;

@@ -1,11 +1,13 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
+import type { OutputStore } from '../../output-store/output-store.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { getMetricsHandler } from './get-metrics.ts';
 import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from './hello.ts';
 import { listFilesHandler } from './list-files.ts';
 import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './policy-and-status.ts';
 import { readFileHandler } from './read-file.ts';
+import { readOutputHandler } from './read-output.ts';
 import { runCommandHandler } from './run-command.ts';
 import { writeFileHandler } from './write-file.ts';
 
@@ -24,6 +26,8 @@ export interface AgentHandlerDeps {
   baseEnv: Readonly<Record<string, string | undefined>>;
   /** Working directory of run_command when none is given. */
   defaultCwd: string;
+  /** Whole outputs of commands whose result was cut to the cap (read_output). */
+  outputs: OutputStore;
   /** Capabilities found at startup. */
   capabilities: readonly string[];
   /** Re-detects capabilities (the `capabilities` method). */
@@ -55,8 +59,10 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       log,
       baseEnv: deps.baseEnv,
       defaultCwd: deps.defaultCwd,
+      outputs: deps.outputs,
     }),
     read_file: readFileHandler({ policy: deps.policy }),
+    read_output: readOutputHandler(deps.outputs),
     write_file: writeFileHandler({ policy: deps.policy }),
     list_files: listFilesHandler({ policy: deps.policy }),
     get_metrics: getMetricsHandler(),

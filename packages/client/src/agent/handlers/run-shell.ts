@@ -10,14 +10,23 @@ export interface ShellOptions {
   timeoutMs: number;
   signal: AbortSignal;
   maxOutputBytes: number;
+  /** Where the output goes instead of a buffer capped at `maxOutputBytes` (run-command's capture). */
+  sinks?: { stdout: OutputSink; stderr: OutputSink };
   killGraceMs: number;
   drainMs: number;
 }
 
 export type ShellOutcome = { kind: 'exited' | 'timeout' | 'cancelled'; result: RunCommandResult };
 
+/** Receives one stream's output; `text()` and `truncated` go into the outcome. */
+export interface OutputSink {
+  push(chunk: Buffer): void;
+  text(): string;
+  readonly truncated: boolean;
+}
+
 /** Captures at most `limit` bytes of a stream, keeps reading past it so the writer never blocks. */
-class CappedBuffer {
+class CappedBuffer implements OutputSink {
   readonly #chunks: Buffer[] = [];
   #size = 0;
   truncated = false;
@@ -58,8 +67,8 @@ export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const stdout = new CappedBuffer(o.maxOutputBytes);
-    const stderr = new CappedBuffer(o.maxOutputBytes);
+    const stdout = o.sinks?.stdout ?? new CappedBuffer(o.maxOutputBytes);
+    const stderr = o.sinks?.stderr ?? new CappedBuffer(o.maxOutputBytes);
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
 

@@ -1,4 +1,4 @@
-import { AbsolutePath, LIMITS } from '@reach/protocol';
+import { AbsolutePath, LIMITS, OutputStream } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
@@ -12,10 +12,34 @@ const FILE_CALL_TIMEOUT_MS = 60_000;
 
 const Path = AbsolutePath.describe('absolute path on the client');
 
+/** A call's own result cap, up to the 8 MiB server maximum; default: the server's --max-result-bytes. */
+const MaxOutputBytes = z
+  .number()
+  .int()
+  .min(LIMITS.minResultBytes)
+  .max(LIMITS.maxResultBytes)
+  .describe('cap on the text returned, in JSON bytes (default 256 KiB, server --max-result-bytes)');
+
+/** Paging of read_file / read_output: a byte range, cut to the result cap. */
+const Page = {
+  offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe('first byte'),
+  length: z
+    .number()
+    .int()
+    .min(1)
+    .max(LIMITS.maxResultBytes)
+    .optional()
+    .describe('bytes wanted (default and ceiling: the result cap)'),
+  max_output_bytes: MaxOutputBytes.optional(),
+};
+
 export const remoteTools = [
   defineTool({
     name: 'run_command',
-    description: 'Run a shell command on the client.',
+    description:
+      'Run a shell command on the client. Output past the result cap (256 KiB by default) keeps its ' +
+      'head and tail with truncated:true, the full sizes in stdout_bytes/stderr_bytes, and an ' +
+      'output_id: read_output pages the whole output (kept on the client for an hour).',
     input: z.object({
       cmd: z.string().min(1).max(LIMITS.maxCommandChars),
       cwd: Path.optional(),
@@ -26,10 +50,12 @@ export const remoteTools = [
         .default(LIMITS.defaultCommandTimeoutS)
         .describe('seconds'),
       env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
+      max_output_bytes: MaxOutputBytes.optional(),
       client_id: ClientRef.optional(),
     }),
-    handler: ({ client_id, ...params }, ctx) =>
+    handler: ({ client_id, max_output_bytes, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
+        const params = { ...rest, max_output_bytes: max_output_bytes ?? ctx.services.maxResultBytes };
         const started = Date.now();
         const ticker = setInterval(() => {
           const elapsed = Math.round((Date.now() - started) / 1000);
@@ -48,15 +74,48 @@ export const remoteTools = [
 
   defineTool({
     name: 'read_file',
-    description: 'Read a file (≤10 MiB); non-UTF-8 comes back base64 with binary:true.',
-    input: z.object({ path: Path, client_id: ClientRef.optional() }),
-    handler: ({ client_id, path }, ctx) =>
-      callAgent(client_id, ctx, 'read_file', { path }, FILE_CALL_TIMEOUT_MS),
+    description:
+      'Read a page of a file: length bytes from offset (default: up to the result cap, 256 KiB). ' +
+      'Returns {content, size, offset, length, eof}; non-UTF-8 comes back base64 with binary:true. ' +
+      'Any size pages: read on from offset+length until eof.',
+    input: z.object({ path: Path, ...Page, client_id: ClientRef.optional() }),
+    handler: ({ client_id, max_output_bytes, ...params }, ctx) =>
+      callAgent(
+        client_id,
+        ctx,
+        'read_file',
+        { ...params, max_bytes: max_output_bytes ?? ctx.services.maxResultBytes },
+        FILE_CALL_TIMEOUT_MS,
+      ),
+  }),
+
+  defineTool({
+    name: 'read_output',
+    description:
+      "Read a page of a command's whole output by the output_id run_command returned when it cut " +
+      'the output; paged like read_file. Kept on the client for an hour (256 MiB in all, 64 MiB a stream).',
+    input: z.object({
+      output_id: z.uuid(),
+      stream: OutputStream.default('stdout'),
+      ...Page,
+      client_id: ClientRef.optional(),
+    }),
+    handler: ({ client_id, max_output_bytes, ...params }, ctx) =>
+      callAgent(
+        client_id,
+        ctx,
+        'read_output',
+        { ...params, max_bytes: max_output_bytes ?? ctx.services.maxResultBytes },
+        FILE_CALL_TIMEOUT_MS,
+      ),
   }),
 
   defineTool({
     name: 'write_file',
-    description: 'Write a file atomically, creating parents; binary:true means content is base64.',
+    description:
+      'Write a file atomically, creating parents; binary:true means content is base64. Over HTTP the ' +
+      'MCP request body is capped at 4 MiB, so content up to about 4 MiB of text or 3 MiB of binary ' +
+      '(base64) arrives; for anything larger use upload_file.',
     input: z.object({
       path: Path,
       content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
