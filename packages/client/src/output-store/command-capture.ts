@@ -104,9 +104,9 @@ export function headAndTail(s: StreamCapture, stream: StreamName, budget: number
   // Until the stream outgrows the head the head holds it all, and the tail is cut from its end.
   const tail = s.total > head.length ? s.tail() : head;
   const marker = (omitted: number) =>
-    `\n… [reach: ${omitted} of ${s.total} bytes omitted here; ${
+    `\n... [reach: ${omitted} of ${s.total} bytes omitted here; ${
       outputId ? `read_output output_id=${outputId} stream=${stream} has them all` : 'not stored'
-    }] …\n`;
+    }] ...\n`;
   let room = Math.max(0, budget - jsonBytes(marker(s.total)));
   for (;;) {
     let h = charEnd(head, Math.min(head.length, Math.floor(room / 2)));
