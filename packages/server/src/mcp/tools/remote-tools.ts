@@ -1,6 +1,6 @@
 import { AbsolutePath, LIMITS, OutputStream } from '@reach/protocol';
 import { z } from 'zod';
-import { defineTool } from '../tool.ts';
+import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
@@ -18,28 +18,31 @@ const MaxOutputBytes = z
   .int()
   .min(LIMITS.minResultBytes)
   .max(LIMITS.maxResultBytes)
-  .describe('cap on the text returned, in JSON bytes (default 256 KiB, server --max-result-bytes)');
+  .describe('result cap, JSON bytes');
 
-/** Paging of read_file / read_output: a byte range, cut to the result cap. */
+/**
+ * Paging of read_file / read_output: `length` bytes from `offset`. A page's JSON is at most
+ * `length` (up to the 8 MiB maximum) or, without it, the server's result cap.
+ */
 const Page = {
-  offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0).describe('first byte'),
-  length: z
-    .number()
-    .int()
-    .min(1)
-    .max(LIMITS.maxResultBytes)
-    .optional()
-    .describe('bytes wanted (default and ceiling: the result cap)'),
-  max_output_bytes: MaxOutputBytes.optional(),
+  offset: z.number().int().nonnegative().default(0),
+  length: z.number().int().min(1).max(LIMITS.maxResultBytes).optional(),
 };
+
+/** The agent's page request: the JSON cap is the asked length, else the server's result cap. */
+function pageOf<P extends { length?: number | undefined }>(params: P, ctx: ToolContext) {
+  return {
+    ...params,
+    max_bytes: Math.max(LIMITS.minResultBytes, params.length ?? ctx.services.maxResultBytes),
+  };
+}
 
 export const remoteTools = [
   defineTool({
     name: 'run_command',
     description:
-      'Run a shell command on the client. Output past the result cap (256 KiB by default) keeps its ' +
-      'head and tail with truncated:true, the full sizes in stdout_bytes/stderr_bytes, and an ' +
-      'output_id: read_output pages the whole output (kept on the client for an hour).',
+      'Run a shell command on the client. Past the result cap (256 KiB) stdout/stderr keep head and ' +
+      'tail: truncated:true, stdout_bytes/stderr_bytes, output_id for read_output.',
     input: z.object({
       cmd: z.string().min(1).max(LIMITS.maxCommandChars),
       cwd: Path.optional(),
@@ -75,47 +78,32 @@ export const remoteTools = [
   defineTool({
     name: 'read_file',
     description:
-      'Read a page of a file: length bytes from offset (default: up to the result cap, 256 KiB). ' +
-      'Returns {content, size, offset, length, eof}; non-UTF-8 comes back base64 with binary:true. ' +
-      'Any size pages: read on from offset+length until eof.',
+      'Read a file page: length bytes from offset (default: the 256 KiB cap) as {content, size, ' +
+      'offset, length, eof}; non-UTF-8 is base64 with binary:true.',
     input: z.object({ path: Path, ...Page, client_id: ClientRef.optional() }),
-    handler: ({ client_id, max_output_bytes, ...params }, ctx) =>
-      callAgent(
-        client_id,
-        ctx,
-        'read_file',
-        { ...params, max_bytes: max_output_bytes ?? ctx.services.maxResultBytes },
-        FILE_CALL_TIMEOUT_MS,
-      ),
+    handler: ({ client_id, ...params }, ctx) =>
+      callAgent(client_id, ctx, 'read_file', pageOf(params, ctx), FILE_CALL_TIMEOUT_MS),
   }),
 
   defineTool({
     name: 'read_output',
-    description:
-      "Read a page of a command's whole output by the output_id run_command returned when it cut " +
-      'the output; paged like read_file. Kept on the client for an hour (256 MiB in all, 64 MiB a stream).',
+    description: "Page a truncated run_command's whole output by its output_id, like read_file (kept 1 h).",
     input: z.object({
-      output_id: z.uuid(),
+      // The agent checks the UUID form; z.uuid() would add a 160-byte pattern to tools/list.
+      output_id: z.string().length(36),
       stream: OutputStream.default('stdout'),
       ...Page,
       client_id: ClientRef.optional(),
     }),
-    handler: ({ client_id, max_output_bytes, ...params }, ctx) =>
-      callAgent(
-        client_id,
-        ctx,
-        'read_output',
-        { ...params, max_bytes: max_output_bytes ?? ctx.services.maxResultBytes },
-        FILE_CALL_TIMEOUT_MS,
-      ),
+    handler: ({ client_id, ...params }, ctx) =>
+      callAgent(client_id, ctx, 'read_output', pageOf(params, ctx), FILE_CALL_TIMEOUT_MS),
   }),
 
   defineTool({
     name: 'write_file',
     description:
-      'Write a file atomically, creating parents; binary:true means content is base64. Over HTTP the ' +
-      'MCP request body is capped at 4 MiB, so content up to about 4 MiB of text or 3 MiB of binary ' +
-      '(base64) arrives; for anything larger use upload_file.',
+      'Write a file atomically, creating parents; binary:true: content is base64. HTTP bodies stop ' +
+      'at 4 MiB (~3 MiB binary): use upload_file past that.',
     input: z.object({
       path: Path,
       content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
