@@ -105,7 +105,7 @@ export function headAndTail(s: StreamCapture, stream: StreamName, budget: number
   const tail = s.total > head.length ? s.tail() : head;
   const marker = (omitted: number) =>
     `\n... [reach: ${omitted} of ${s.total} bytes omitted here; ${
-      outputId ? `read_output output_id=${outputId} stream=${stream} has them all` : 'not stored'
+      outputId ? `read_output output_id=${outputId} stream=${stream} pages the whole stream` : 'not stored'
     }] ...\n`;
   let room = Math.max(0, budget - jsonBytes(marker(s.total)));
   for (;;) {

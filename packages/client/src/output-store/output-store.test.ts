@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,6 +30,16 @@ describe('OutputStore', () => {
     await first.start();
     await writeFile(join(dir, 'left-over.stdout'), 'old');
     first.close();
+    // A symlink in its place is removed, never followed.
+    const elsewhere = join(root, 'elsewhere');
+    await mkdir(elsewhere);
+    await writeFile(join(elsewhere, 'keep'), 'kept');
+    const linked = new OutputStore({ dir: join(root, 'linked') });
+    await symlink(elsewhere, join(root, 'linked'));
+    await linked.start();
+    assert.equal((await lstat(join(root, 'linked'))).isDirectory(), true);
+    assert.deepEqual(await readdir(elsewhere), ['keep']);
+    linked.close();
     const store = new OutputStore({ dir });
     await store.start();
     assert.deepEqual(await readdir(dir), []);

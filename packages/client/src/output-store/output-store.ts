@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
 
@@ -114,9 +114,10 @@ export class OutputStore {
 
   /** Empties (or creates) the directory and starts the expiry sweep. */
   async start(): Promise<void> {
+    // Removed and made afresh: a symlink put there is removed itself (rm does not follow it), and
+    // the directory is 0700 whatever it was before.
+    await rm(this.dir, { force: true, recursive: true });
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    for (const name of await readdir(this.dir))
-      await rm(join(this.dir, name), { force: true, recursive: true });
     // Expired outputs are also dropped on every create/read; the timer frees disk on an idle client.
     this.#sweeper = setInterval(() => this.sweep(), Math.max(1000, this.ttlMs / 4));
     this.#sweeper.unref();
