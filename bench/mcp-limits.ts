@@ -84,14 +84,21 @@ const tsSdk: Probe = async (transport, kind, size) => {
 
 const python: Probe = async (transport, kind, size) => {
   const script = join(ROOT, 'bench/lib/mcp_limits_probe.py');
-  const { stdout } = await run(
-    values.python,
-    [script, transport, url(transport), kind, String(size), join(work, 'p.txt')],
-    {
-      timeout: 90_000,
-    },
-  );
-  return stdout.trim();
+  try {
+    const { stdout } = await run(
+      values.python,
+      [script, transport, url(transport), kind, String(size), join(work, 'p.txt')],
+      {
+        timeout: 90_000,
+      },
+    );
+    return stdout.trim();
+  } catch (err) {
+    return `probe failed: ${String((err as { stderr?: string }).stderr || err)
+      .trim()
+      .split('\n')
+      .at(-1)}`;
+  }
 };
 
 const inspector: Probe = async (transport, kind, size) => {

@@ -14,6 +14,10 @@ from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
+# Set once the probe has printed its line: a failure while the transport shuts down after that
+# adds nothing.
+REPORTED = []
+
 
 async def probe(transport, url, kind, size, path):
     opener = streamable_http_client(url) if transport == "http" else sse_client(url)
@@ -35,7 +39,8 @@ async def probe(transport, url, kind, size, path):
                 after = "session ok"
             except BaseException as exc:  # noqa: BLE001
                 after = f"session broken ({type(exc).__name__})"
-            print(f"{first} | {after}")
+            print(f"{first} | {after}", flush=True)
+            REPORTED.append(True)
 
 
 def main():
@@ -44,7 +49,8 @@ def main():
     try:
         asyncio.run(asyncio.wait_for(probe(transport, url, kind, size, path), 60))
     except BaseException as exc:  # noqa: BLE001
-        print(f"error: {type(exc).__name__}: {str(exc)[:120]} | session broken")
+        if not REPORTED:
+            print(f"error: {type(exc).__name__}: {str(exc)[:120]} | session broken")
 
 
 if __name__ == "__main__":
