@@ -7,6 +7,7 @@ import {
 } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool } from '../tool.ts';
+import { capText } from './cap-text.ts';
 import { ClientRef, callAgent } from './client-ref.ts';
 
 /**
@@ -36,8 +37,18 @@ export const sshSessionTools = [
     name: 'ssh_session_command',
     description: 'Run a command in a session; returns its output and exit code.',
     input: SshSessionCommandParams.extend(ref),
-    handler: ({ client_id, ...params }, ctx) =>
-      callAgent(client_id, ctx, 'ssh_session_command', params, params.timeout * 1000 + COMMAND_GRACE_MS),
+    handler: async ({ client_id, ...params }, ctx) => {
+      const r = await callAgent(
+        client_id,
+        ctx,
+        'ssh_session_command',
+        params,
+        params.timeout * 1000 + COMMAND_GRACE_MS,
+      );
+      // A session buffers up to 1 M characters of output: past the result cap keep head and tail.
+      const capped = capText(r.output, ctx.services.maxResultBytes);
+      return capped.cut ? { ...r, output: capped.text, truncated: true, output_chars: r.output.length } : r;
+    },
   }),
   defineTool({
     name: 'ssh_session_send',
