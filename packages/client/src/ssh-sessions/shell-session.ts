@@ -72,6 +72,10 @@ export class ShellSession {
   readonly #maxReadChars: number;
   readonly #readSettleMs: number;
   #pending = '';
+  /** When output last went to the read buffer (Date.now()), for has_more. */
+  #lastDataAt = 0;
+  /** Counts chunks of output, so a read knows whether any arrived while it waited. */
+  #dataSeq = 0;
   #dropped = false;
   #active: ActiveCommand | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -201,10 +205,11 @@ export class ShellSession {
    * Output already buffered when the call starts waits for the gap too, so the rest of a burst
    * (the line after an echoed prompt answer) comes with it. Output produced while a command runs
    * belongs to that command, not to reads. `hasMore`: output is left buffered after this answer,
-   * or was still arriving when the timeout ended the read.
+   * or output came during this read less than a settle gap before it returned (still flowing).
    */
   async read(timeoutMs: number, signal?: AbortSignal): Promise<ReadOutcome> {
     this.touch();
+    const seqAtStart = this.#dataSeq;
     const end = Date.now() + timeoutMs;
     if (this.#pending === '' && !this.#closed) await this.#waitForData(timeoutMs, signal);
     let settled = this.#pending === '' || this.#closed;
@@ -224,7 +229,10 @@ export class ShellSession {
     this.#dropped = false;
     return {
       stdout: toPlainText(ready.replace(ORPHAN_MARKER, '\n')),
-      hasMore: this.#pending.length > 0 || (!settled && !this.#closed),
+      // Still flowing: output came during this read and less than a settle gap ago.
+      hasMore:
+        this.#pending.length > 0 ||
+        (!this.#closed && this.#dataSeq !== seqAtStart && Date.now() - this.#lastDataAt < this.#readSettleMs),
       dropped,
     };
   }
@@ -255,6 +263,8 @@ export class ShellSession {
   }
 
   #appendPending(text: string): void {
+    this.#lastDataAt = Date.now();
+    this.#dataSeq += 1;
     this.#pending += text;
     const over = this.#pending.length - this.#maxBufferChars;
     if (over > 0) {
