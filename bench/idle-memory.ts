@@ -58,7 +58,12 @@ interface Point {
 async function series(forceGc: boolean): Promise<Point[]> {
   const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-mem-'));
   await authorizeSimKeys(dataDir, keys);
-  const server = await spawnServerProcess(dataDir, [], forceGc ? ['--inspect=127.0.0.1:0'] : []);
+  // All simulated clients share 127.0.0.1: lift the per-source cap of unauthenticated connections.
+  const server = await spawnServerProcess(
+    dataDir,
+    ['--max-unauthenticated-per-source', '1000'],
+    forceGc ? ['--inspect=127.0.0.1:0'] : [],
+  );
   const batches: ManyClients[] = [];
   const label = forceGc ? 'after GC' : 'plain';
 

@@ -3,6 +3,7 @@ import { ReachError } from '@reach/protocol';
 import { type CliIo, type Command, EXIT } from './commands/command.ts';
 import { listClientsCommand } from './commands/list-clients.ts';
 import { runAgentCommand } from './commands/run-agent.ts';
+import { installServiceCommand, uninstallServiceCommand } from './commands/service-commands.ts';
 import {
   generateKeyCommand,
   initCommand,
@@ -19,6 +20,8 @@ const COMMANDS: readonly Command[] = [
   showKeyCommand,
   showUuidCommand,
   listClientsCommand,
+  installServiceCommand,
+  uninstallServiceCommand,
 ];
 
 /** Every option: parseArgs spec and help text side by side. */
@@ -30,6 +33,21 @@ const OPTIONS = {
   'show-uuid': { type: 'boolean', help: showUuidCommand.description },
   'list-clients': { type: 'boolean', help: listClientsCommand.description },
   json: { type: 'boolean', help: 'with --list-clients: print JSON' },
+  'install-service': { type: 'boolean', help: installServiceCommand.description },
+  'uninstall-service': { type: 'boolean', help: uninstallServiceCommand.description },
+  user: { type: 'boolean', help: 'with --install-service: a systemd user service (the default)' },
+  system: { type: 'boolean', help: 'with --install-service: a system service (root), run as $SUDO_USER' },
+  'no-start': { type: 'boolean', help: 'with --install-service: write the unit, do not enable it' },
+  root: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'with --install-service --system: write under DIR, start nothing',
+  },
+  exec: {
+    type: 'string',
+    arg: 'PROGRAM',
+    help: 'with --install-service: the command the unit runs (default: this one)',
+  },
   server: { type: 'string', short: 's', arg: 'HOST', help: 'server hostname (overrides server_host)' },
   port: { type: 'string', short: 'p', arg: 'PORT', help: 'server SSH port (overrides server_port)' },
   verbose: { type: 'boolean', short: 'v', help: 'debug logging' },
@@ -114,7 +132,13 @@ export async function main(argv: string[], ioOverrides: Partial<CliIo> = {}): Pr
     },
   };
   try {
-    return await command.run({ io, sources, force: values.force === true, json: values.json === true });
+    return await command.run({
+      io,
+      sources,
+      force: values.force === true,
+      json: values.json === true,
+      flags: values,
+    });
   } catch (err) {
     if (err instanceof ReachError && err.code !== 'INTERNAL_ERROR') {
       io.stderr(`reach: ${err.message}\n`);

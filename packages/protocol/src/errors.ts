@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   CANCELLED: { rpc: -32022, http: 499 },
   FRAME_TOO_LARGE: { rpc: -32023, http: 413 },
   UNAUTHORIZED: { rpc: -32024, http: 401 },
+  /** An HTTP request body over the server's limit, refused before it is buffered. */
+  PAYLOAD_TOO_LARGE: { rpc: -32025, http: 413 },
   INVALID_ARGUMENT: { rpc: -32602, http: 400 },
   METHOD_NOT_FOUND: { rpc: -32601, http: 404 },
   PARSE_ERROR: { rpc: -32700, http: 400 },

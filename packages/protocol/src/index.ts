@@ -7,4 +7,12 @@ export * from './link-methods.ts';
 export * from './paths.ts';
 export * from './rpc-peer.ts';
 export * from './ssh-session-methods.ts';
+export {
+  environmentAssignment,
+  execLine,
+  quoteExecWord,
+  renderUnit,
+  type UnitFile,
+  type UnitSection,
+} from './systemd-unit.ts';
 export * from './transfer.ts';

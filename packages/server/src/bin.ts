@@ -9,10 +9,27 @@ const USAGE = `usage: reach-server [flags]                     run the server
        reach-server audit [--data-dir D] [--client X] [--since 24h|ISO] [--tool T] [--limit N] [--json]
        reach-server webhooks [--data-dir D] [--limit N] [--json] [--requeue]   outbox and dead letters
        reach-server webhook-test-receiver [--port N] [--host H] [--log FILE]
+       reach-server install-service [--uninstall] [--help]   systemd unit reach-mcp (root)
 flags: --transport stdio|http  --host H  --port N  --ssh-host H  --ssh-port N  --data-dir DIR
-       --api-key KEY  --log-level LEVEL  --heartbeat-interval S`;
+       --api-key-file PATH (bearer keys, one a line, mode 0600; env REACH_API_KEY_FILE)
+       --api-key KEY (visible to other users in ps: prefer --api-key-file or env REACH_API_KEY)
+       --log-level LEVEL  --heartbeat-interval S
+       --max-body-bytes N  --mcp-max-sessions N  --mcp-max-sessions-per-key N  --mcp-idle-timeout S`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'install-service') {
+    const { installServiceCommand } = await import('./service/install-service-command.ts');
+    try {
+      return await installServiceCommand(argv.slice(1));
+    } catch (err) {
+      // A refused install is the operator's to fix: one line, nothing half-installed.
+      if (err instanceof ReachError && err.code !== 'INTERNAL_ERROR') {
+        process.stderr.write(`reach-server install-service: ${err.message}\n`);
+        return err.code === 'INVALID_ARGUMENT' ? 2 : 1;
+      }
+      throw err;
+    }
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stderr.write(`${USAGE}\n`);
     return 0;

@@ -12,7 +12,9 @@ import { type Database, openDatabase } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
+import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
@@ -119,13 +121,25 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       log.child({ component: 'authorized_keys' }),
     );
     const registrationLog = log.child({ component: 'registration' });
+    // Identity claims that write state: 5 at once, then 2 a minute, per UUID and per key. A real
+    // client claims once per (re)connect; its backoff keeps it well below that.
+    const claims = new ClaimLimiter({ burst: 5, perMinute: 2 });
     const ssh = new SshServer({
       host: config.sshHost,
       port: config.sshPort,
       hostKey: hostKey.privateKey,
       authorizedKeys,
       log: log.child({ component: 'ssh' }),
-      maxUnauthenticated: config.maxUnauthenticated,
+      admission: {
+        // Half the cap before early drops start, at 30% (OpenSSH's default rate).
+        ...(parseMaxStartups(config.maxStartups ?? '') ?? {
+          start: Math.max(1, Math.floor(config.maxUnauthenticated / 2)),
+          rate: 30,
+          full: config.maxUnauthenticated,
+        }),
+        perSource: config.maxUnauthenticatedPerSource,
+      },
+      bannerTimeoutMs: config.bannerTimeoutS * 1000,
       authTimeoutMs: config.authTimeoutS * 1000,
       onLink: (link) => {
         void registerLink(link, {
@@ -141,6 +155,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
             maxFailures: config.heartbeatMaxFailures,
           },
           registrationTimeoutMs: config.authTimeoutS * 1000,
+          claims,
           onKeyMismatch: (record, l) => clients.reportKeyMismatch(record, l.fingerprint),
         });
       },

@@ -1,4 +1,6 @@
 import { ReachError } from '@reach/protocol';
+import { SecretPromptWatch } from './audit/secret-prompt.ts';
+import { readApiKeyFile } from './config/api-key-file.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
@@ -69,6 +71,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      prompts: new SecretPromptWatch(),
       maxResultBytes: config.maxResultBytes,
     },
     tools: allTools,
@@ -88,28 +91,40 @@ export async function startTransports(
     return { ended, close: () => stdio.close() };
   }
 
-  if (!isLoopbackHost(config.host) && config.apiKey === undefined) {
+  const apiKeys = [
+    ...(config.apiKey === undefined ? [] : [config.apiKey]),
+    ...(config.apiKeyFile === undefined ? [] : await readApiKeyFile(config.apiKeyFile)),
+  ];
+  if (!isLoopbackHost(config.host) && apiKeys.length === 0) {
     throw new ReachError(
       'INVALID_ARGUMENT',
-      `refusing to serve HTTP on ${config.host} without an API key: set --api-key or REACH_API_KEY, or bind 127.0.0.1`,
+      `refusing to serve HTTP on ${config.host} without an API key: set --api-key-file, REACH_API_KEY_FILE or REACH_API_KEY, or bind 127.0.0.1`,
     );
   }
-  if (config.apiKey === undefined) {
+  if (apiKeys.length === 0) {
     log.warn('no API key set: HTTP is open to every local process (bound to loopback only)');
   }
   const startedAt = Date.now();
-  const mcp = new McpHttpEndpoints(factory);
+  const mcp = new McpHttpEndpoints(factory, {
+    maxSessions: config.mcpMaxSessions,
+    maxSessionsPerKey: config.mcpMaxSessionsPerKey,
+    idleTimeoutMs: config.mcpIdleTimeoutS * 1000,
+    log: log.child({ component: 'mcp-http' }),
+  });
   let allowedHosts: string[] = [];
   const app = createHttpApp({
-    apiKey: config.apiKey,
+    apiKeys,
+    maxBodyBytes: config.maxBodyBytes,
     allowedHosts: () => allowedHosts,
     mcp,
+    log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',
       version: SERVER_VERSION,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
       clients: services.clients.counts(),
       webhooks: (({ pending, dead }) => ({ pending, dead }))(services.webhooks.stats()),
+      mcp: mcp.stats(),
     }),
   });
   const http = await listenHttp(app, config.host, config.port);

@@ -17,6 +17,8 @@ export interface CommandContext {
   /** `--force` (generate-key), `--json` (list-clients). */
   force: boolean;
   json: boolean;
+  /** Every parsed flag, for commands with options of their own (`--user`, `--no-start`). */
+  flags: Readonly<Record<string, string | boolean | undefined>>;
 }
 
 /** One action of the CLI, selected by its flag; the agent runs when none is given. */

@@ -1,4 +1,5 @@
 import { ReachError } from '@reach/protocol';
+import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import { blobFingerprint, knownHostName, pinKey, readPinnedKeys } from './known-hosts.ts';
@@ -13,15 +14,6 @@ export interface SshTarget {
   knownHostsPath: string;
   log: Logger;
 }
-
-/** AES-GCM first: the fastest cipher measured on these hosts (PITFALLS 2). */
-const CIPHERS = [
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
-  'aes128-ctr',
-  'aes256-ctr',
-] as const;
 
 /** ssh2 marks failure sources with `level`. */
 function levelOf(err: unknown): string | undefined {
@@ -90,7 +82,7 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
       username: target.username,
       privateKey: target.privateKey,
       ident: 'reach',
-      algorithms: { cipher: [...CIPHERS] },
+      algorithms: sshAlgorithms() as ssh2.Algorithms,
       readyTimeout: 20_000,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 3,

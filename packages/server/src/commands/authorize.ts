@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import { AUTHORIZED_KEYS_FILE, parseAuthorizedKeyLine, parseAuthorizedKeys } from '../ssh/authorized-keys.ts';
@@ -45,5 +45,9 @@ export async function authorizeKey(dataDir: string, keyOrFile: string): Promise<
   }
   const prefix = existing === '' || existing.endsWith('\n') ? '' : '\n';
   await appendFile(path, `${prefix}${line}\n`, { mode: 0o600 });
+  // `sudo reach-server authorize` into a service's data dir: the file must stay the service
+  // user's (it is 0600), or the running server can no longer read its own authorized_keys.
+  const owner = await stat(dataDir);
+  if (process.getuid?.() === 0 && owner.uid !== 0) await chown(path, owner.uid, owner.gid);
   return { fingerprint: key.fingerprint, added: true, path };
 }

@@ -3,6 +3,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LIMITS, ReachError } from '@reach/protocol';
 import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES } from '../http/body-limit.ts';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_KEY,
+} from '../mcp/session-table.ts';
+import { parseMaxStartups } from '../ssh/admission.ts';
 
 /**
  * The server's configuration: one schema, merged as defaults < environment < flags. This module is
@@ -22,6 +29,25 @@ export const ServerConfigSchema = z.object({
   /** Holds the host key, authorized_keys and reach.db. */
   dataDir: z.string().min(1),
   apiKey: z.string().min(1).optional(),
+  /** File of bearer keys, one a line (`#` comments); must not be readable by group or others. */
+  apiKeyFile: z.string().min(1).optional(),
+  /** Largest HTTP request body on any route, in bytes; larger ones get 413 before they are read. */
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(DEFAULT_MAX_BODY_BYTES),
+  /** MCP HTTP sessions held at once; past it a new one replaces the least recently used. */
+  mcpMaxSessions: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_SESSIONS),
+  /** MCP HTTP sessions one API key holds; its next one replaces its own least recently used. */
+  mcpMaxSessionsPerKey: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_SESSIONS_PER_KEY),
+  /** Seconds an MCP HTTP session may sit idle (nothing in flight) before it is closed. */
+  mcpIdleTimeoutS: z.coerce
+    .number()
+    .positive()
+    .max(7 * 86_400)
+    .default(DEFAULT_IDLE_TIMEOUT_MS / 1000),
   logLevel: LogLevel.default('info'),
   /** Seconds between heartbeats to each client. */
   heartbeatIntervalS: z.coerce.number().positive().max(3600).default(30),
@@ -31,6 +57,20 @@ export const ServerConfigSchema = z.object({
   heartbeatMaxFailures: z.coerce.number().int().min(1).max(100).default(3),
   /** SSH connections allowed to be handshaking/authenticating at once; more are dropped at accept. */
   maxUnauthenticated: z.coerce.number().int().min(1).max(100_000).default(128),
+  /**
+   * OpenSSH-style `start:rate:full` random early drop of unauthenticated connections; `full`
+   * overrides maxUnauthenticated. Unset: start = half of maxUnauthenticated, rate 30%.
+   */
+  maxStartups: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || parseMaxStartups(v) !== undefined, {
+      message: 'expected start:rate:full with 1 <= start <= full and rate <= 100, e.g. 64:30:128',
+    }),
+  /** Unauthenticated connections one source address may hold at once (a NAT shares one). */
+  maxUnauthenticatedPerSource: z.coerce.number().int().min(1).max(100_000).default(16),
+  /** Seconds a new connection may stay silent before its SSH identification string arrives. */
+  bannerTimeoutS: z.coerce.number().positive().max(600).default(10),
   /** Seconds a connection may take to authenticate and register. */
   authTimeoutS: z.coerce.number().positive().max(600).default(30),
   /** Seconds after a client connects during which failed heartbeats do not count. */
@@ -95,11 +135,19 @@ const FLAGS: Record<string, ConfigKey> = {
   'ssh-port': 'sshPort',
   'data-dir': 'dataDir',
   'api-key': 'apiKey',
+  'api-key-file': 'apiKeyFile',
+  'max-body-bytes': 'maxBodyBytes',
+  'mcp-max-sessions': 'mcpMaxSessions',
+  'mcp-max-sessions-per-key': 'mcpMaxSessionsPerKey',
+  'mcp-idle-timeout': 'mcpIdleTimeoutS',
   'log-level': 'logLevel',
   'heartbeat-interval': 'heartbeatIntervalS',
   'heartbeat-timeout': 'heartbeatTimeoutS',
   'max-unauthenticated': 'maxUnauthenticated',
   'auth-timeout': 'authTimeoutS',
+  'max-startups': 'maxStartups',
+  'max-unauthenticated-per-source': 'maxUnauthenticatedPerSource',
+  'banner-timeout': 'bannerTimeoutS',
   'rate-limit-mode': 'rateLimitMode',
   'rate-limit-rpm': 'rateLimitRpm',
   'rate-limit-concurrent': 'rateLimitConcurrent',
@@ -128,9 +176,17 @@ const ENV: Record<string, ConfigKey> = {
   SSH_PORT: 'sshPort',
   SERVER_HOME: 'dataDir',
   API_KEY: 'apiKey',
+  API_KEY_FILE: 'apiKeyFile',
+  MAX_BODY_BYTES: 'maxBodyBytes',
+  MCP_MAX_SESSIONS: 'mcpMaxSessions',
+  MCP_MAX_SESSIONS_PER_KEY: 'mcpMaxSessionsPerKey',
+  MCP_IDLE_TIMEOUT: 'mcpIdleTimeoutS',
   LOG_LEVEL: 'logLevel',
   HEARTBEAT_INTERVAL: 'heartbeatIntervalS',
   HEARTBEAT_TIMEOUT: 'heartbeatTimeoutS',
+  MAX_STARTUPS: 'maxStartups',
+  MAX_UNAUTHENTICATED_PER_SOURCE: 'maxUnauthenticatedPerSource',
+  BANNER_TIMEOUT: 'bannerTimeoutS',
   RATE_LIMIT_MODE: 'rateLimitMode',
   RATE_LIMIT_RPM: 'rateLimitRpm',
   RATE_LIMIT_CONCURRENT: 'rateLimitConcurrent',
@@ -148,6 +204,9 @@ const ENV: Record<string, ConfigKey> = {
   LOG_MAX_FILES: 'logMaxFiles',
   MAX_RESULT_BYTES: 'maxResultBytes',
 };
+
+/** Every environment variable the server reads (the env file example lists them all). */
+export const SERVER_ENV_NAMES: readonly string[] = Object.keys(ENV).map((name) => `REACH_${name}`);
 
 export interface LoadedServerConfig {
   config: ServerConfig;

@@ -1,3 +1,4 @@
+import { ReachError } from '@reach/protocol';
 import type { MiddlewareHandler } from 'hono';
 
 /**
@@ -9,7 +10,7 @@ export function hostCheck(allowedHosts: () => readonly string[]): MiddlewareHand
     const allowed = new Set(allowedHosts().map((h) => h.toLowerCase()));
     const host = (c.req.header('host') ?? '').toLowerCase();
     if (!allowed.has(host)) {
-      return c.json({ error: 'PERMISSION_DENIED', message: `host ${host || '(none)'} is not allowed` }, 403);
+      throw new ReachError('PERMISSION_DENIED', `host ${host || '(none)'} is not allowed`);
     }
     const origin = c.req.header('origin');
     if (origin !== undefined) {
@@ -17,10 +18,10 @@ export function hostCheck(allowedHosts: () => readonly string[]): MiddlewareHand
       try {
         originHost = new URL(origin).host.toLowerCase();
       } catch {
-        return c.json({ error: 'PERMISSION_DENIED', message: 'malformed Origin header' }, 403);
+        throw new ReachError('PERMISSION_DENIED', 'malformed Origin header');
       }
       if (!allowed.has(originHost)) {
-        return c.json({ error: 'PERMISSION_DENIED', message: `origin ${origin} is not allowed` }, 403);
+        throw new ReachError('PERMISSION_DENIED', `origin ${origin} is not allowed`);
       }
     }
     return next();

@@ -1,9 +1,15 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { ReachError, toReachError } from '@reach/protocol';
 import { Hono } from 'hono';
-import type { McpHttpEndpoints } from '../mcp/http-endpoints.ts';
-import { bearerAuth } from './bearer-auth.ts';
+import type { Logger } from '../log/logger.ts';
+import type { McpHttpEndpoints, McpSessionStats } from '../mcp/http-endpoints.ts';
+import { type AuthVariables, bearerAuth } from './bearer-auth.ts';
+import { bodyLimit } from './body-limit.ts';
 import { hostCheck } from './host-check.ts';
+
+/** Hono's environment for every route: node's req/res, and the caller's key id. */
+export type HttpEnv = { Bindings: HttpBindings; Variables: AuthVariables };
 
 export interface HealthBody {
   status: 'ok';
@@ -11,36 +17,59 @@ export interface HealthBody {
   uptime_s: number;
   clients: { online: number; total: number };
   webhooks: { pending: number; dead: number };
+  mcp: McpSessionStats;
 }
 
 export interface HttpAppDeps {
-  apiKey: string | undefined;
+  /** Bearer keys accepted on every route but /health; none: open (the server then binds loopback only). */
+  apiKeys: readonly string[];
+  /** Largest request body on any route, in bytes (see body-limit.ts). */
+  maxBodyBytes: number;
   /** Host header values the MCP endpoints accept; read per request (known once the port is bound). */
   allowedHosts: () => readonly string[];
   mcp: McpHttpEndpoints;
   health(): HealthBody;
+  log?: Logger;
 }
 
-/** The HTTP routes: /health open; everything else behind the bearer key; MCP behind the host check. */
-export function createHttpApp(deps: HttpAppDeps): Hono<{ Bindings: HttpBindings }> {
-  const app = new Hono<{ Bindings: HttpBindings }>();
+/**
+ * The HTTP routes: /health open; everything else behind the bearer key, then the body limit
+ * (an unauthenticated caller cannot make the server read a byte of its body); MCP behind the
+ * host check. Every error leaves through `onError` as the shared `{error, message, …}` body.
+ */
+export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
   app.get('/health', (c) => c.json(deps.health()));
-  app.use('*', bearerAuth(deps.apiKey));
+  app.use('*', bearerAuth(deps.apiKeys));
+  app.use('*', bodyLimit(deps.maxBodyBytes));
   const guard = hostCheck(deps.allowedHosts);
   app.use('/mcp', guard);
   app.use('/sse', guard);
   app.use('/messages', guard);
-  app.all('/mcp', (c) => deps.mcp.handleStreamable(c.req.raw));
+  app.all('/mcp', (c) => deps.mcp.handleStreamable(c.req.raw, c.get('keyId')));
   app.get('/sse', async (c) => {
-    await deps.mcp.openSse(c.env.outgoing, '/messages');
+    await deps.mcp.openSse(c.env.outgoing, '/messages', c.get('keyId'));
     return RESPONSE_ALREADY_SENT;
   });
   app.post('/messages', async (c) => {
-    await deps.mcp.postSse(c.env.incoming, c.env.outgoing, c.req.query('sessionId'));
+    // The body limit consumed node's request stream; the SDK gets the buffered copy, parsed.
+    let message: unknown;
+    try {
+      message = JSON.parse(await c.req.text());
+    } catch {
+      throw new ReachError('PARSE_ERROR', 'request body is not valid JSON');
+    }
+    await deps.mcp.postSse(c.env.incoming, c.env.outgoing, c.req.query('sessionId'), c.get('keyId'), message);
     return RESPONSE_ALREADY_SENT;
   });
   app.notFound((c) =>
     c.json({ error: 'INVALID_ARGUMENT', message: `no route ${c.req.method} ${c.req.path}` }, 404),
   );
+  app.onError((err, c) => {
+    const reachErr = toReachError(err);
+    if (reachErr.code === 'INTERNAL_ERROR') deps.log?.error({ err, path: c.req.path }, 'http request failed');
+    if (reachErr.code === 'UNAUTHORIZED') c.header('www-authenticate', 'Bearer realm="reach"');
+    return c.json(reachErr.toJSON(), reachErr.httpStatus as 400);
+  });
   return app;
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import { type HttpBindings, type ServerType, serve } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { HttpEnv } from './http-app.ts';
 
 /** A listening HTTP server; `close()` is idempotent. */
 export interface HttpServerHandle {
@@ -12,11 +13,7 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }
 
-export async function listenHttp(
-  app: Hono<{ Bindings: HttpBindings }>,
-  host: string,
-  port: number,
-): Promise<HttpServerHandle> {
+export async function listenHttp(app: Hono<HttpEnv>, host: string, port: number): Promise<HttpServerHandle> {
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once('error', reject);

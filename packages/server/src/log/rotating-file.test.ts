@@ -21,3 +21,21 @@ test('rotates by size and keeps at most maxFiles old files', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('one line longer than the size limit is cut to a short line that says so', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reach-rotate-'));
+  try {
+    const path = join(dir, 'server.log');
+    const file = new RotatingFile(path, { maxBytes: 4096, maxFiles: 1 });
+    const huge = `${JSON.stringify({ msg: 'authentication refused', user: 'u'.repeat(20 * 1024 * 1024) })}\n`;
+    file.write(huge);
+    file.close();
+    const text = readFileSync(path, 'utf8');
+    assert.ok(Buffer.byteLength(text) <= 4096, `${Buffer.byteLength(text)} bytes in a 4096-byte file`);
+    const record = JSON.parse(text) as { bytes: number; head: string; msg: string };
+    assert.equal(record.bytes, Buffer.byteLength(huge));
+    assert.ok(record.head.startsWith('{"msg":"authentication refused"'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -2,8 +2,9 @@ import { closeSync, existsSync, openSync, renameSync, statSync, writeSync } from
 
 /**
  * An append-only log file rotated by size: past `maxBytes` the file becomes `<path>.1`, older ones
- * shift up, and at most `maxFiles` rotated files are kept. Writes are synchronous (one JSON line
- * each), so a crash loses nothing already logged.
+ * shift up, and at most `maxFiles` rotated files are kept, so the files never hold more than
+ * `(maxFiles + 1) × maxBytes`, even for one huge line. Writes are synchronous (one JSON line each),
+ * so a crash loses nothing already logged.
  */
 export class RotatingFile {
   readonly #path: string;
@@ -20,12 +21,28 @@ export class RotatingFile {
     this.#size = statSync(path).size;
   }
 
-  write(chunk: string): boolean {
+  write(line: string): boolean {
+    const chunk = Buffer.byteLength(line) > this.#maxBytes ? this.#placeholder(line) : line;
     const bytes = Buffer.byteLength(chunk);
     if (this.#size > 0 && this.#size + bytes > this.#maxBytes) this.#rotate();
     writeSync(this.#fd, chunk);
     this.#size += bytes;
     return true;
+  }
+
+  /**
+   * A line longer than the whole file would break the size limit by itself: it is replaced by a
+   * short JSON line that keeps its head (at most 1 KiB, a sixteenth of the limit) and its size.
+   */
+  #placeholder(line: string): string {
+    const head = line.slice(0, Math.min(1024, Math.floor(this.#maxBytes / 16)));
+    const record = {
+      time: Date.now(),
+      msg: 'log line too long for the log file; cut',
+      bytes: Buffer.byteLength(line),
+      head,
+    };
+    return `${JSON.stringify(record)}\n`;
   }
 
   close(): void {

@@ -89,6 +89,7 @@ export class McpEndpointFactory {
       }
       const parsed = tool.input.safeParse(rawArgs);
       if (!parsed.success) {
+        if (tool.auditInvalid) args = tool.auditInvalid(rawArgs);
         throw new ReachError('INVALID_ARGUMENT', `invalid arguments for ${name}`, {
           details: {
             issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
@@ -109,7 +110,7 @@ export class McpEndpointFactory {
       try {
         this.#deps.onToolCall?.({
           tool: name,
-          args,
+          args: ctx.auditArgs ?? args,
           caller: `mcp:${ctx.session.id}`,
           client: ctx.touchedClient,
           outcome,

@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/audit-log.ts';
+import type { SecretPromptWatch } from '../audit/secret-prompt.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import type { TransferService } from '../transfer/transfer-service.ts';
@@ -10,6 +11,8 @@ export interface ToolServices {
   /** upload_file / download_file (absent: those tools fail with INTERNAL_ERROR). */
   transfers?: TransferService;
   audit: AuditLog;
+  /** Last output per SSH session, so ssh_session_send knows when it answers a password prompt. */
+  prompts: SecretPromptWatch;
   /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
   maxResultBytes: number;
 }

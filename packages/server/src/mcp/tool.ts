@@ -12,6 +12,11 @@ export interface ToolContext {
   progress(progress: number, total?: number, message?: string): void;
   /** UUID of the client the call acted on, set once it is resolved (for the audit trail). */
   touchedClient?: string;
+  /**
+   * What the audit trail records instead of the validated arguments, set by a tool that knows
+   * one of them is a secret no key name marks (the text `ssh_session_send` types at a prompt).
+   */
+  auditArgs?: unknown;
 }
 
 /** One finished tool call, as told to observers (audit trail, activity webhooks). */
@@ -33,6 +38,11 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   input: S;
   handler(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
+  /**
+   * What the audit trail records of arguments that failed validation, for a tool whose
+   * arguments may hold a secret no key name marks (default: the raw arguments, redacted by key).
+   */
+  auditInvalid?(raw: unknown): unknown;
 }
 
 /** Keeps the schema's inferred type attached to the handler's arguments. */

@@ -94,3 +94,23 @@ test('a closed link is never registered; closeAll empties the registry', () => {
   registry.closeAll();
   assert.equal(registry.size, 0);
 });
+
+test('a quarantined connection never replaces a trusted one that is online; a trusted one replaces it', () => {
+  const registry = new ClientRegistry();
+  const trusted = fakeClient('a');
+  assert.equal(registry.add(trusted), true);
+  const imposter = fakeClient('a');
+  imposter.quarantined = true;
+  assert.equal(registry.add(imposter), false);
+  assert.equal(registry.get('a'), trusted);
+  assert.equal(trusted.link.closed, false, 'the trusted connection is untouched');
+
+  trusted.closeLink();
+  const parked = fakeClient('a');
+  parked.quarantined = true;
+  assert.equal(registry.add(parked), true, 'with no trusted connection online, it is held quarantined');
+  const back = fakeClient('a');
+  assert.equal(registry.add(back), true);
+  assert.equal(registry.get('a'), back);
+  assert.equal(parked.link.closed, true);
+});

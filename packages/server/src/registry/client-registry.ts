@@ -39,10 +39,16 @@ export class ClientRegistry extends EventEmitter<RegistryEvents> {
     return [...this.#online.values()];
   }
 
-  /** Registers `client`; an older connection with the same UUID is closed. */
-  add(client: OnlineClient): void {
-    if (client.link.closed || client.agent.closed) return;
+  /**
+   * Registers `client`; an older connection with the same UUID is closed. A quarantined `client`
+   * never replaces a trusted (unquarantined) one that is still online: it is refused here, at the
+   * moment of insertion, whatever was checked earlier (registration awaits `set_policy`, whose
+   * reply time the connecting peer controls). Returns whether `client` is now the online one.
+   */
+  add(client: OnlineClient): boolean {
+    if (client.link.closed || client.agent.closed) return false;
     const previous = this.#online.get(client.uuid);
+    if (client.quarantined && previous && !previous.quarantined && !previous.link.closed) return false;
     this.#online.set(client.uuid, client);
     if (previous) {
       previous.agent.close('replaced by a newer connection');
@@ -55,7 +61,9 @@ export class ClientRegistry extends EventEmitter<RegistryEvents> {
       remove();
       client.link.close();
     });
-    if (this.#online.get(client.uuid) === client) this.emit('connected', client);
+    if (this.#online.get(client.uuid) !== client) return false;
+    this.emit('connected', client);
+    return true;
   }
 
   setQuarantined(uuid: string, quarantined: boolean): void {

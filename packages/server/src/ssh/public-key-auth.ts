@@ -1,7 +1,8 @@
 import type ssh2 from 'ssh2';
+import { boundedText } from '../log/bounded-text.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
-import { publicKeyLine } from './fingerprint.ts';
+import { fingerprintOfBlob, publicKeyLine } from './fingerprint.ts';
 import type { LinkIdentity } from './link.ts';
 
 /** Failed authentication attempts (each a refused key or method) before the connection is dropped. */
@@ -20,9 +21,13 @@ export function publicKeyAuth(
   let attempts = 0;
   let identity: LinkIdentity | undefined;
   conn.on('authentication', (ctx) => {
-    const refuse = (reason: string): void => {
+    // The user name and key algorithm are whatever the peer sent: bounded before they are logged.
+    const user = boundedText(ctx.username);
+    const refuse = (reason: string, key?: { algo: string; fingerprint: string }): void => {
       attempts++;
-      log.info({ method: ctx.method, user: ctx.username, reason }, 'authentication refused');
+      // warn, with the offered key's fingerprint: how an operator spots a client that is not
+      // authorized yet (and what to pass to `reach-server authorize`).
+      log.warn({ method: ctx.method, user, reason, ...key }, 'authentication refused');
       if (attempts >= MAX_AUTH_ATTEMPTS) {
         ctx.reject();
         conn.end();
@@ -40,7 +45,10 @@ export function publicKeyAuth(
     authorizedKeys.find(offered.data).then(
       (key) => {
         if (!key || key.type !== offered.algo.replace(/^rsa-sha2-(256|512)$/, 'ssh-rsa')) {
-          refuse('key not in authorized_keys');
+          refuse('key not in authorized_keys', {
+            algo: boundedText(offered.algo),
+            fingerprint: fingerprintOfBlob(offered.data),
+          });
           return;
         }
         if (ctx.signature === undefined || ctx.blob === undefined) {
@@ -48,13 +56,13 @@ export function publicKeyAuth(
           return;
         }
         if (!key.verify(ctx.blob, ctx.signature, ctx.hashAlgo)) {
-          refuse('bad signature');
+          refuse('bad signature', { algo: key.type, fingerprint: key.fingerprint });
           return;
         }
         identity = {
           fingerprint: key.fingerprint,
           publicKey: publicKeyLine(key.type, key.blob),
-          username: ctx.username,
+          username: user,
         };
         ctx.accept();
       },

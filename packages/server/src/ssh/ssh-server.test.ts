@@ -34,7 +34,8 @@ describe('SshServer', () => {
       hostKey: ed25519KeyPair().private,
       authorizedKeys: new AuthorizedKeys(join(dir, 'authorized_keys'), silent),
       log: silent,
-      maxUnauthenticated: 1,
+      admission: { start: 2, rate: 100, full: 2, perSource: 1 },
+      bannerTimeoutMs: 300,
       authTimeoutMs: 1500,
       onLink: (link) => links.push(link),
       onControl: () => {},
@@ -46,7 +47,7 @@ describe('SshServer', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('past the cap of unauthenticated connections new ones are dropped; idle ones time out', {
+  test('past the per-source cap new connections are dropped; silent ones time out', {
     timeout: 20_000,
   }, async () => {
     const idle = tcpConnect(server.port, '127.0.0.1');
@@ -54,8 +55,26 @@ describe('SshServer', () => {
     await new Promise((r) => idle.once('connect', r));
     await new Promise((r) => setTimeout(r, 100));
     const extra = tcpConnect(server.port, '127.0.0.1');
-    await closed(extra); // dropped at once: the one slot is taken
-    await idleClosed; // the auth timeout ends the silent one
+    await closed(extra); // dropped at once: this address's one slot is taken
+    await idleClosed; // the banner timeout ends the silent one
+  });
+
+  test('a socket that sent its identification keeps its slot past the banner timeout', {
+    timeout: 20_000,
+  }, async () => {
+    const speaking = tcpConnect(server.port, '127.0.0.1');
+    await new Promise((r) => speaking.once('connect', r));
+    speaking.write('SSH-2.0-probe\r\n');
+    const speakingClosed = closed(speaking);
+    let speakingDone = false;
+    void speakingClosed.then(() => {
+      speakingDone = true;
+    });
+    // A silent socket from another address takes the second slot and is ended by the banner
+    // timeout (300 ms) while the one that spoke keeps its slot until the auth timeout (1500 ms).
+    await closed(tcpConnect(server.port, '127.0.0.2'));
+    assert.equal(speakingDone, false, 'the socket that spoke SSH is still open');
+    await speakingClosed; // the auth timeout ends it
   });
 
   test('only the virtual agent forward is accepted; sessions serve no shell or exec', async () => {

@@ -1,8 +1,11 @@
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { LINK } from '@reach/protocol';
+import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
+import { boundedText } from '../log/bounded-text.ts';
 import type { Logger } from '../log/logger.ts';
+import { Admission, type AdmissionOptions, type AdmissionVerdict, sourceOf } from './admission.ts';
 import type { AuthorizedKeys } from './authorized-keys.ts';
 import { Link } from './link.ts';
 import { publicKeyAuth } from './public-key-auth.ts';
@@ -43,8 +46,10 @@ export interface SshServerOptions {
   hostKey: string;
   authorizedKeys: AuthorizedKeys;
   log: Logger;
-  /** Connections still handshaking or authenticating; further ones are dropped on accept. */
-  maxUnauthenticated: number;
+  /** Admission of connections still handshaking or authenticating (see `Admission`). */
+  admission: AdmissionOptions;
+  /** A connection that sent no byte (not even its SSH identification) within this many ms is dropped. */
+  bannerTimeoutMs: number;
   /** A connection not authenticated within this many ms is dropped. */
   authTimeoutMs: number;
   /** The client asked for the virtual agent forward: the link is ready for registration. */
@@ -53,19 +58,14 @@ export interface SshServerOptions {
   onControl(link: SshLink, stream: Duplex): void;
 }
 
-/**
- * Ciphers in order of preference: AES-GCM first, it carried the most throughput on these hosts
- * (see PITFALLS 2); chacha20 for peers without AES acceleration.
- */
-const CIPHERS = [
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
-  'aes128-ctr',
-  'aes256-ctr',
-] as const;
-
 let nextLinkId = 1;
+
+/** How long a connection that failed at the protocol level may flush its DISCONNECT, in ms. */
+const ERROR_LINGER_MS = 1000;
+
+/** Refused connections are summed up in one log line at most this often, in ms (a flood of 300
+ * sockets would otherwise write 300 lines). */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 interface PendingSocket {
   socket: Socket;
@@ -83,16 +83,21 @@ export class SshServer {
   /** Unauthenticated sockets by `ip:port`, until 'ready' or close. */
   readonly #pending = new Map<string, PendingSocket>();
   readonly #links = new Set<ssh2.Connection>();
+  readonly #admission: Admission;
+  /** Refusals since the last summary line, by verdict. */
+  #dropped = new Map<AdmissionVerdict, number>();
+  #droppedLoggedAt = Number.NEGATIVE_INFINITY;
   #port = 0;
   #closing: Promise<void> | undefined;
 
   constructor(opts: SshServerOptions) {
     this.#opts = opts;
+    this.#admission = new Admission(opts.admission);
     this.#server = new ssh2.Server(
       {
         hostKeys: [opts.hostKey],
         ident: 'reach-server',
-        algorithms: { cipher: [...CIPHERS] },
+        algorithms: sshAlgorithms() as ssh2.Algorithms,
         keepaliveInterval: 15_000,
         keepaliveCountMax: 4,
       },
@@ -141,29 +146,51 @@ export class SshServer {
     return this.#closing;
   }
 
+  /** Unauthenticated connections held now. */
+  get pendingCount(): number {
+    return this.#admission.pending;
+  }
+
   /**
-   * A new TCP connection: refused past the cap of unauthenticated ones, destroyed if it has not
-   * authenticated within authTimeoutMs (whether or not it ever spoke SSH), else handed to ssh2.
+   * A new TCP connection: admitted or dropped at once by `Admission` (per-source cap, random early
+   * drop, full), then destroyed if it sends nothing within bannerTimeoutMs or has not
+   * authenticated within authTimeoutMs, else handed to ssh2.
    */
   #onSocket(socket: Socket): void {
     socket.on('error', () => {});
-    if (this.#closing || this.#pending.size >= this.#opts.maxUnauthenticated) {
-      this.#opts.log.warn(
-        { limit: this.#opts.maxUnauthenticated, remote: socket.remoteAddress },
-        'too many unauthenticated connections; dropping',
-      );
+    const source = sourceOf(socket.remoteAddress);
+    if (this.#closing) {
       socket.destroy();
       return;
     }
+    const verdict = this.#admission.admit(source);
+    if (verdict !== 'admitted') {
+      socket.destroy();
+      this.#noteDropped(verdict, source);
+      return;
+    }
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    // A real client sends its identification string as soon as TCP is up (RFC 4253 §4.2); a
+    // socket that stays silent only holds a slot.
+    const banner = setTimeout(() => {
+      this.#opts.log.debug({ remote: key }, 'no SSH identification in time; dropping');
+      socket.destroy();
+    }, this.#opts.bannerTimeoutMs);
+    socket.once('data', () => clearTimeout(banner));
     const timer = setTimeout(() => {
       this.#opts.log.info({ remote: key }, 'authentication timed out');
       socket.destroy();
     }, this.#opts.authTimeoutMs);
+    let held = true;
     const pending: PendingSocket = {
       socket,
       authenticated: () => {
+        clearTimeout(banner);
         clearTimeout(timer);
+        if (held) {
+          held = false;
+          this.#admission.release(source);
+        }
         if (this.#pending.get(key) === pending) this.#pending.delete(key);
       },
     };
@@ -172,11 +199,34 @@ export class SshServer {
     this.#server.injectSocket(socket);
   }
 
+  #noteDropped(verdict: AdmissionVerdict, source: string): void {
+    this.#dropped.set(verdict, (this.#dropped.get(verdict) ?? 0) + 1);
+    const now = Date.now();
+    if (now - this.#droppedLoggedAt < DROP_LOG_INTERVAL_MS) return;
+    this.#droppedLoggedAt = now;
+    const counts = Object.fromEntries(this.#dropped);
+    this.#dropped = new Map();
+    const { start, full, perSource } = this.#opts.admission;
+    this.#opts.log.warn(
+      { dropped: counts, lastSource: source, pending: this.#admission.pending, start, full, perSource },
+      'unauthenticated connections dropped at accept',
+    );
+  }
+
   #onConnection(conn: ssh2.Connection, info: ssh2.ClientInfo): void {
     const log = this.#opts.log.child({ remote: `${info.ip}:${info.port}` });
     this.#links.add(conn);
-    conn.on('error', (err: Error) => log.debug({ err: err.message }, 'ssh connection error'));
     const pending = this.#pending.get(`${info.ip}:${info.port}`);
+    const socket = pending?.socket;
+    conn.on('error', (err: Error) => {
+      log.debug({ err: boundedText(err.message) }, 'ssh connection error');
+      // ssh2 only end()s the socket after a protocol error and keeps reading what the peer sends
+      // until it closes: a 20 MB user-auth packet was read and dropped in full (+31 MiB RSS).
+      // Stop reading at once; let the DISCONNECT already written reach the peer, then drop it.
+      if (!socket || socket.destroyed) return;
+      socket.pause();
+      setTimeout(() => socket.destroy(), ERROR_LINGER_MS).unref();
+    });
     let link: Link | undefined;
     conn.once('close', () => {
       this.#links.delete(conn);
@@ -228,7 +278,10 @@ export class SshServer {
           accept?.();
           return;
         }
-        log.info({ request: name, bindAddr: forward.bindAddr }, 'global request refused');
+        log.info(
+          { request: boundedText(name), bindAddr: boundedText(String(forward.bindAddr)) },
+          'global request refused',
+        );
         reject?.();
       });
 
