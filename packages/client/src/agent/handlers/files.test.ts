@@ -94,7 +94,7 @@ describe('file handlers', () => {
     test('a file past the cap pages: each page within max_bytes, whole on a cut character', async () => {
       const p = join(dir, 'multi');
       // 3-byte characters across 1 KiB pages: most page ends fall inside a character.
-      const body = Buffer.from('€'.repeat(5000) + 'tail', 'utf8');
+      const body = Buffer.from(`${'€'.repeat(5000)}tail`, 'utf8');
       await writeFile(p, body);
       const { bytes, pages } = await readAllPages({ path: p, max_bytes: 1024 });
       assert.deepEqual(bytes, body);
