@@ -31,7 +31,15 @@ const { values } = parseArgs({
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const RESULT_SIZES = [256 * KiB, 1 * MiB - 8 * KiB, 1 * MiB + 8 * KiB, 4 * MiB, 8 * MiB - 64 * KiB];
-const WRITE_SIZES = [100 * KiB, 1 * MiB, 3 * MiB, 4 * MiB - 8 * KiB, 4 * MiB + 8 * KiB, 8 * MiB];
+const WRITE_SIZES = [
+  100 * KiB,
+  1 * MiB,
+  4 * MiB - 8 * KiB,
+  4 * MiB + 8 * KiB,
+  8 * MiB,
+  10 * MiB - 64 * KiB,
+  12 * MiB,
+];
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };

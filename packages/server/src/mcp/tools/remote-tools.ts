@@ -102,8 +102,8 @@ export const remoteTools = [
   defineTool({
     name: 'write_file',
     description:
-      'Write a file atomically, creating parents; binary:true: content is base64. HTTP bodies stop ' +
-      'at 4 MiB (~3 MiB binary): use upload_file past that.',
+      'Write a file atomically, creating parents; binary:true: content is base64. ≤10 MiB, but ' +
+      'Streamable HTTP bodies stop at 4 MiB (~3 MiB binary): use upload_file past that.',
     input: z.object({
       path: Path,
       content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
