@@ -1,5 +1,6 @@
 export * from './agent-methods.ts';
 export * from './errors.ts';
+export * from './exchange-methods.ts';
 export * from './framing.ts';
 export * from './json-rpc.ts';
 export * from './limits.ts';

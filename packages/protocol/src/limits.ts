@@ -2,6 +2,14 @@
 export const LIMITS = {
   /** Largest RPC frame body accepted; a longer length prefix is refused before the body is read. */
   maxFrameBytes: 16 * 1024 * 1024,
+  /**
+   * Largest frame a client may send on the `reach-control` subsystem. Its requests are tiny: the
+   * biggest well-formed one (`list_clients`, `{}` params, a 128-character string id, or the
+   * `$/cancelRequest` notification) encodes to about 330 bytes, so 4 KiB leaves 12× headroom
+   * while a hostile channel can park at most 4 KiB of partial frame, not 16 MiB. The server's
+   * replies (a `list_clients` of thousands of clients) still use maxFrameBytes.
+   */
+  maxControlRequestBytes: 4 * 1024,
   /** run_command: longest command string, in characters. */
   maxCommandChars: 10_000,
   /** run_command: timeout range in seconds, and its default. */

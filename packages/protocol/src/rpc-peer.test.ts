@@ -10,12 +10,15 @@ function pair(handlers: Record<string, RpcHandler>) {
   let client!: RpcPeer;
   const sent: Uint8Array[] = [];
   client = new RpcPeer({
-    transport: { send: (f) => queueMicrotask(() => server.receive(f)), close: () => server.handleClose() },
+    transport: {
+      send: async (f) => queueMicrotask(() => server.receive(f)),
+      close: () => server.handleClose(),
+    },
   });
   server = new RpcPeer({
     handlers: new Map(Object.entries(handlers)),
     transport: {
-      send: (f) => {
+      send: async (f) => {
         sent.push(f);
         queueMicrotask(() => client.receive(f));
       },
@@ -117,7 +120,12 @@ describe('RpcPeer', () => {
     let closed = false;
     const peer = new RpcPeer({
       maxFrameBytes: 1024,
-      transport: { send: (f) => replies.push(f), close: () => (closed = true) },
+      transport: {
+        send: async (f) => {
+          replies.push(f);
+        },
+        close: () => (closed = true),
+      },
     });
     const junk = new TextEncoder().encode('not json');
     const frame = new Uint8Array(4 + junk.length);

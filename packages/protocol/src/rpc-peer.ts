@@ -10,9 +10,19 @@ import {
 } from './json-rpc.ts';
 import { LIMITS } from './limits.ts';
 
-/** Where a peer's frames go; the owner feeds received bytes to `receive` and reports closure. */
+/**
+ * Where a peer's frames go; the owner feeds received bytes to `receive` and reports closure.
+ * `peerOverStream` (the `node` subpath) is the one implementation over a byte stream.
+ */
 export interface RpcTransport {
-  send(frame: Uint8Array): void;
+  /**
+   * Writes one whole frame. Resolves once the transport can take more, so a sender that awaits it
+   * waits for a slow reader instead of piling frames up (STYLE 17); rejects with CONNECTION_ERROR
+   * once the transport is closed. Frames are written in the order `send` was called.
+   */
+  send(frame: Uint8Array): Promise<void>;
+  /** Frames handed to `send` that still wait for the reader to drain (0 or absent: none). */
+  readonly waiting?: number;
   close(): void;
 }
 
@@ -35,13 +45,24 @@ export interface CallOptions {
 export interface RpcPeerOptions {
   transport: RpcTransport;
   handlers?: ReadonlyMap<string, RpcHandler>;
+  /** Largest frame body accepted from the peer (the decoder's limit); default LIMITS.maxFrameBytes. */
   maxFrameBytes?: number;
+  /** Largest frame body this side sends; default `maxFrameBytes`. */
+  maxOutgoingFrameBytes?: number;
   defaultTimeoutMs?: number;
   /** Requests served at once; past it a request is answered RATE_LIMIT_EXCEEDED at once. */
   maxConcurrentIncoming?: number;
   /** Told about malformed input from the peer (for logging); never throws into the stream. */
   onProtocolError?: (err: ReachError) => void;
 }
+
+/**
+ * Error replies that answer no served request (malformed input, unknown method, over the
+ * concurrency cap) and have to wait behind a reader that does not drain. A peer that keeps
+ * sending such requests without reading would otherwise make us queue about 100 bytes of reply
+ * per 5 bytes it sends, for ever; past this many the link is closed instead.
+ */
+const MAX_WAITING_ERROR_REPLIES = 256;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -58,20 +79,22 @@ export class RpcPeer {
   readonly #transport: RpcTransport;
   readonly #handlers: ReadonlyMap<string, RpcHandler>;
   readonly #decoder: FrameDecoder;
-  readonly #maxFrameBytes: number;
+  readonly #maxOutgoingFrameBytes: number;
   readonly #defaultTimeoutMs: number;
   readonly #maxConcurrentIncoming: number;
   readonly #onProtocolError: (err: ReachError) => void;
   readonly #pending = new Map<RpcId, Pending>();
   readonly #serving = new Map<RpcId, AbortController>();
   #nextId = 1;
+  #waitingErrorReplies = 0;
   #closedReason: ReachError | undefined;
 
   constructor(options: RpcPeerOptions) {
     this.#transport = options.transport;
     this.#handlers = options.handlers ?? new Map();
-    this.#maxFrameBytes = options.maxFrameBytes ?? LIMITS.maxFrameBytes;
-    this.#decoder = new FrameDecoder(this.#maxFrameBytes);
+    const maxFrameBytes = options.maxFrameBytes ?? LIMITS.maxFrameBytes;
+    this.#decoder = new FrameDecoder(maxFrameBytes);
+    this.#maxOutgoingFrameBytes = options.maxOutgoingFrameBytes ?? maxFrameBytes;
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? LIMITS.defaultRpcTimeoutMs;
     this.#maxConcurrentIncoming = options.maxConcurrentIncoming ?? 1024;
     this.#onProtocolError = options.onProtocolError ?? (() => {});
@@ -79,6 +102,11 @@ export class RpcPeer {
 
   get closed(): boolean {
     return this.#closedReason !== undefined;
+  }
+
+  /** Why the link closed (always CONNECTION_ERROR), once it has. */
+  get closeReason(): ReachError | undefined {
+    return this.#closedReason;
   }
 
   /** Outgoing calls awaiting a response. */
@@ -121,20 +149,21 @@ export class RpcPeer {
           signal?.removeEventListener('abort', onAbort);
         },
       });
-      try {
-        this.#send({ jsonrpc: '2.0', id, method, params: params ?? {} });
-      } catch (err) {
+      // The response cannot come before the request is written, so the call also waits out a
+      // reader that is not draining; a refused write fails the call.
+      this.#send({ jsonrpc: '2.0', id, method, params: params ?? {} }).catch((err: unknown) => {
         this.#settle(id)?.reject(toReachError(err));
-      }
+      });
     });
   }
 
-  notify(method: string, params?: unknown): void {
+  /** Sends a notification; resolves once the transport took it (see RpcTransport.send). */
+  async notify(method: string, params?: unknown): Promise<void> {
     if (this.#closedReason) return;
     try {
-      this.#send({ jsonrpc: '2.0', method, params: params ?? {} });
+      await this.#send({ jsonrpc: '2.0', method, params: params ?? {} });
     } catch (err) {
-      this.#onProtocolError(toReachError(err));
+      if (!this.#closedReason) this.#onProtocolError(toReachError(err));
     }
   }
 
@@ -169,10 +198,10 @@ export class RpcPeer {
     this.#serving.clear();
   }
 
-  /** Closes the link: pending calls fail with CONNECTION_ERROR. Idempotent. */
-  close(): void {
+  /** Closes the link: pending calls fail with CONNECTION_ERROR (or `reason`). Idempotent. */
+  close(reason?: ReachError): void {
     if (this.#closedReason) return;
-    this.handleClose(new ReachError('CONNECTION_ERROR', 'link closed locally'));
+    this.handleClose(reason ?? new ReachError('CONNECTION_ERROR', 'link closed locally'));
     this.#transport.close();
   }
 
@@ -245,21 +274,35 @@ export class RpcPeer {
     Promise.resolve()
       .then(() => handler(request.params ?? {}, ctx))
       .then(
-        (result) => {
-          if (this.#serving.get(request.id) !== controller) return;
-          this.#serving.delete(request.id);
-          try {
-            this.#send({ jsonrpc: '2.0', id: request.id, result: result ?? null });
-          } catch (err) {
-            this.#sendError(request.id, toReachError(err));
-          }
-        },
-        (err: unknown) => {
-          if (this.#serving.get(request.id) !== controller) return;
-          this.#serving.delete(request.id);
-          this.#sendError(request.id, toReachError(err));
-        },
+        (result) => this.#reply(request.id, controller, { result: result ?? null }),
+        (err: unknown) => this.#reply(request.id, controller, { error: toRpcError(toReachError(err)) }),
       );
+  }
+
+  /**
+   * Answers a served request. Its slot stays taken until the transport took the reply, so at
+   * most `maxConcurrentIncoming` replies ever wait for a peer that does not read them.
+   */
+  #reply(
+    id: RpcId,
+    controller: AbortController,
+    body: { result: unknown } | { error: RpcErrorObject },
+  ): void {
+    if (this.#serving.get(id) !== controller) return;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame({ jsonrpc: '2.0', id, ...body }, this.#maxOutgoingFrameBytes);
+    } catch (err) {
+      // The result does not fit in a frame: the caller still gets an answer.
+      frame = encodeFrame({ jsonrpc: '2.0', id, error: toRpcError(toReachError(err)) });
+    }
+    this.#write(frame)
+      .catch((err: unknown) => {
+        if (!this.#closedReason) this.#onProtocolError(toReachError(err));
+      })
+      .finally(() => {
+        if (this.#serving.get(id) === controller) this.#serving.delete(id);
+      });
   }
 
   #settle(id: RpcId): Pending | undefined {
@@ -271,19 +314,48 @@ export class RpcPeer {
   }
 
   #sendCancel(id: RpcId): void {
-    this.notify(CANCEL_METHOD, { id });
+    void this.notify(CANCEL_METHOD, { id });
   }
 
+  /** An error reply that answers no served request (see MAX_WAITING_ERROR_REPLIES). */
   #sendError(id: RpcId | null, err: ReachError): void {
     if (this.#closedReason) return;
-    try {
-      this.#send({ jsonrpc: '2.0', id, error: toRpcError(err) });
-    } catch (sendErr) {
-      this.#onProtocolError(toReachError(sendErr));
+    const queued = (this.#transport.waiting ?? 0) > 0;
+    if (queued && this.#waitingErrorReplies >= MAX_WAITING_ERROR_REPLIES) {
+      const flood = new ReachError(
+        'RATE_LIMIT_EXCEEDED',
+        `peer sent over ${MAX_WAITING_ERROR_REPLIES} refused requests without reading the replies`,
+      );
+      this.#onProtocolError(flood);
+      this.close(new ReachError('CONNECTION_ERROR', flood.message));
+      return;
     }
+    if (queued) this.#waitingErrorReplies += 1;
+    this.#send({ jsonrpc: '2.0', id, error: toRpcError(err) })
+      .catch((sendErr: unknown) => {
+        if (!this.#closedReason) this.#onProtocolError(toReachError(sendErr));
+      })
+      .finally(() => {
+        if (queued) this.#waitingErrorReplies -= 1;
+      });
   }
 
-  #send(message: unknown): void {
-    this.#transport.send(encodeFrame(message, this.#maxFrameBytes));
+  /** Encodes and sends; an oversized message (FRAME_TOO_LARGE) rejects before anything is written. */
+  #send(message: unknown): Promise<void> {
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(message, this.#maxOutgoingFrameBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#write(frame);
+  }
+
+  #write(frame: Uint8Array): Promise<void> {
+    try {
+      return this.#transport.send(frame);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 }

@@ -10,6 +10,7 @@ const USAGE = `usage: reach-server [flags]                     run the server
        reach-server webhooks [--data-dir D] [--limit N] [--json] [--requeue]   outbox and dead letters
        reach-server webhook-test-receiver [--port N] [--host H] [--log FILE]
        reach-server install-service [--uninstall] [--help]   systemd unit reach-mcp (root)
+       reach-server release install DIR [--force] [--data-dir D] [--releases-dir D]   serve a dist/release
 flags: --transport stdio|http  --host H  --port N  --ssh-host H  --ssh-port N  --data-dir DIR
        --api-key-file PATH (bearer keys, one a line, mode 0600; env REACH_API_KEY_FILE)
        --api-key KEY (visible to other users in ps: prefer --api-key-file or env REACH_API_KEY)
@@ -33,6 +34,14 @@ async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stderr.write(`${USAGE}\n`);
     return 0;
+  }
+  if (argv[0] === 'release') {
+    const { releaseCommand } = await import('./releases/release-command.ts');
+    return releaseCommand(argv.slice(1), {
+      env: process.env,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
   }
   // Subcommands with flags of their own; only --data-dir is shared with the server's flags.
   if (argv[0] === 'audit' || argv[0] === 'webhooks' || argv[0] === 'webhook-test-receiver') {

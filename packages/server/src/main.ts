@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bulkHeapPolicy } from '@reach/protocol/node';
+import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
@@ -14,10 +14,13 @@ import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { ReleaseStore } from './releases/release-store.ts';
+import { releasesDir } from './releases/releases-dir.ts';
 import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
+import { buildExchange, type Exchange } from './storage/build-exchange.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
 import { startTransports, type Transports } from './transports.ts';
@@ -44,6 +47,10 @@ export interface ServerServices {
   audit: AuditLog;
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
+  /** Client executables and archives served over HTTP (`reach-server release install`). */
+  releases: ReleaseStore;
+  /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
+  exchange: Exchange;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -161,13 +168,23 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       },
       onControl: (link, stream) => control.serve(link, stream),
     });
+    const roots = new TransferRoots([join(config.dataDir, 'transfers'), ...config.transferRoots]);
     const transfers = new TransferService({
-      roots: new TransferRoots([join(config.dataDir, 'transfers'), ...config.transferRoots]),
+      roots,
       openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
       log: log.child({ component: 'transfers' }),
       heap: bulkHeapPolicy(),
+      litter: new LitterSweeper({
+        journalFile: join(config.dataDir, 'written-dirs.json'),
+        policy: {
+          resumableTtlMs: config.partialTtlHours * 3_600_000,
+          maxResumableBytes: config.partialMaxMib * 1024 * 1024,
+        },
+      }),
     });
     await transfers.start();
+    const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
+    closers.push(() => exchange.close());
     const sshPort = await ssh.listen();
     closers.push(() => ssh.close());
     log.info(
@@ -187,6 +204,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       webhooks,
       audit,
       transfers,
+      releases: new ReleaseStore(releasesDir(config)),
+      exchange,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

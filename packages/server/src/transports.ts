@@ -71,6 +71,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      exchange: services.exchange,
       prompts: new SecretPromptWatch(),
       maxResultBytes: config.maxResultBytes,
     },
@@ -117,6 +118,7 @@ export async function startTransports(
     maxBodyBytes: config.maxBodyBytes,
     allowedHosts: () => allowedHosts,
     mcp,
+    releases: { store: services.releases, requireApiKey: config.releasesAuth === 'api-key' },
     log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',

@@ -150,19 +150,24 @@ describe('e2e: every agent method and error code through the server', () => {
     assert.equal(ok.content, 'ok');
   });
 
-  test('server-side allowed_paths widen the union, pushed to the online agent', async () => {
-    await assert.rejects(
-      call(client.uuid, 'read_file', { path: join(outside, 'secret.txt') }),
-      code('PATH_DENIED'),
-    );
+  test('server-side allowed_paths only narrow the client\'s own: ["/"] opens nothing outside it', async () => {
+    const secret = join(outside, 'secret.txt');
+    await assert.rejects(call(client.uuid, 'read_file', { path: secret }), code('PATH_DENIED'));
+    // What update_client does: store the list and push it to the online agent with set_policy.
+    await ts.server.services.clients.update(client.uuid, { allowed_paths: ['/'] });
+    await assert.rejects(call(client.uuid, 'read_file', { path: secret }), code('PATH_DENIED'));
+    await assert.rejects(call(client.uuid, 'read_file', { path: '/etc/hostname' }), code('PATH_DENIED'));
+    await assert.rejects(call(client.uuid, 'list_files', { path: '/' }), code('PATH_DENIED'));
     await ts.server.services.clients.update(client.uuid, { allowed_paths: [outside] });
-    const r = await call(client.uuid, 'read_file', { path: join(outside, 'secret.txt') });
-    assert.equal(r.content, 'top secret');
+    await assert.rejects(call(client.uuid, 'read_file', { path: secret }), code('PATH_DENIED'));
+    await assert.rejects(call(client.uuid, 'list_files', { path: allowed }), code('PATH_DENIED'));
+    // Narrowing works: only the part of the client's own list the server names is left.
+    await ts.server.services.clients.update(client.uuid, { allowed_paths: [join(allowed, 'sub')] });
+    await call(client.uuid, 'list_files', { path: join(allowed, 'sub') });
+    await assert.rejects(call(client.uuid, 'list_files', { path: allowed }), code('PATH_DENIED'));
     await ts.server.services.clients.update(client.uuid, { allowed_paths: null });
-    await assert.rejects(
-      call(client.uuid, 'read_file', { path: join(outside, 'secret.txt') }),
-      code('PATH_DENIED'),
-    );
+    await call(client.uuid, 'list_files', { path: allowed });
+    await assert.rejects(call(client.uuid, 'read_file', { path: secret }), code('PATH_DENIED'));
   });
 
   test('FILE_NOT_FOUND, INVALID_ARGUMENT; a big file pages', async () => {

@@ -42,13 +42,12 @@ describe('e2e: lifecycle and identity', () => {
   }
 
   test('server restart: the client comes back by itself, same UUID, operator settings intact', async () => {
-    const shared = join(await realpath(dir.path), 'shared');
+    const home = join(await realpath(dir.path), 'c-restart');
+    const client = await prepareClientHome(home, { serverDataDir: serverDir, allowedPaths: [home] });
+    // The server's list narrows the client's own (its home) to one directory inside it.
+    const shared = join(home, 'shared');
     await mkdir(shared);
     await writeFile(join(shared, 'note.txt'), 'shared note');
-    const client = await prepareClientHome(join(dir.path, 'c-restart'), {
-      serverDataDir: serverDir,
-      allowedPaths: [join(await realpath(dir.path), 'c-restart')],
-    });
     const p = start(client);
     await online(client, p);
     const clients = ts.server.services.clients;
@@ -81,6 +80,10 @@ describe('e2e: lifecycle and identity', () => {
       path: join(shared, 'note.txt'),
     });
     assert.equal(r.content, 'shared note');
+    await assert.rejects(
+      ts.server.services.clients.call(client.uuid, 'read_file', { path: join(home, 'config.yaml') }),
+      { code: 'PATH_DENIED' },
+    );
     // The pinned host key survived too (same data dir), so the client reconnected without complaint.
     assert.doesNotMatch(p.output(), /SSH_HOST_KEY_MISMATCH/);
 

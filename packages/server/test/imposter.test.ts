@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type HelloResult, LINK, type RpcHandler, RpcPeer, SetPolicyParams } from '@reach/protocol';
+import { type HelloResult, LINK, type RpcHandler, SetPolicyParams } from '@reach/protocol';
+import { peerOverStream } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import {
   type ClientKey,
@@ -41,8 +42,7 @@ function imposter(
     conn.on('tcp connection', (info, accept, reject) => {
       if (info.destIP !== LINK.agentBindAddr) return reject();
       const stream = accept();
-      const peer = new RpcPeer({
-        transport: { send: (frame) => stream.write(frame), close: () => stream.close() },
+      peerOverStream(stream, {
         handlers: new Map<string, RpcHandler>([
           ['hello', async () => hello],
           [
@@ -60,9 +60,6 @@ function imposter(
           ],
         ]),
       });
-      stream.on('data', (chunk: Buffer) => peer.receive(chunk));
-      stream.on('close', () => peer.handleClose());
-      stream.on('error', () => peer.handleClose());
     });
     conn.on('ready', () => conn.forwardIn(LINK.agentBindAddr, LINK.agentBindPort, () => {}));
     conn.on('error', done);

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, open, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openedPath } from '@reach/protocol/node';
-import { isWithin, PathPolicy, resolvePath } from './path-policy.ts';
+import { isWithin, PathPolicy, type ResolveFs, resolvePath } from './path-policy.ts';
 
 describe('path policy', () => {
   let root = '';
@@ -48,7 +59,7 @@ describe('path policy', () => {
     assert.ok(isWithin('/anything', '/'));
   });
 
-  test('an empty union allows every path', async () => {
+  test('no list on either side allows every path', async () => {
     const policy = new PathPolicy([]);
     assert.equal(await policy.check(join(outside, 'secret')), join(outside, 'secret'));
   });
@@ -73,16 +84,121 @@ describe('path policy', () => {
     }
   });
 
-  test('allowed roots are resolved too; server paths join the union', async () => {
+  test('allowed roots are resolved too', async () => {
     await symlink(allowed, join(root, 'allowed-link'));
     const policy = new PathPolicy([join(root, 'allowed-link')]);
     assert.equal(await policy.check(join(allowed, 'sub')), join(allowed, 'sub'));
     await assert.rejects(policy.check(join(outside, 'secret')), { code: 'PATH_DENIED' });
+    assert.deepEqual(await policy.effectivePaths(), [allowed]);
+  });
+
+  test("the client's own list is the ceiling: the server's list only narrows it", async () => {
+    const policy = new PathPolicy([allowed]);
+    // Wider than the ceiling ("/") or beside it: nothing outside the client's own list opens.
+    for (const server of [['/'], [outside], [root], ['/', outside]]) {
+      policy.setServerPaths(server);
+      await assert.rejects(policy.check(join(outside, 'secret')), { code: 'PATH_DENIED' }, server.join(','));
+    }
+    policy.setServerPaths(['/']);
+    assert.equal(await policy.check(join(allowed, 'sub', 'f')), join(allowed, 'sub', 'f'));
+    assert.deepEqual(await policy.effectivePaths(), [allowed]);
+    // Narrower: only the intersection is left.
+    policy.setServerPaths([join(allowed, 'sub')]);
+    assert.equal(await policy.check(join(allowed, 'sub', 'f')), join(allowed, 'sub', 'f'));
+    await assert.rejects(policy.check(join(allowed, 'new-file')), { code: 'PATH_DENIED' });
+    assert.deepEqual(await policy.effectivePaths(), [join(allowed, 'sub')]);
+    // Disjoint: the intersection is empty, so nothing is allowed (not everything).
     policy.setServerPaths([outside]);
-    assert.deepEqual(policy.allowedPaths, [join(root, 'allowed-link'), outside]);
-    assert.equal(await policy.check(join(outside, 'secret')), join(outside, 'secret'));
+    await assert.rejects(policy.check(join(allowed, 'sub', 'f')), { code: 'PATH_DENIED' });
+    assert.deepEqual(await policy.effectivePaths(), []);
+    assert.equal(policy.unrestricted, false);
+    // No server list: the client's own list alone.
     policy.setServerPaths([]);
+    assert.equal(await policy.check(join(allowed, 'sub', 'f')), join(allowed, 'sub', 'f'));
     await assert.rejects(policy.check(join(outside, 'secret')), { code: 'PATH_DENIED' });
+  });
+
+  test('a client whose config names no paths keeps the server list as it was', async () => {
+    const policy = new PathPolicy([]);
+    policy.setServerPaths([outside]);
+    assert.equal(await policy.check(join(outside, 'secret')), join(outside, 'secret'));
+    await assert.rejects(policy.check(join(allowed, 'sub', 'f')), { code: 'PATH_DENIED' });
+    policy.setServerPaths([]);
+    assert.ok(policy.unrestricted);
+    assert.equal(await policy.check(join(allowed, 'sub', 'f')), join(allowed, 'sub', 'f'));
+  });
+
+  test('a symlink swapped for a file between lstat and readlink is PATH_DENIED, not an internal error', async () => {
+    const base = join(root, 'race-det');
+    await mkdir(base);
+    await symlink(join(allowed, 'sub'), join(base, 'link'));
+    // The race, run deterministically: lstat sees the symlink, then it becomes a regular file.
+    const racing: ResolveFs = {
+      lstat: (p) => lstat(p),
+      readlink: async (p) => {
+        if (p === join(base, 'link')) {
+          await rm(p);
+          await writeFile(p, 'now a file');
+        }
+        return readlink(p);
+      },
+    };
+    await assert.rejects(resolvePath(join(base, 'link', 'f'), racing), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'PATH_DENIED');
+      assert.match(err.message, /changed while it was being checked/);
+      return true;
+    });
+    // And the link removed outright (ENOENT from readlink).
+    await rm(join(base, 'link'));
+    await symlink(join(allowed, 'sub'), join(base, 'link'));
+    const removing: ResolveFs = {
+      lstat: (p) => lstat(p),
+      readlink: async (p) => {
+        if (p === join(base, 'link')) await rm(p);
+        return readlink(p);
+      },
+    };
+    await assert.rejects(resolvePath(join(base, 'link', 'f'), removing), { code: 'PATH_DENIED' });
+  });
+
+  test('checks racing a component flipped between symlink and file only ever succeed or get PATH_DENIED', async () => {
+    const base = join(root, 'race-live');
+    await mkdir(base);
+    const asLink = join(base, 'as-link');
+    const asFile = join(base, 'as-file');
+    const target = join(base, 'flip');
+    const policy = new PathPolicy([root]);
+    let flipping = true;
+    // Renames are atomic: `flip` is always either a symlink into `allowed` or a regular file.
+    const flipper = (async () => {
+      let i = 0;
+      while (flipping) {
+        i += 1;
+        await symlink(join(allowed, 'sub'), asLink).catch(() => {});
+        await rename(asLink, target);
+        await writeFile(asFile, String(i));
+        await rename(asFile, target);
+      }
+    })();
+    const outcomes = new Map<string, number>();
+    try {
+      for (let i = 0; i < 3000; i++) {
+        const code = await policy.check(join(target, 'f')).then(
+          () => 'ok',
+          (err: Error & { code?: string }) => err.code ?? err.message,
+        );
+        outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
+      }
+    } finally {
+      flipping = false;
+      await flipper;
+    }
+    for (const code of outcomes.keys()) {
+      assert.ok(
+        code === 'ok' || code === 'PATH_DENIED',
+        `a check ended in ${code}: ${JSON.stringify([...outcomes])}`,
+      );
+    }
   });
 
   test('symlink loops are refused, relative paths are invalid', async () => {
@@ -91,7 +207,7 @@ describe('path policy', () => {
   });
 
   describe('confirmOpen', () => {
-    test('an opened file inside the union is confirmed and stays open', async () => {
+    test('an opened file inside the allowed roots is confirmed and stays open', async () => {
       const policy = new PathPolicy([allowed]);
       const resolved = await policy.check(join(allowed, 'sub', 'f'));
       const fh = await open(resolved, 'r');
@@ -126,7 +242,7 @@ describe('path policy', () => {
       assert.equal(fh.fd, -1, 'the handle is closed');
     });
 
-    test('an empty union confirms anything', async () => {
+    test('no list on either side confirms anything', async () => {
       const fh = await open(join(outside, 'secret'), 'r');
       try {
         await new PathPolicy([]).confirmOpen(fh, join(outside, 'secret'));

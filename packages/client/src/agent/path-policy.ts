@@ -6,13 +6,25 @@ import { openedPath } from '@reach/protocol/node';
 /** Symlink hops followed while resolving one path (Linux's MAXSYMLINKS). */
 const MAX_SYMLINK_HOPS = 40;
 
+/** The filesystem calls `resolvePath` makes; a test wraps them to run a race deterministically. */
+export interface ResolveFs {
+  lstat(path: string): Promise<{ isSymbolicLink(): boolean }>;
+  readlink(path: string): Promise<string>;
+}
+
+const NODE_FS: ResolveFs = { lstat, readlink };
+
 /**
  * Resolves an absolute path the way the kernel would: every existing component is lstat'd and
  * symlinks are followed (also dangling ones, so a write through them cannot land elsewhere), `..`
  * is applied to the already-resolved prefix, and the components that do not exist are appended
  * as they are. The result has no symlinks in its existing part and no `.`/`..` at all.
+ *
+ * A component swapped while it is being resolved (a symlink that is gone or is no longer one when
+ * it is read: readlink's ENOENT/EINVAL; a loop that appeared: ELOOP) is PATH_DENIED, not an
+ * internal error: the path did not hold still long enough to be judged.
  */
-export async function resolvePath(path: string): Promise<string> {
+export async function resolvePath(path: string, fs: ResolveFs = NODE_FS): Promise<string> {
   if (!isAbsolute(path)) throw new ReachError('INVALID_ARGUMENT', `path must be absolute: ${path}`);
   const pending = splitComponents(path).reverse();
   let current: string = sep;
@@ -27,9 +39,10 @@ export async function resolvePath(path: string): Promise<string> {
     const next = join(current, part);
     let isLink = false;
     try {
-      isLink = (await lstat(next)).isSymbolicLink();
+      isLink = (await fs.lstat(next)).isSymbolicLink();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw changed(path);
       // Not there (or not traversable): the rest is taken literally; the operation itself will fail.
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES' && code !== 'ENAMETOOLONG') throw err;
     }
@@ -41,11 +54,27 @@ export async function resolvePath(path: string): Promise<string> {
     if (hops > MAX_SYMLINK_HOPS) {
       throw new ReachError('PATH_DENIED', `too many symbolic links in ${path}`, { details: { path } });
     }
-    const target = await readlink(next);
+    let target: string;
+    try {
+      target = await fs.readlink(next);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // lstat saw a symlink; now it is gone, no longer a symlink, or under a swapped parent.
+      if (code === 'EINVAL' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP')
+        throw changed(path);
+      throw err;
+    }
     if (isAbsolute(target)) current = sep;
     pending.push(...splitComponents(target).reverse());
   }
   return current;
+}
+
+function changed(path: string): ReachError {
+  return new ReachError('PATH_DENIED', `path changed while it was being checked: ${path}`, {
+    details: { path },
+    recoveryHint: 'retry once nothing is replacing components of the path',
+  });
 }
 
 function splitComponents(p: string): string[] {
@@ -60,8 +89,13 @@ export function isWithin(path: string, root: string): boolean {
 }
 
 /**
- * Which paths the agent may touch: the union of the client's own `allowed_paths` and the ones the
- * server pushes with `set_policy`; an empty union allows everything. Paths and roots are both
+ * Which paths the agent may touch. The client's own `allowed_paths` (its config, set by whoever
+ * installed it) is the ceiling; the list the server pushes with `set_policy` can only narrow it:
+ * a path is allowed when it lies under one of the client's roots *and* under one of the server's,
+ * i.e. inside the intersection of the two sets of prefixes, never their union (an API-key holder
+ * must not widen a client its owner restricted). An empty list on either side sets no bound from
+ * that side, so a client whose config names no paths keeps what the server sends, and both empty
+ * allow everything; two lists that do not overlap allow nothing. Paths and roots are both
  * resolved before comparison, so `..` and symlinks cannot escape.
  *
  * A path is checked by name and then used by name, so a local user who can write under an allowed
@@ -101,22 +135,42 @@ export class PathPolicy {
     this.#local = [...localAllowedPaths];
   }
 
-  /** The client's own allowed paths (reported in hello). */
+  /** The client's own allowed paths (reported in hello): the ceiling. */
   get localPaths(): readonly string[] {
     return this.#local;
   }
 
-  /** The union in force, as configured (unresolved). */
-  get allowedPaths(): string[] {
-    return [...new Set([...this.#local, ...this.#server])];
+  /** Whether neither side bounds anything (both lists empty): every path is allowed. */
+  get unrestricted(): boolean {
+    return this.#local.length === 0 && this.#server.length === 0;
   }
 
-  /** Replaces the server-side part of the union. */
+  /** Replaces the server's list, which narrows the client's own (see the class comment). */
   setServerPaths(paths: readonly string[]): void {
     this.#server = [...paths];
   }
 
-  /** Resolves `path` and returns the resolved form, or throws PATH_DENIED when outside the union. */
+  /**
+   * The roots in force, resolved: the intersection of the two lists by prefix (for each pair, the
+   * deeper root when one lies under the other), or the one list that is not empty. Empty means
+   * every path when `unrestricted`, and no path otherwise.
+   */
+  async effectivePaths(): Promise<string[]> {
+    const local = await resolvedRoots(this.#local);
+    const server = await resolvedRoots(this.#server);
+    if (this.#server.length === 0) return [...new Set(local)];
+    if (this.#local.length === 0) return [...new Set(server)];
+    const out = new Set<string>();
+    for (const l of local) {
+      for (const s of server) {
+        if (isWithin(s, l)) out.add(s);
+        else if (isWithin(l, s)) out.add(l);
+      }
+    }
+    return [...out];
+  }
+
+  /** Resolves `path` and returns the resolved form, or throws PATH_DENIED when it is not allowed. */
   async check(path: string): Promise<string> {
     const resolved = await resolvePath(path);
     if (await this.#allows(resolved)) return resolved;
@@ -124,13 +178,13 @@ export class PathPolicy {
   }
 
   /**
-   * Confirms that `fh`, opened by the name `path` (a path `check` returned), is inside the union,
-   * by the kernel's path of the open file rather than by the name, so a component swapped for a
-   * symlink between `check` and the open is caught. On refusal (PATH_DENIED) or any other failure
-   * the handle is closed before the error is thrown; on success the caller still owns it.
+   * Confirms that `fh`, opened by the name `path` (a path `check` returned), is allowed, by the
+   * kernel's path of the open file rather than by the name, so a component swapped for a symlink
+   * between `check` and the open is caught. On refusal (PATH_DENIED) or any other failure the
+   * handle is closed before the error is thrown; on success the caller still owns it.
    */
   async confirmOpen(fh: FileHandle, path: string): Promise<void> {
-    if (this.allowedPaths.length === 0) return;
+    if (this.unrestricted) return;
     try {
       const real = await openedPath(fh);
       if (real === undefined) {
@@ -145,15 +199,29 @@ export class PathPolicy {
     }
   }
 
-  /** Whether a resolved path lies under one of the (resolved) roots; an empty union allows all. */
+  /** Whether a resolved path lies under a (resolved) root of each list that is not empty. */
   async #allows(resolved: string): Promise<boolean> {
-    const roots = this.allowedPaths;
-    if (roots.length === 0) return true;
-    for (const root of roots) {
-      if (isWithin(resolved, await resolvePath(root))) return true;
-    }
-    return false;
+    return (await withinAny(resolved, this.#local)) && (await withinAny(resolved, this.#server));
   }
+}
+
+/** Roots resolved now; one that cannot be (a symlink loop) is left out, since it admits nothing. */
+async function resolvedRoots(roots: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const root of roots) {
+    const resolved = await resolvePath(root).catch(() => undefined);
+    if (resolved !== undefined) out.push(resolved);
+  }
+  return out;
+}
+
+/** Whether `resolved` lies under one of `roots` (resolved now); an empty list bounds nothing. */
+async function withinAny(resolved: string, roots: readonly string[]): Promise<boolean> {
+  if (roots.length === 0) return true;
+  for (const root of await resolvedRoots(roots)) {
+    if (isWithin(resolved, root)) return true;
+  }
+  return false;
 }
 
 function denied(path: string, resolved: string): ReachError {

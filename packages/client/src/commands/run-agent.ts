@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import { bulkHeapPolicy } from '@reach/protocol/node';
+import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
 import { openConfirmedDir } from '../agent/open-confirmed.ts';
@@ -11,6 +11,9 @@ import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
 import { OutputStore } from '../output-store/output-store.ts';
+import { CommandGroups } from '../spawner/command-groups.ts';
+import { GroupLedger } from '../spawner/group-ledger.ts';
+import { GroupWatchdog } from '../spawner/group-watchdog.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
@@ -38,6 +41,24 @@ export const runAgentCommand: Command = {
     // Whole outputs of commands cut to the result cap, in the config directory (state of this client).
     const outputs = new OutputStore({ dir: join(loaded.dir, 'outputs') });
     await outputs.start();
+    // Before any command runs: kill what a previous run left, then hold new groups in the watchdog.
+    const groups = new CommandGroups({
+      watchdog: new GroupWatchdog({ log }),
+      ledger: new GroupLedger({ dir: join(loaded.dir, 'run', 'command-groups'), log }),
+      log,
+    });
+    await groups.start();
+    // Before any write: sweep the temp files a previous run left in the directories it wrote into.
+    const litter = new LitterSweeper({
+      journalFile: join(loaded.dir, 'run', 'written-dirs.json'),
+      writeTemps: true,
+      policy: {
+        resumableTtlMs: config.partial_ttl_hours * 3_600_000,
+        maxResumableBytes: config.partial_max_mib * 1024 * 1024,
+      },
+    });
+    const swept = await litter.start();
+    if (swept.removed.length + swept.overCap.length > 0) log.info(swept, 'removed stray temp files');
 
     const core = createAgentHandlers({
       identity: {
@@ -56,6 +77,8 @@ export const runAgentCommand: Command = {
       capabilities,
       detectCapabilities: detect,
       system,
+      groups,
+      litter,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -77,6 +100,7 @@ export const runAgentCommand: Command = {
         openDir: (dir) => openConfirmedDir(policy, dir),
         log,
         heap: bulkHeapPolicy(),
+        litter,
       }),
     });
     const stop = () => {
@@ -98,6 +122,8 @@ export const runAgentCommand: Command = {
       io.signal?.removeEventListener('abort', stop);
       await tunnel.close();
       await sshSessions.close();
+      groups.close();
+      await litter.close();
       outputs.close();
     }
   },

@@ -31,6 +31,8 @@ export const CONFIG_ENV_VARS: Readonly<Record<string, EnvVar>> = {
   PURPOSE: { key: 'purpose', parse: text },
   /** Comma-separated tags. */
   TAGS: { key: 'tags', parse: list },
+  PARTIAL_TTL_HOURS: { key: 'partial_ttl_hours', parse: text },
+  PARTIAL_MAX_MIB: { key: 'partial_max_mib', parse: text },
 };
 
 const PREFIX = 'REACH_';

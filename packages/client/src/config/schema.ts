@@ -32,6 +32,15 @@ export const ClientConfig = z
     display_name: z.string().max(100).default(''),
     purpose: z.string().max(200).default(''),
     tags: z.array(z.string().min(1).max(64)).max(64).default([]),
+    /** Resumable transfer partials are removed this long after their last change, in hours. */
+    partial_ttl_hours: z.coerce.number().min(0).max(8760).default(168),
+    /** Resumable partials may take this much disk together, in MiB (oldest removed first). */
+    partial_max_mib: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024)
+      .default(4096),
   })
   .refine((c) => c.max_reconnect_delay >= c.reconnect_delay, {
     message: 'max_reconnect_delay must be at least reconnect_delay',

@@ -30,14 +30,17 @@ export interface AtomicWriteOptions {
 /** A new file only: O_EXCL fails on anything already there, a symlink included (O_NOFOLLOW too). */
 const CREATE_NEW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW;
 
+/** Fills the temp file through its handle (a streamed body); throwing leaves the target untouched. */
+export type AtomicWriter = (fh: FileHandle) => Promise<void>;
+
 /**
- * Replaces `path` with `data` so readers see the old or the new content, never a mix: a temp file in
+ * Replaces `path` with `data` (bytes, or a writer that streams them) so readers see the old or the new content, never a mix: a temp file in
  * the same directory is written and fsynced, renamed over the target, and the directory fsynced so
  * the rename survives a crash. On any failure the temp file is removed and the target is untouched.
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | AtomicWriter,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const dir = dirname(path);
@@ -54,7 +57,8 @@ export async function writeFileAtomic(
     try {
       await options.confirm?.(fh, join(dir, tempName));
       if (mode !== undefined) await fh.chmod(mode);
-      await fh.writeFile(data);
+      if (typeof data === 'function') await data(fh);
+      else await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();

@@ -12,6 +12,7 @@ import {
   type SendSource,
   sendSource,
   TransferChannel,
+  type TransferOptions,
 } from '@reach/protocol/node';
 import type { Logger } from '../log/logger.ts';
 
@@ -28,6 +29,8 @@ export interface TransferStreamDeps {
    * then created and renamed inside that open directory; absent, by name.
    */
   openDir?: ((dir: string) => Promise<FileHandle>) | undefined;
+  /** Remembers the directories received into and sweeps one after a failed receive. */
+  litter?: TransferOptions['litter'];
   log: Logger;
   /** How the heap runs while transfers are in flight (bulk-heap-policy.ts); V8's defaults when absent. */
   heap?: BulkHeapPolicy | undefined;
@@ -92,7 +95,7 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
           : // A received directory is extracted inside its temp directory, held open, which is
             // made and renamed inside the confirmed parent (prepare-dir.ts).
             { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
-        { confirm: deps.confirm, openDir: deps.openDir },
+        { confirm: deps.confirm, openDir: deps.openDir, litter: deps.litter },
       );
       log.info(
         { path, size: outcome.size, resumed_from: outcome.resumedFrom, ms: Date.now() - started },

@@ -1,4 +1,5 @@
-import { CONTROL_METHODS, LINK, ReachError, RpcPeer } from '@reach/protocol';
+import { CONTROL_METHODS, LIMITS, LINK, ReachError } from '@reach/protocol';
+import { peerOverStream } from '@reach/protocol/node';
 import type { Logger } from '../log/logger.ts';
 import { connectSsh } from './ssh-connect.ts';
 
@@ -31,19 +32,11 @@ export async function callControl(
         else resolve(channel);
       });
     });
-    const peer = new RpcPeer({
-      transport: {
-        send: (frame) => {
-          stream.write(frame);
-        },
-        close: () => {
-          stream.end();
-        },
-      },
+    // The server refuses requests past maxControlRequestBytes; its replies may be full-size.
+    const peer = peerOverStream(stream, {
+      maxFrameBytes: LIMITS.maxFrameBytes,
+      maxOutgoingFrameBytes: LIMITS.maxControlRequestBytes,
     });
-    stream.on('data', (chunk: Buffer) => peer.receive(chunk));
-    stream.on('close', () => peer.handleClose());
-    stream.on('error', () => peer.handleClose());
     const raw = await peer.call(method, params, { timeoutMs: callOpts.timeoutMs ?? 15_000 });
     const parsed = CONTROL_METHODS[method].result.safeParse(raw);
     if (!parsed.success) throw new ReachError('INTERNAL_ERROR', `server sent a malformed ${method} result`);

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { LINK, ReachError, type RpcHandler, RpcPeer, toReachError } from '@reach/protocol';
-import { coalesceWrites, widenReceiveWindow } from '@reach/protocol/node';
+import { LINK, type RpcHandler, type RpcPeer, toReachError } from '@reach/protocol';
+import { coalesceWrites, peerOverStream, widenReceiveWindow } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import { backoffDelayMs } from './backoff.ts';
@@ -156,27 +156,13 @@ export class Tunnel {
   }
 
   #servePeer(channel: Duplex): void {
-    const peer = new RpcPeer({
-      transport: {
-        send: (frame) => {
-          channel.write(frame);
-        },
-        close: () => {
-          channel.destroy();
-        },
-      },
+    const peer = peerOverStream(channel, {
       handlers: this.#opts.handlers,
       onProtocolError: (err) =>
         this.#opts.log.warn({ code: err.code, msg: err.message }, 'rpc protocol error'),
+      onClose: () => this.#peers.delete(peer),
     });
     this.#peers.add(peer);
-    const closed = (): void => {
-      this.#peers.delete(peer);
-      peer.handleClose(new ReachError('CONNECTION_ERROR', 'channel closed'));
-    };
-    channel.on('data', (chunk: Buffer) => peer.receive(chunk));
-    channel.on('close', closed);
-    channel.on('error', closed);
   }
 
   #delay(attempt: number): number {

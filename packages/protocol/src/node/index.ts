@@ -1,16 +1,25 @@
 /**
- * The Node side of the transfer stream protocol (transfer.ts), shared by server and client: both
- * send and both receive. Kept out of the package's main entry, which must stay free of node:*.
+ * The Node side of the protocol, shared by server and client: the RPC pipe over a byte stream
+ * (peerOverStream) and the transfer stream protocol (transfer.ts), which both send and both
+ * receive. Kept out of the package's main entry, which must stay free of node:*.
  */
 
 export { type BulkHeapPolicy, bulkHeapPolicy } from './bulk-heap-policy.ts';
 export { BULK_WINDOW_BYTES, coalesceWrites, widenReceiveWindow } from './channel-window.ts';
 export { fsError } from './fs-error.ts';
+export {
+  DEFAULT_LITTER_POLICY,
+  type LitterPolicy,
+  type LitterReport,
+  LitterSweeper,
+} from './litter-sweeper.ts';
 export { makeDirs } from './make-dirs.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';
 export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
+export { type PeerOverStreamOptions, peerOverStream } from './peer-over-stream.ts';
+export { type PresignedRequest, presignedRequest } from './presigned-http.ts';
 export { SSH_ALGORITHMS, sshAlgorithms } from './ssh-algorithms.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { pathExists, realSystemOps, runOrThrow, type SystemOps, writeFileReplacing } from './system-ops.ts';

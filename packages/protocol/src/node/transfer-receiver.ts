@@ -56,17 +56,20 @@ export async function receiveTarget(
 ): Promise<TransferOutcome> {
   let prepared: Prepared;
   let dirFh: FileHandle | undefined;
+  let place: Place | undefined;
   try {
     await checkDestination(target);
     await makeDirs(dirname(target.path));
     dirFh = opts.openDir ? await opts.openDir(dirname(target.path)) : undefined;
-    const place = placeIn(target.path, dirFh);
+    place = placeIn(target.path, dirFh);
+    await opts.litter?.note(dirname(target.path));
     await sweepStalePartials(place.at);
     prepared =
       target.kind === 'file'
         ? await prepareFile(target, place, opts.confirm)
         : await prepareDir(target, place);
   } catch (err) {
+    if (place) await opts.litter?.afterFailure(place.at).catch(() => undefined);
     await dirFh?.close().catch(() => undefined);
     const e = fsError(err, target.path);
     await ch.writeFrame(transferFailure(e)).catch(() => {});
@@ -74,6 +77,10 @@ export async function receiveTarget(
   }
   try {
     return await receiveBody(ch, target, opts, prepared);
+  } catch (err) {
+    // Inside the directory still held open, before it is closed.
+    await opts.litter?.afterFailure(place.at).catch(() => undefined);
+    throw err;
   } finally {
     await dirFh?.close().catch(() => undefined);
   }

@@ -12,6 +12,7 @@ import {
 } from '../transfer.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { fsError } from './fs-error.ts';
+import type { LitterSweeper } from './litter-sweeper.ts';
 import type { SendSource } from './open-source.ts';
 import { tarDirectory } from './tar-directory.ts';
 import type { TransferChannel } from './transfer-channel.ts';
@@ -49,6 +50,11 @@ export interface TransferOptions extends TransferProgress {
    * then made, filled, renamed and removed inside that open directory (transfer-receiver.ts).
    */
   openDir?: ((dir: string) => Promise<FileHandle>) | undefined;
+  /**
+   * Receiving only: told of each destination directory, and asked to sweep it after a failed
+   * receive (litter-sweeper.ts).
+   */
+  litter?: Pick<LitterSweeper, 'note' | 'afterFailure'> | undefined;
 }
 
 const OfferOrFailure = z.union([TransferOffer, TransferFailure]);

@@ -5,8 +5,9 @@ import {
   type LinkParams,
   type LinkResult,
   ReachError,
-  RpcPeer,
+  type RpcPeer,
 } from '@reach/protocol';
+import { peerOverStream } from '@reach/protocol/node';
 import type { Logger } from '../log/logger.ts';
 
 export interface AgentCallOptions {
@@ -22,27 +23,14 @@ export interface AgentCallOptions {
  */
 export class AgentConnection {
   readonly #peer: RpcPeer;
-  readonly #channel: Duplex;
   readonly #closeListeners: Array<() => void> = [];
   #closed = false;
 
   constructor(channel: Duplex, log: Logger) {
-    this.#channel = channel;
-    this.#peer = new RpcPeer({
-      transport: {
-        send: (frame) => {
-          channel.write(frame);
-        },
-        close: () => {
-          channel.destroy();
-        },
-      },
+    this.#peer = peerOverStream(channel, {
       onProtocolError: (err) => log.warn({ code: err.code, msg: err.message }, 'agent protocol error'),
+      onClose: () => this.#onClosed(),
     });
-    channel.on('data', (chunk: Buffer) => this.#peer.receive(chunk));
-    channel.on('close', () => this.#onClosed());
-    channel.on('end', () => this.#onClosed());
-    channel.on('error', () => this.#onClosed());
   }
 
   get closed(): boolean {
@@ -78,9 +66,7 @@ export class AgentConnection {
   /** Ends the channel; calls in flight fail with CONNECTION_ERROR. Idempotent. */
   close(reason?: string): void {
     if (this.#closed) return;
-    this.#peer.handleClose(new ReachError('CONNECTION_ERROR', reason ?? 'agent connection closed'));
-    this.#channel.destroy();
-    this.#onClosed();
+    this.#peer.close(new ReachError('CONNECTION_ERROR', reason ?? 'agent connection closed'));
   }
 
   onClose(listener: () => void): void {
@@ -91,7 +77,6 @@ export class AgentConnection {
   #onClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#peer.handleClose(new ReachError('CONNECTION_ERROR', 'agent connection closed'));
     for (const l of this.#closeListeners.splice(0)) l();
   }
 }

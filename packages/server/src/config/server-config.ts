@@ -82,6 +82,15 @@ export const ServerConfigSchema = z.object({
   webhookMaxRetries: z.coerce.number().int().min(0).max(20).default(3),
   /** Audit rows older than this are deleted. */
   auditRetentionDays: z.coerce.number().positive().max(36_500).default(90),
+  /** Resumable download partials are removed this long after their last change, in hours. */
+  partialTtlHours: z.coerce.number().min(0).max(8760).default(168),
+  /** Resumable partials may take this much disk together, in MiB (oldest removed first). */
+  partialMaxMib: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16 * 1024 * 1024)
+    .default(4096),
   /** Optional JSON log file beside stderr, rotated by size. */
   logFile: z.string().optional(),
   logMaxBytes: z.coerce
@@ -122,6 +131,39 @@ export const ServerConfigSchema = z.object({
         .map((h) => h.trim())
         .filter(Boolean),
     ),
+  /** Client downloads served at /latest and /releases (default `<data-dir>/releases`). */
+  releasesDir: z.string().min(1).optional(),
+  /** `open`: downloads need no API key (binaries are not secrets); `api-key`: they need the key. */
+  releasesAuth: z.enum(['open', 'api-key']).default('open'),
+  /**
+   * The S3-compatible bucket of the exchange_* tools (storage/storage-settings.ts). The reference's
+   * R2_ACCOUNT_ID / R2_ACCESS_KEY / R2_SECRET_KEY / R2_BUCKET are read as aliases; keys come from
+   * the environment only (a flag would show in `ps`).
+   */
+  s3Endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  s3Region: z.string().min(1).max(64).default('auto'),
+  s3Bucket: z.string().min(1).max(255).optional(),
+  s3AccessKeyId: z.string().min(1).max(256).optional(),
+  s3SecretAccessKey: z.string().min(1).max(512).optional(),
+  s3ForcePathStyle: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  r2AccountId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, '32 hex digits')
+    .optional(),
+  /** Cloudflare API token for r2_rotate_keys and friends (environment only). */
+  cloudflareApiToken: z.string().min(1).optional(),
+  /** The Cloudflare v4 API's base URL (a loopback server in tests). */
+  cloudflareApiBase: z.url({ protocol: /^https?$/ }).default('https://api.cloudflare.com/client/v4'),
+  /**
+   * An environment file (systemd EnvironmentFile, deploy/server.env) r2_rotate_keys rewrites with
+   * the new key pair and REACH_S3_ROTATED_AT, instead of `<data-dir>/r2-credentials.json`.
+   */
+  s3CredentialsEnvFile: z.string().min(1).optional(),
+  /** When the key pair in the environment was made by r2_rotate_keys (ISO 8601). */
+  s3RotatedAt: z.iso.datetime().optional(),
 });
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 type ConfigKey = keyof ServerConfig;
@@ -158,10 +200,19 @@ const FLAGS: Record<string, ConfigKey> = {
   'webhook-timeout': 'webhookTimeoutS',
   'webhook-max-retries': 'webhookMaxRetries',
   'audit-retention-days': 'auditRetentionDays',
+  'partial-ttl-hours': 'partialTtlHours',
+  'partial-max-mib': 'partialMaxMib',
   'log-file': 'logFile',
   'log-max-bytes': 'logMaxBytes',
   'log-max-files': 'logMaxFiles',
   'max-result-bytes': 'maxResultBytes',
+  'releases-dir': 'releasesDir',
+  'releases-auth': 'releasesAuth',
+  's3-endpoint': 's3Endpoint',
+  's3-region': 's3Region',
+  's3-bucket': 's3Bucket',
+  's3-force-path-style': 's3ForcePathStyle',
+  's3-credentials-env-file': 's3CredentialsEnvFile',
 };
 
 /** Flags that may be given more than once. */
@@ -199,10 +250,34 @@ const ENV: Record<string, ConfigKey> = {
   WEBHOOK_TIMEOUT: 'webhookTimeoutS',
   WEBHOOK_MAX_RETRIES: 'webhookMaxRetries',
   AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  PARTIAL_TTL_HOURS: 'partialTtlHours',
+  PARTIAL_MAX_MIB: 'partialMaxMib',
   LOG_FILE: 'logFile',
   LOG_MAX_BYTES: 'logMaxBytes',
   LOG_MAX_FILES: 'logMaxFiles',
   MAX_RESULT_BYTES: 'maxResultBytes',
+  RELEASES_DIR: 'releasesDir',
+  RELEASES_AUTH: 'releasesAuth',
+  S3_ENDPOINT: 's3Endpoint',
+  S3_REGION: 's3Region',
+  S3_BUCKET: 's3Bucket',
+  S3_ACCESS_KEY_ID: 's3AccessKeyId',
+  S3_SECRET_ACCESS_KEY: 's3SecretAccessKey',
+  S3_FORCE_PATH_STYLE: 's3ForcePathStyle',
+  S3_CREDENTIALS_ENV_FILE: 's3CredentialsEnvFile',
+  S3_ROTATED_AT: 's3RotatedAt',
+  R2_ACCOUNT_ID: 'r2AccountId',
+  CLOUDFLARE_API_TOKEN: 'cloudflareApiToken',
+  CLOUDFLARE_API_BASE: 'cloudflareApiBase',
+};
+
+/** The reference's unprefixed names, read when the REACH_ one is unset (no warning: they are its documented names). */
+const REFERENCE_ENV: Record<string, ConfigKey> = {
+  R2_ACCOUNT_ID: 'r2AccountId',
+  R2_ACCESS_KEY: 's3AccessKeyId',
+  R2_SECRET_KEY: 's3SecretAccessKey',
+  R2_BUCKET: 's3Bucket',
+  CLOUDFLARE_API_TOKEN: 'cloudflareApiToken',
 };
 
 /** Every environment variable the server reads (the env file example lists them all). */
@@ -240,6 +315,11 @@ export function loadServerConfig(
         warnings.push(`ETPHONEHOME_${name} is deprecated; use REACH_${name}`);
       }
     }
+  }
+
+  for (const [name, key] of Object.entries(REFERENCE_ENV)) {
+    const value = env[name];
+    if (raw[key] === undefined && value !== undefined && value !== '') raw[key] = value;
   }
 
   let parsed: ReturnType<typeof parseArgs>;

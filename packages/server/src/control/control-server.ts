@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
-import { CONTROL_METHODS, LIMITS, ReachError, type RpcHandler, RpcPeer } from '@reach/protocol';
+import { CONTROL_METHODS, LIMITS, ReachError, type RpcHandler } from '@reach/protocol';
+import { peerOverStream } from '@reach/protocol/node';
 import type { z } from 'zod';
 import type { ClientService } from '../clients/client-service.ts';
 import type { ClientStore } from '../db/client-store.ts';
@@ -44,23 +45,16 @@ export class ControlServer {
         },
       ],
     ]);
-    const peer = new RpcPeer({
-      transport: {
-        send: (frame) => {
-          stream.write(frame);
-        },
-        close: () => {
-          stream.end();
-        },
-      },
+    peerOverStream(stream, {
       handlers,
-      // One limit both ways: replies (list_clients of thousands of clients) need the full frame size.
-      maxFrameBytes: LIMITS.maxFrameBytes,
+      // Requests are a few hundred bytes (LIMITS.maxControlRequestBytes says why 4 KiB): a longer
+      // length prefix is refused before its body is read. Replies (list_clients of thousands of
+      // clients) need the full frame size.
+      maxFrameBytes: LIMITS.maxControlRequestBytes,
+      maxOutgoingFrameBytes: LIMITS.maxFrameBytes,
       maxConcurrentIncoming: 8,
       onProtocolError: (err) => log.info({ code: err.code, msg: err.message }, 'control protocol error'),
     });
-    stream.on('data', (chunk: Buffer) => peer.receive(chunk));
-    stream.on('close', () => peer.handleClose());
   }
 
   listClients(): ListClientsResult {

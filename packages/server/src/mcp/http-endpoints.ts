@@ -6,6 +6,8 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log/logger.ts';
 import { realTimers, type Timers } from '../timers.ts';
+import { BoundedEventStore } from './event-store.ts';
+import { JsonCalls, wantsJsonResponse } from './json-call.ts';
 import type { McpEndpointFactory } from './mcp-server.ts';
 import { McpSession } from './mcp-session.ts';
 import {
@@ -17,7 +19,7 @@ import {
 } from './session-table.ts';
 
 type Live = { server: Server; owner: string } & (
-  | { kind: 'streamable'; transport: WebStandardStreamableHTTPServerTransport }
+  | { kind: 'streamable'; transport: WebStandardStreamableHTTPServerTransport; json: JsonCalls }
   | { kind: 'sse'; transport: SSEServerTransport }
 );
 
@@ -121,6 +123,7 @@ export class McpHttpEndpoints {
         },
       },
       (live) => {
+        if (live.kind === 'streamable') live.json.close().catch(() => {});
         live.server.close().catch(() => {});
       },
     );
@@ -154,7 +157,22 @@ export class McpHttpEndpoints {
       }
       const end = this.#table.begin(sessionId) ?? (() => {});
       try {
-        return endWhenSent(await live.transport.handleRequest(request), end);
+        if (request.method !== 'POST') return endWhenSent(await live.transport.handleRequest(request), end);
+        let posted: unknown;
+        try {
+          posted = await request.json();
+        } catch {
+          end();
+          return jsonRpcError(400, -32700, 'request body is not valid JSON');
+        }
+        // A call that asked for no progress is answered as plain JSON (json-call.ts), and its
+        // cancellation goes to where it runs; everything else takes the session's SSE transport.
+        if (wantsJsonResponse(posted)) return endWhenSent(await live.json.answer(request, posted), end);
+        if (live.json.inFlight > 0 && live.json.cancel(posted)) {
+          end();
+          return new Response(null, { status: 202 });
+        }
+        return endWhenSent(await live.transport.handleRequest(request, { parsedBody: posted }), end);
       } catch (err) {
         end();
         throw err;
@@ -172,10 +190,14 @@ export class McpHttpEndpoints {
     }
     const session = new McpSession(randomUUID());
     const server = this.#factory.create(session);
+    const json = new JsonCalls(() => this.#factory.create(session));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => session.id,
+      // Streamed calls (with a progress token) can be resumed with Last-Event-ID while this
+      // process lives; event-store.ts bounds what is kept.
+      eventStore: new BoundedEventStore(),
       onsessioninitialized: (id) => {
-        this.#table.add(id, owner, { kind: 'streamable', transport, server, owner });
+        this.#table.add(id, owner, { kind: 'streamable', transport, json, server, owner });
         this.#startSweeping();
       },
       onsessionclosed: (id) => {
@@ -184,6 +206,7 @@ export class McpHttpEndpoints {
     });
     transport.onclose = () => {
       this.#table.delete(session.id);
+      json.close().catch(() => {});
     };
     await server.connect(transport);
     const response = await transport.handleRequest(request, { parsedBody: body });

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { SecretPromptWatch } from '../audit/secret-prompt.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import type { Exchange } from '../storage/build-exchange.ts';
 import type { TransferService } from '../transfer/transfer-service.ts';
 
 /** The services MCP tools call: the same ones the HTTP API calls. */
@@ -11,6 +12,8 @@ export interface ToolServices {
   /** upload_file / download_file (absent: those tools fail with INTERNAL_ERROR). */
   transfers?: TransferService;
   audit: AuditLog;
+  /** exchange_* and r2_* tools (absent: they fail with R2_NOT_CONFIGURED). */
+  exchange?: Pick<Exchange, 'service' | 'catalog' | 'rotation'>;
   /** Last output per SSH session, so ssh_session_send knows when it answers a password prompt. */
   prompts: SecretPromptWatch;
   /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */

@@ -13,6 +13,8 @@ export const SERVER_ENV_TEMPLATE = `# Settings of the reach-mcp service (systemd
 #REACH_TRANSPORT=http
 # Bearer key for every HTTP route but /health; required when REACH_HOST is not loopback.
 REACH_API_KEY=@API_KEY@
+# Or a file of bearer keys, one a line, mode 0600 (keeps the key out of this file).
+#REACH_API_KEY_FILE=
 #REACH_HOST=127.0.0.1
 #REACH_PORT=8765
 # Extra Host header values the MCP endpoints accept (a reverse proxy's name), comma-separated.
@@ -50,4 +52,35 @@ REACH_API_KEY=@API_KEY@
 #REACH_LOG_FILE=
 #REACH_LOG_MAX_BYTES=10485760
 #REACH_LOG_MAX_FILES=5
+
+## Resumable transfer partials left by an interrupted download: kept this many hours, and at
+## most this many MiB in all (oldest removed first).
+#REACH_PARTIAL_TTL_HOURS=168
+#REACH_PARTIAL_MAX_MIB=4096
+
+## HTTP and SSH admission limits.
+#REACH_MAX_BODY_BYTES=16777216
+#REACH_MCP_IDLE_TIMEOUT=600
+#REACH_MCP_MAX_SESSIONS=1000
+#REACH_MCP_MAX_SESSIONS_PER_KEY=200
+#REACH_MAX_STARTUPS=64:30:128
+#REACH_MAX_UNAUTHENTICATED_PER_SOURCE=16
+#REACH_BANNER_TIMEOUT=10
+
+## File exchange bucket (exchange_* tools): Cloudflare R2 or any S3-compatible endpoint.
+## The reference's R2_ACCOUNT_ID, R2_BUCKET, R2_ACCESS_KEY, R2_SECRET_KEY are read too.
+#REACH_R2_ACCOUNT_ID=
+#REACH_S3_ENDPOINT=
+#REACH_S3_REGION=auto
+#REACH_S3_BUCKET=
+#REACH_S3_ACCESS_KEY_ID=
+#REACH_S3_SECRET_ACCESS_KEY=
+#REACH_S3_FORCE_PATH_STYLE=false
+## Key rotation (r2_* tools): a Cloudflare API token that may manage account API tokens. With
+## REACH_S3_CREDENTIALS_ENV_FILE pointing at this file, r2_rotate_keys rewrites the key lines
+## above and REACH_S3_ROTATED_AT here (else it keeps the new pair in <data-dir>/r2-credentials.json).
+#REACH_CLOUDFLARE_API_TOKEN=
+#REACH_CLOUDFLARE_API_BASE=https://api.cloudflare.com/client/v4
+#REACH_S3_CREDENTIALS_ENV_FILE=
+#REACH_S3_ROTATED_AT=
 `;

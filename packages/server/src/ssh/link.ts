@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { LINK, ReachError } from '@reach/protocol';
 import { coalesceWrites, widenReceiveWindow } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
+import { ChannelBudget, type ChannelCaps, type ChannelKind } from './channel-budget.ts';
 import type { SshLink } from './ssh-server.ts';
 
 /** Who a connection proved to be during authentication (see `SshLink`). */
@@ -21,10 +22,21 @@ export class Link implements SshLink {
   forwarded = false;
   streamForwarded = false;
   readonly #conn: ssh2.Connection;
+  readonly #channels: ChannelBudget;
   #closed = false;
   #listeners: Array<() => void> = [];
 
-  constructor(id: number, identity: LinkIdentity, remoteAddress: string, conn: ssh2.Connection) {
+  constructor(
+    id: number,
+    identity: LinkIdentity,
+    remoteAddress: string,
+    conn: ssh2.Connection,
+    caps?: ChannelCaps,
+  ) {
+    this.#channels = new ChannelBudget(caps);
+    // Each open stream channel listens for the connection's close (openStreamChannel); the cap
+    // bounds how many, so Node's default warning at 10 listeners would only be noise.
+    conn.setMaxListeners(conn.getMaxListeners() + this.#channels.caps.total);
     this.id = id;
     this.fingerprint = identity.fingerprint;
     this.publicKey = identity.publicKey;
@@ -35,6 +47,14 @@ export class Link implements SshLink {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Takes a channel slot for a session the client opens (the control subsystem): its release, to
+   * call when the session closes, or undefined when the link is at its cap (refuse the open).
+   */
+  takeControlSlot(): (() => void) | undefined {
+    return this.#channels.take('control');
   }
 
   openAgentChannel(): Promise<Duplex> {
@@ -60,20 +80,34 @@ export class Link implements SshLink {
     return channel;
   }
 
-  #forwardOut(addr: string, port: number, what: string): Promise<Duplex> {
+  /** Opens a channel of `kind` to the client, within the link's channel caps. */
+  #forwardOut(addr: string, port: number, kind: ChannelKind): Promise<Duplex> {
     if (this.#closed) return Promise.reject(new ReachError('CONNECTION_ERROR', 'link closed'));
-    return new Promise((resolve, reject) => {
+    const release = this.#channels.take(kind);
+    if (!release) {
+      const caps = this.#channels.caps;
+      return Promise.reject(
+        new ReachError('RATE_LIMIT_EXCEEDED', `too many ${kind} channels open on this client's link`, {
+          details: { kind, open: this.#channels.open(kind), limit: caps[kind], total_limit: caps.total },
+          recoveryHint: 'wait for a transfer in flight to finish, then retry',
+        }),
+      );
+    }
+    return new Promise<Duplex>((resolve, reject) => {
       try {
         this.#conn.forwardOut(addr, port, '127.0.0.1', 0, (err, channel) => {
           if (err) {
-            reject(new ReachError('CONNECTION_ERROR', `${what} channel refused: ${err.message}`));
+            release();
+            reject(new ReachError('CONNECTION_ERROR', `${kind} channel refused: ${err.message}`));
             return;
           }
           channel.on('error', () => {});
+          channel.once('close', release);
           resolve(channel);
         });
       } catch (err) {
-        reject(new ReachError('CONNECTION_ERROR', `${what} channel failed: ${(err as Error).message}`));
+        release();
+        reject(new ReachError('CONNECTION_ERROR', `${kind} channel failed: ${(err as Error).message}`));
       }
     });
   }

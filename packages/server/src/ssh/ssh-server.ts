@@ -243,6 +243,7 @@ export class SshServer {
       }
       link = new Link(nextLinkId++, proven, info.ip, conn);
       const current = link;
+      let sessionsRefused = false;
       log.debug({ link: current.id, fingerprint: current.fingerprint }, 'client authenticated');
 
       conn.on('request', (accept, reject, name, data) => {
@@ -286,8 +287,18 @@ export class SshServer {
       });
 
       conn.on('tcpip', (_accept, reject) => reject());
-      conn.on('session', (accept) => {
+      conn.on('session', (accept, reject) => {
+        // Refused at the open, past the link's cap, so a refused channel costs nothing.
+        const release = current.takeControlSlot();
+        if (!release) {
+          // Once per link: a client opening hundreds must not write hundreds of lines.
+          if (!sessionsRefused) log.warn({ link: current.id }, 'session channels refused: too many open');
+          sessionsRefused = true;
+          reject();
+          return;
+        }
         const session = accept();
+        session.once('close', release);
         session.on('subsystem', (acceptSub, rejectSub, sub) => {
           if (sub.name !== LINK.controlSubsystem) {
             rejectSub();

@@ -14,6 +14,7 @@ import {
 import {
   type BulkHeapPolicy,
   fsError,
+  type LitterSweeper,
   openSource,
   raiseMallocThresholds,
   receiveTarget,
@@ -101,6 +102,8 @@ export interface TransferServiceDeps {
   log: Logger;
   /** How the heap runs while transfers are in flight (bulk-heap-policy.ts); V8's defaults when absent. */
   heap?: BulkHeapPolicy | undefined;
+  /** Remembers the directories downloads write into; swept at start and after a failed receive. */
+  litter?: LitterSweeper | undefined;
 }
 
 const SourceInfoOrFailure = z.union([TransferSourceInfo, TransferFailure]);
@@ -125,6 +128,10 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
 
   async start(): Promise<void> {
     await this.#deps.roots.start();
+    const swept = await this.#deps.litter?.start();
+    if (swept && swept.removed.length + swept.overCap.length > 0) {
+      this.#deps.log.info(swept, 'removed stray temp files');
+    }
   }
 
   async upload(req: UploadRequest, opts: TransferCallOptions = {}): Promise<UploadResult> {
@@ -197,6 +204,7 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
           // parent, held open and checked by its descriptor (transfer-receiver.ts).
           confirm: (fh, p) => this.#deps.roots.confirmOpen(fh, p),
           openDir: (dir) => this.#deps.roots.openDir(dir),
+          litter: this.#deps.litter,
         },
       );
     });

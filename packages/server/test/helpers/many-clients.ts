@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LINK, ListClientsResult, RpcPeer } from '@reach/protocol';
+import { LINK, ListClientsResult } from '@reach/protocol';
+import { peerOverStream } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import type { z } from 'zod';
 import { ed25519KeyPair } from '../../../../test-support/ed25519-key-pair.ts';
@@ -99,11 +100,7 @@ function listClients(conn: ssh2.Client | undefined, timeoutMs: number): Promise<
         reject(err);
         return;
       }
-      const peer = new RpcPeer({
-        transport: { send: (frame) => stream.write(frame), close: () => stream.close() },
-      });
-      stream.on('data', (chunk: Buffer) => peer.receive(chunk));
-      stream.on('close', () => peer.handleClose());
+      const peer = peerOverStream(stream);
       peer
         .call('list_clients', {}, { timeoutMs })
         .then((result) => resolve(ListClientsResult.parse(result)), reject)

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type HelloResult, LINK, type RpcHandler, RpcPeer, SetPolicyParams } from '@reach/protocol';
+import { type HelloResult, LINK, type RpcHandler, SetPolicyParams } from '@reach/protocol';
+import { peerOverStream } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import type { ManyClientsOptions, SimClient } from './many-clients.ts';
 
@@ -72,13 +73,7 @@ export function startSimClient(index: number, options: ManyClientsOptions): SimC
         return;
       }
       const stream = accept();
-      const peer = new RpcPeer({
-        transport: { send: (frame) => stream.write(frame), close: () => stream.close() },
-        handlers,
-      });
-      stream.on('data', (chunk: Buffer) => peer.receive(chunk));
-      stream.on('close', () => peer.handleClose());
-      stream.on('error', () => peer.handleClose());
+      peerOverStream(stream, { handlers });
     });
     conn.on('ready', () => {
       conn.forwardIn(LINK.agentBindAddr, LINK.agentBindPort, (err) => {

@@ -18,7 +18,7 @@ import { LogWatch } from '../mcp/harness.ts';
 import { callTool, ok } from '../mcp/mcp-client.ts';
 
 const SERVER_BIN = join(import.meta.dirname, '..', '..', 'src', 'bin.ts');
-const API_KEY = 'transfer-test-key-3b9d';
+export const API_KEY = 'transfer-test-key-3b9d';
 export const MIB = 1024 * 1024;
 
 export interface ServerHandle {
@@ -34,6 +34,7 @@ export async function startServer(
   extraRoot: string,
   webhookUrl: string,
   sshPort = 0,
+  env: Record<string, string> = {},
 ): Promise<ServerHandle> {
   const proc = spawn(
     process.execPath,
@@ -58,7 +59,7 @@ export async function startServer(
       '--log-level',
       'info',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, REACH_LOG_LEVEL: 'info' } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, REACH_LOG_LEVEL: 'info', ...env } },
   );
   const logs = new LogWatch(proc.stderr!);
   const ssh = await logs.waitFor((l) => l.msg === 'ssh listening');
@@ -67,7 +68,11 @@ export async function startServer(
 }
 
 /** A loopback webhook receiver: keeps every JSON body it is sent and answers 200. */
-async function startReceiver(): Promise<{ url: string; events: WebhookBody[]; close(): Promise<void> }> {
+export async function startReceiver(): Promise<{
+  url: string;
+  events: WebhookBody[];
+  close(): Promise<void>;
+}> {
   const events: WebhookBody[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -2,24 +2,20 @@ import assert from 'node:assert/strict';
 import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { duplexPair } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { AGENT_METHODS, RpcPeer, SSH_SESSION_METHODS } from '@reach/protocol';
+import { AGENT_METHODS, EXCHANGE_METHODS, type RpcPeer, SSH_SESSION_METHODS } from '@reach/protocol';
+import { peerOverStream } from '@reach/protocol/node';
 import { createLogger } from '../../log/logger.ts';
 import { OutputStore } from '../../output-store/output-store.ts';
 import { PathPolicy } from '../path-policy.ts';
 import { type CoreAgentMethod, createAgentHandlers } from './index.ts';
 
-/** The server side of an in-memory link to an agent built by createAgentHandlers. */
+/** The server side of an in-memory stream link to an agent built by createAgentHandlers. */
 function link(handlers: ReturnType<typeof createAgentHandlers>) {
-  let server!: RpcPeer;
-  const agent = new RpcPeer({
-    handlers,
-    transport: { send: (f) => queueMicrotask(() => server.receive(f)), close: () => server.handleClose() },
-  });
-  server = new RpcPeer({
-    transport: { send: (f) => queueMicrotask(() => agent.receive(f)), close: () => agent.handleClose() },
-  });
-  return server;
+  const [agentEnd, serverEnd] = duplexPair();
+  peerOverStream(agentEnd, { handlers });
+  return peerOverStream(serverEnd);
 }
 
 describe('createAgentHandlers over RPC', () => {
@@ -47,7 +43,7 @@ describe('createAgentHandlers over RPC', () => {
       now: () => (clock += 5000),
     });
     const core = Object.keys(AGENT_METHODS).filter((m) => !Object.hasOwn(SSH_SESSION_METHODS, m));
-    assert.deepEqual([...handlers.keys()].sort(), core.sort());
+    assert.deepEqual([...handlers.keys()].sort(), [...core, ...Object.keys(EXCHANGE_METHODS)].sort());
     server = link(handlers);
   });
   after(async () => {
@@ -94,12 +90,16 @@ describe('createAgentHandlers over RPC', () => {
     );
   });
 
-  test('set_policy widens the allowed union', async () => {
-    const r = await call('set_policy', { allowed_paths: ['/etc'] });
-    assert.deepEqual(r, { allowed_paths: [dir, '/etc'] });
-    await call('list_files', { path: '/etc' });
-    await call('set_policy', { allowed_paths: [] });
+  test("set_policy narrows the client's own allowed paths, never widens them", async () => {
+    const wide = await call('set_policy', { allowed_paths: ['/'] });
+    assert.deepEqual(wide, { allowed_paths: [dir] });
     await assert.rejects(server.call('list_files', { path: '/etc' }), { code: 'PATH_DENIED' });
+    const beside = await call('set_policy', { allowed_paths: ['/etc'] });
+    assert.deepEqual(beside, { allowed_paths: [] });
+    await assert.rejects(server.call('list_files', { path: '/etc' }), { code: 'PATH_DENIED' });
+    await assert.rejects(server.call('list_files', { path: dir }), { code: 'PATH_DENIED' });
+    await call('set_policy', { allowed_paths: [] });
+    await call('list_files', { path: dir });
   });
 
   test('a cancelled call kills its command', async () => {

@@ -1,7 +1,9 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
 import type { OutputStore } from '../../output-store/output-store.ts';
+import type { CommandGroups } from '../../spawner/command-groups.ts';
 import type { PathPolicy } from '../path-policy.ts';
+import { exchangeHandlers } from './exchange.ts';
 import { getMetricsHandler } from './get-metrics.ts';
 import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from './hello.ts';
 import { listFilesHandler } from './list-files.ts';
@@ -9,7 +11,7 @@ import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './polic
 import { readFileHandler } from './read-file.ts';
 import { readOutputHandler } from './read-output.ts';
 import { runCommandHandler } from './run-command.ts';
-import { writeFileHandler } from './write-file.ts';
+import { type WriteFileDeps, writeFileHandler } from './write-file.ts';
 
 export type { ClientIdentity, SystemInfo };
 
@@ -35,6 +37,10 @@ export interface AgentHandlerDeps {
   system?: SystemInfo;
   /** Wall clock in ms; injected in tests. */
   now?: () => number;
+  /** Ties run_command's process groups to the client's life. */
+  groups?: CommandGroups;
+  /** write_file's directories journal and sweep (litter-sweeper.ts). */
+  litter?: WriteFileDeps['litter'];
 }
 
 /** Every core agent method, keyed by method name, ready for an RpcPeer. */
@@ -59,16 +65,17 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       log,
       baseEnv: deps.baseEnv,
       defaultCwd: deps.defaultCwd,
+      groups: deps.groups,
       outputs: deps.outputs,
     }),
     read_file: readFileHandler({ policy: deps.policy }),
     read_output: readOutputHandler(deps.outputs),
-    write_file: writeFileHandler({ policy: deps.policy }),
+    write_file: writeFileHandler({ policy: deps.policy, litter: deps.litter }),
     list_files: listFilesHandler({ policy: deps.policy }),
     get_metrics: getMetricsHandler(),
     capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
       capabilities = caps;
     }),
   };
-  return new Map(Object.entries(handlers));
+  return new Map([...Object.entries(handlers), ...Object.entries(exchangeHandlers({ policy: deps.policy }))]);
 }

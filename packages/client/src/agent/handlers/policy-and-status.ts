@@ -2,11 +2,14 @@ import { CapabilitiesParams, HeartbeatParams, SetPolicyParams } from '@reach/pro
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 
-/** `set_policy`: the server's per-client allowed_paths join the client's own. */
+/**
+ * `set_policy`: the server's per-client allowed_paths narrow the client's own (PathPolicy); the
+ * reply names the resolved roots in force.
+ */
 export function setPolicyHandler(policy: PathPolicy) {
   return defineHandler(SetPolicyParams, async ({ allowed_paths }) => {
     policy.setServerPaths(allowed_paths);
-    return { allowed_paths: policy.allowedPaths };
+    return { allowed_paths: await policy.effectivePaths() };
   });
 }
 

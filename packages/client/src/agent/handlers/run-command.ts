@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { Logger } from '../../log/logger.ts';
 import { CommandCapture } from '../../output-store/command-capture.ts';
 import type { OutputStore } from '../../output-store/output-store.ts';
+import type { CommandGroups } from '../../spawner/command-groups.ts';
 import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
@@ -40,6 +41,8 @@ export interface RunCommandDeps {
    * once per handler (`/proc/self/fd` exists) when absent.
    */
   procFd?: boolean;
+  /** Kills each command's group when the client dies (the watchdog); none in unit tests. */
+  groups?: CommandGroups | undefined;
 }
 
 /** Room left in a frame for the envelope, error message and the other fields. */
@@ -140,6 +143,7 @@ export async function runChecked(
     sinks: capture,
     killGraceMs: deps.killGraceMs ?? 1000,
     drainMs: deps.drainMs ?? 200,
+    hold: deps.groups?.hold(),
   });
   // runShell has returned, so spawn() has: the child has chdir'd through the link (or failed to)
   // and exec'd, and needs the descriptor no more. It is closed while the command runs; both are

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { RunCommandResult } from '@reach/protocol';
+import type { GroupHold } from '../../spawner/command-groups.ts';
 
 export interface ShellOptions {
   /** Directory the child starts in (libuv chdirs in the child, before exec). */
@@ -14,6 +15,8 @@ export interface ShellOptions {
   sinks?: { stdout: OutputSink; stderr: OutputSink };
   killGraceMs: number;
   drainMs: number;
+  /** Ties the command's group to the client's life (spawner/command-groups.ts); released at the end. */
+  hold?: GroupHold | undefined;
 }
 
 export type ShellOutcome = { kind: 'exited' | 'timeout' | 'cancelled'; result: RunCommandResult };
@@ -63,10 +66,11 @@ export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
     // detached: the shell leads a new process group, so a timeout can kill everything it started.
     const child = spawn('/bin/sh', ['-c', cmd], {
       cwd: o.cwd,
-      env: o.env,
+      env: o.hold ? { ...o.env, ...o.hold.env } : o.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) o.hold?.spawned(child.pid);
     const stdout = o.sinks?.stdout ?? new CappedBuffer(o.maxOutputBytes);
     const stderr = o.sinks?.stderr ?? new CappedBuffer(o.maxOutputBytes);
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
@@ -108,6 +112,7 @@ export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
         clearTimeout(graceTimer);
         killGroup('SIGKILL');
       }
+      o.hold?.release();
       child.stdout.destroy();
       child.stderr.destroy();
       resolve({
@@ -134,6 +139,7 @@ export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
       clearTimeout(timer);
       clearTimeout(graceTimer);
       o.signal.removeEventListener('abort', onAbort);
+      o.hold?.release();
       reject(err);
     });
     child.on('exit', (code, signal) => {

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { LIMITS, ReachError, WriteFileParams } from '@reach/protocol';
-import { fsError, makeDirs } from '@reach/protocol/node';
+import { fsError, type LitterSweeper, makeDirs } from '@reach/protocol/node';
 import { writeFileAtomic } from '../../fs/atomic-write.ts';
 import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
@@ -10,6 +10,8 @@ import { tooLarge } from './read-file.ts';
 export interface WriteFileDeps {
   policy: PathPolicy;
   maxFileBytes?: number;
+  /** Remembers the directories written into and sweeps one after a failed write. */
+  litter?: Pick<LitterSweeper, 'note' | 'afterFailure'> | undefined;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -33,7 +35,7 @@ export function writeFileHandler(deps: WriteFileDeps) {
       body = Buffer.from(content, 'utf8');
     }
     if (body.length > limit) throw tooLarge(path, body.length, limit);
-    await writeChecked(deps.policy, path, resolved, body, mode);
+    await writeChecked(deps.policy, path, resolved, body, mode, deps.litter);
     return { path, size: body.length };
   });
 }
@@ -51,7 +53,9 @@ export async function writeChecked(
   resolved: string,
   body: Buffer,
   mode: number | undefined,
+  litter?: WriteFileDeps['litter'],
 ): Promise<void> {
+  await litter?.note(dirname(resolved));
   try {
     // Missing parents are made one at a time inside the directory above, held open (makeDirs).
     await makeDirs(dirname(resolved)).catch((err: NodeJS.ErrnoException) => {
@@ -70,6 +74,7 @@ export async function writeChecked(
       openDir: (dir) => openConfirmedDir(policy, dir),
     });
   } catch (err) {
+    await litter?.afterFailure(dirname(resolved)).catch(() => undefined);
     throw fsError(err, path);
   }
 }

@@ -104,7 +104,12 @@ export const clientTools = [
       display_name: z.string().trim().min(1).max(100).nullable().optional(),
       purpose: z.string().max(200).nullable().optional(),
       tags: z.array(z.string().trim().min(1).max(64)).max(64).nullable().optional().describe('replaces'),
-      allowed_paths: z.array(AbsolutePath).max(256).nullable().optional().describe('absolute prefixes'),
+      allowed_paths: z
+        .array(AbsolutePath)
+        .max(256)
+        .nullable()
+        .optional()
+        .describe("absolute prefixes; they narrow the client's own allowed_paths, never widen them"),
     }),
     handler: async ({ uuid, ...patch }, ctx) => {
       const target = ctx.services.clients.resolve(uuid);

@@ -1,7 +1,9 @@
 import type { ToolDefinition } from '../tool.ts';
 import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
+import { exchangeTools } from './exchange-tools.ts';
 import { remoteTools } from './remote-tools.ts';
+import { rotationTools } from './rotation-tools.ts';
 import { sshSessionTools } from './ssh-session-tools.ts';
 import { transferTools } from './transfer-tools.ts';
 
@@ -12,4 +14,6 @@ export const allTools: readonly ToolDefinition[] = [
   ...sshSessionTools,
   ...auditTools,
   ...transferTools,
+  ...exchangeTools,
+  ...rotationTools,
 ];
