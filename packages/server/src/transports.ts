@@ -99,6 +99,7 @@ export async function startTransports(
       transfers: services.transfers,
       exchange: services.exchange,
       prompts: new SecretPromptWatch(),
+      maxResultBytes: config.maxResultBytes,
     },
     tools: allTools,
     version: SERVER_VERSION,

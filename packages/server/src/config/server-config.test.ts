@@ -102,3 +102,13 @@ const SAMPLES = {
 } satisfies Partial<Record<keyof typeof SERVER_OPTIONS, { text: string; value: unknown }>> as Partial<
   Record<keyof typeof SERVER_OPTIONS, { text: string; value: unknown }>
 >;
+
+test('--max-result-bytes: 256 KiB by default, from env or flag, 1 KiB to 8 MiB', () => {
+  assert.equal(loadServerConfig([], {}).config.maxResultBytes, 256 * 1024);
+  assert.equal(loadServerConfig([], { REACH_MAX_RESULT_BYTES: '65536' }).config.maxResultBytes, 65_536);
+  assert.equal(loadServerConfig(['--max-result-bytes', '4096'], {}).config.maxResultBytes, 4096);
+  assert.throws(() => loadServerConfig(['--max-result-bytes', '100'], {}), /invalid --max-result-bytes/);
+  assert.throws(() => loadServerConfig(['--max-result-bytes', String(9 * 1024 * 1024)], {}), {
+    code: 'INVALID_ARGUMENT',
+  });
+});

@@ -1,3 +1,4 @@
+import { LIMITS } from '@reach/protocol';
 import { z } from 'zod';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/body-limit.ts';
 import {
@@ -113,6 +114,15 @@ export const SERVER_OPTIONS = {
       .max(1024 * 1024 * 1024),
     default: String(DEFAULT_MAX_BODY_BYTES),
     help: 'largest HTTP request body on any route, in bytes; larger ones get 413 before they are read',
+    group: 'transport',
+  },
+  maxResultBytes: {
+    flag: 'max-result-bytes',
+    env: 'MAX_RESULT_BYTES',
+    arg: 'N',
+    type: z.coerce.number().int().min(LIMITS.minResultBytes).max(LIMITS.maxResultBytes),
+    default: String(LIMITS.defaultResultBytes),
+    help: "text one tool result may carry, in JSON bytes (a call's max_output_bytes may ask up to 8 MiB)",
     group: 'transport',
   },
   mcpMaxSessions: {
