@@ -1,3 +1,4 @@
+import { renderServerEnvTemplate } from '../../packages/server/src/service/server-env-template.ts';
 import { renderOptionsDoc } from './render-options.ts';
 import { renderToolsDoc } from './render-tools.ts';
 
@@ -6,5 +7,6 @@ export function generatedDocs(): Record<string, string> {
   return {
     'docs/tools.md': renderToolsDoc(),
     'docs/server-options.md': renderOptionsDoc(),
+    'deploy/server.env.example': renderServerEnvTemplate(''),
   };
 }
