@@ -4,6 +4,7 @@ import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
+import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { ControlServer } from './control/control-server.ts';
 import { AuditStore } from './db/audit-store.ts';
@@ -23,7 +24,7 @@ import { SshServer } from './ssh/ssh-server.ts';
 import { buildExchange, type Exchange } from './storage/build-exchange.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
-import { startTransports, type Transports } from './transports.ts';
+import { checkTransportConfig, startTransports, type Transports } from './transports.ts';
 import { SERVER_VERSION } from './version.ts';
 import { forwardClientEvents } from './webhooks/client-event-forwarder.ts';
 import { parseWebhookConfig } from './webhooks/webhook-config.ts';
@@ -90,6 +91,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       }
     }
   };
+  // Flags first: a configuration that cannot serve fails before anything listens or is written.
+  await checkTransportConfig(config);
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const hostKey = await loadOrCreateHostKey(config.dataDir);
@@ -185,7 +188,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     await transfers.start();
     const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
     closers.push(() => exchange.close());
-    const sshPort = await ssh.listen();
+    const sshPort = await ssh.listen().catch((err: unknown) => {
+      throw listenError(err, {
+        what: 'SSH',
+        portFlag: '--ssh-port',
+        hostFlag: '--ssh-host',
+        host: config.sshHost,
+        port: config.sshPort,
+      });
+    });
     closers.push(() => ssh.close());
     log.info(
       { port: sshPort, host: config.sshHost, hostKeyFingerprint: hostKey.fingerprint },
