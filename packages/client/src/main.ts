@@ -11,6 +11,8 @@ import {
   showUuidCommand,
 } from './commands/setup-commands.ts';
 import type { ClientConfigInput } from './config/schema.ts';
+import { platformFor } from './platform/platform.ts';
+import { sshCryptoPath } from './tunnel/crypto-path.ts';
 import { VERSION } from './version.ts';
 
 /** The actions, each selected by its flag; with none the agent runs. */
@@ -82,6 +84,7 @@ function defaultIo(): CliIo {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     env: process.env,
+    platform: platformFor(process.platform),
   };
 }
 
@@ -105,7 +108,7 @@ export async function main(argv: string[], ioOverrides: Partial<CliIo> = {}): Pr
     return EXIT.ok;
   }
   if (values.version) {
-    io.stdout(`reach ${VERSION}\n`);
+    io.stdout(`reach ${VERSION} (node ${process.versions.node}, ssh crypto: ${sshCryptoPath()})\n`);
     return EXIT.ok;
   }
   const chosen = COMMANDS.filter((c) => values[c.flag as keyof typeof values] === true);
@@ -125,6 +128,7 @@ export async function main(argv: string[], ioOverrides: Partial<CliIo> = {}): Pr
     configDir: values.config,
     flags,
     homedir: io.homedir,
+    platform: io.platform,
     warn: (message: string) => {
       if (warned.has(message)) return;
       warned.add(message);

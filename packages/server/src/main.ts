@@ -4,6 +4,7 @@ import { bulkHeapPolicy, LitterSweeper, OperationJournal } from '@reach/protocol
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
+import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { ControlServer } from './control/control-server.ts';
 import { AuditStore } from './db/audit-store.ts';
@@ -14,6 +15,8 @@ import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { ReleaseStore } from './releases/release-store.ts';
+import { releasesDir } from './releases/releases-dir.ts';
 import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
@@ -21,7 +24,7 @@ import { SshServer } from './ssh/ssh-server.ts';
 import { buildExchange, type Exchange } from './storage/build-exchange.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
-import { startTransports, type Transports } from './transports.ts';
+import { checkTransportConfig, startTransports, type Transports } from './transports.ts';
 import { SERVER_VERSION } from './version.ts';
 import { forwardClientEvents } from './webhooks/client-event-forwarder.ts';
 import { parseWebhookConfig } from './webhooks/webhook-config.ts';
@@ -47,6 +50,8 @@ export interface ServerServices {
   transfers: TransferService;
   /** Transfers by operation id, as this server saw them; downloads are decided here. */
   operations: OperationJournal;
+  /** Client executables and archives served over HTTP (`reach-server release install`). */
+  releases: ReleaseStore;
   /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
   exchange: Exchange;
   /** `SHA256:…` of the server's host key. */
@@ -88,6 +93,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       }
     }
   };
+  // Flags first: a configuration that cannot serve fails before anything listens or is written.
+  await checkTransportConfig(config);
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const hostKey = await loadOrCreateHostKey(config.dataDir);
@@ -186,7 +193,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     closers.push(() => operations.close());
     const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
     closers.push(() => exchange.close());
-    const sshPort = await ssh.listen();
+    const sshPort = await ssh.listen().catch((err: unknown) => {
+      throw listenError(err, {
+        what: 'SSH',
+        portFlag: '--ssh-port',
+        hostFlag: '--ssh-host',
+        host: config.sshHost,
+        port: config.sshPort,
+      });
+    });
     closers.push(() => ssh.close());
     log.info(
       { port: sshPort, host: config.sshHost, hostKeyFingerprint: hostKey.fingerprint },
@@ -206,6 +221,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       audit,
       transfers,
       operations,
+      releases: new ReleaseStore(releasesDir(config)),
       exchange,
       hostKeyFingerprint: hostKey.fingerprint,
     };

@@ -19,4 +19,6 @@ export interface ToolServices {
   prompts: SecretPromptWatch;
   /** Transfers by operation id, as the server saw them (downloads are decided here). */
   operations?: OperationJournal;
+  /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
+  maxResultBytes: number;
 }

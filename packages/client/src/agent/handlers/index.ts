@@ -7,6 +7,8 @@ import {
   recordCommandResult,
   writeFileIntent,
 } from '../../operations/journaled-handlers.ts';
+import type { OutputStore } from '../../output-store/output-store.ts';
+import type { Platform } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { exchangeHandlers } from './exchange.ts';
@@ -15,6 +17,7 @@ import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from '
 import { listFilesHandler } from './list-files.ts';
 import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './policy-and-status.ts';
 import { readFileHandler } from './read-file.ts';
+import { readOutputHandler } from './read-output.ts';
 import { runCommandHandler } from './run-command.ts';
 import { type WriteFileDeps, writeFileHandler } from './write-file.ts';
 
@@ -33,6 +36,8 @@ export interface AgentHandlerDeps {
   baseEnv: Readonly<Record<string, string | undefined>>;
   /** Working directory of run_command when none is given. */
   defaultCwd: string;
+  /** Whole outputs of commands whose result was cut to the cap (read_output). */
+  outputs: OutputStore;
   /** Capabilities found at startup. */
   capabilities: readonly string[];
   /** Re-detects capabilities (the `capabilities` method). */
@@ -46,6 +51,8 @@ export interface AgentHandlerDeps {
   litter?: WriteFileDeps['litter'];
   /** Completed mutations by operation id: retries replay, operation_status answers from it. */
   operations?: OperationJournal | undefined;
+  /** Shell, process tree and metrics sources of this OS; POSIX when absent. */
+  platform?: Platform;
 }
 
 /** Every core agent method, keyed by method name, ready for an RpcPeer. */
@@ -76,15 +83,18 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
         baseEnv: deps.baseEnv,
         defaultCwd: deps.defaultCwd,
         groups: deps.groups,
+        outputs: deps.outputs,
+        platform: deps.platform,
       }),
       { record: recordCommandResult },
     ),
     read_file: readFileHandler({ policy: deps.policy }),
+    read_output: readOutputHandler(deps.outputs),
     write_file: once('write_file', writeFileHandler({ policy: deps.policy, litter: deps.litter }), {
       intent: writeFileIntent,
     }),
     list_files: listFilesHandler({ policy: deps.policy }),
-    get_metrics: getMetricsHandler(),
+    get_metrics: getMetricsHandler(deps.platform, deps.baseEnv),
     capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
       capabilities = caps;
     }),
