@@ -86,7 +86,7 @@ describe('OperationJournal', () => {
     const intent = { path: target, sha256, size: body.length, result: { path: target, size: body.length } };
     await writeFile(
       file,
-      started('w1', 'write_file', intent) + started('r1', 'run_command') + '{"id":"torn","op":"wri',
+      `${started('w1', 'write_file', intent) + started('r1', 'run_command')}{"id":"torn","op":"wri`,
     );
     const j = new OperationJournal({ file });
     await j.start();
