@@ -1,13 +1,13 @@
 /**
  * Mutations with an observable outcome (#20): operation ids, replay of a retry with the same
- * `idempotency_key`, `operation_status` after the client was SIGKILLed mid-call or went offline.
+ * `idempotency_key`, `operation_status` after the client or the server was SIGKILLed mid-call.
  * Real server and client processes over loopback SSH and MCP over HTTP.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -185,5 +185,41 @@ describe('operation ids and operation_status', () => {
     assert.match(String(s.reason), /interrupted/);
     await new Promise((r) => setTimeout(r, 5500));
     assert.equal(existsSync(marker), false, 'the command was killed with the client');
+  });
+
+  test('server SIGKILLed mid download: old destination, no litter, not_applied after restart', async () => {
+    // The wait in the test before lets the server close its idle keep-alive socket (5 s): one
+    // throwaway call makes sure the download does not go out on that dead socket.
+    await mcp.call('list_clients', {}).catch(() => undefined);
+    const big = join(work, 'big.bin');
+    const fh = await open(big, 'w');
+    await fh.truncate(512 * 1024 * 1024); // sparse: no disk, long enough to catch mid-way
+    await fh.close();
+    const destDir = join(root, 'server', 'transfers');
+    await writeFile(join(destDir, 'big.bin'), 'old');
+    const call = mcp
+      .call('download_file', {
+        client_id: uuid,
+        remote_path: big,
+        local_path: 'big.bin',
+        idempotency_key: 'down-kill',
+      })
+      .catch((err: unknown) => ({ thrown: String(err) }));
+    const partial = async () => (await readdir(destDir)).some((n) => n.includes('.reach-partial-'));
+    assert.ok(await waitFor(partial, 20_000), 'the download started');
+    const killedAt = Date.now();
+    await server?.stop();
+    const ended = await call;
+    assert.ok(Date.now() - killedAt < 2000, `the call ended at once: ${JSON.stringify(ended)}`);
+    await startServer();
+    // The restarted server listens on a new ephemeral SSH port: restart the client towards it.
+    await killClient();
+    await startClient();
+    assert.equal(await readFile(join(destDir, 'big.bin'), 'utf8'), 'old', 'old content');
+    assert.equal(await partial(), false, 'the restarted server swept its partial');
+    const s = await status('down-kill');
+    assert.equal(s.status, 'not_applied', JSON.stringify(s));
+    assert.match(String(s.reason), /interrupted/);
+    await rm(big);
   });
 });
