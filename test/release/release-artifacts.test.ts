@@ -150,8 +150,8 @@ describe('release artifacts', () => {
       assert.match(init.stdout, /UUID: [0-9a-f-]{36}/);
       const key = await qemu('reach-linux-aarch64', ['--generate-key']);
       assert.match(key.stdout, /reach-server authorize 'ssh-ed25519 /);
-      const s = await qemu('reach-server-linux-aarch64', ['--help']).catch((e: { stderr: string }) => e);
-      assert.match(s.stderr, /usage: reach-server/);
+      const s = await qemu('reach-server-linux-aarch64', ['--version']);
+      assert.equal(s.stdout, `reach-server ${manifest.version}\n`);
     } finally {
       await rm(home, { recursive: true, force: true });
     }

@@ -12,10 +12,10 @@ const onSignal = (): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const code = await runCli(process.argv.slice(2), {
+// No top-level await: the single executable's main is CommonJS, where it is a syntax error.
+void runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   signal: stop.signal,
-});
-process.exit(code);
+}).then((code) => process.exit(code));
