@@ -1,5 +1,4 @@
 import {
-  LINK_METHODS,
   SshSessionCloseParams,
   SshSessionCommandParams,
   SshSessionCommandResult,
@@ -86,16 +85,18 @@ export const sshSessionTools = [
       ...ref,
       sensitive: z.boolean().default(false).describe('audit only its length and hash'),
     }),
-    result: LINK_METHODS.ssh_session_send.result,
+    result: relayed('ssh_session_send'),
     errors: [...LINK_ERRORS, 'SSH_SESSION_NOT_FOUND', 'SSH_SESSION_SEND_ERROR'],
-    handler: ({ client_id, sensitive, ...params }, ctx) => {
+    handler: async ({ client_id, sensitive, ...params }, ctx) => {
       // Hashed until shown otherwise: a failure before the client resolves records no text either.
       const hashed = { ...params, client_id, sensitive, text: summarizeSecretText(params.text) };
       ctx.auditArgs = hashed;
-      const { client } = targetClient(client_id, ctx);
+      const { client, auto } = targetClient(client_id, ctx);
       const secret = sensitive || ctx.services.prompts.awaitsSecret(client.uuid, params.session_id);
       ctx.auditArgs = secret ? hashed : undefined;
-      return callAgent(client.uuid, ctx, 'ssh_session_send', params, QUICK_TIMEOUT_MS);
+      const result = await callAgent(client.uuid, ctx, 'ssh_session_send', params, QUICK_TIMEOUT_MS);
+      // Called by uuid, callAgent sees no auto selection: say here which client was used.
+      return auto === undefined ? result : { ...result, auto_selected_client: auto };
     },
     // A malformed call may still carry a password: keep only the text's length and hash.
     auditInvalid: (raw) => {
