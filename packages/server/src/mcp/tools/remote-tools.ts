@@ -55,6 +55,7 @@ export const remoteTools = [
         .describe('seconds'),
       env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
       max_output_bytes: MaxOutputBytes.optional(),
+      shell: z.enum(['cmd', 'powershell']).optional().describe('Windows clients only'),
       client_id: ClientRef.optional(),
     }),
     result: relayed('run_command'),
