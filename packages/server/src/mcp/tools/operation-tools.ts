@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { OperationId, toReachError } from '@reach/protocol';
+import { OperationId, OperationStatusResult, toReachError } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
@@ -90,6 +90,12 @@ export const operationTools = [
       'Whether a mutation (write_file, upload_file, download_file, run_command) with this operation id ' +
       'was applied: applied (with the recorded result), not_applied, in_progress, or unknown with why.',
     input: z.object({ operation_id: OperationId, client_id: ClientRef.optional() }),
+    result: OperationStatusResult.extend({
+      /** Whose journal answered: the server (downloads, uploads it saw through) or the client. */
+      source: z.enum(['server', 'client']),
+      client_uuid: z.string().optional(),
+    }),
+    errors: [],
     handler: async ({ operation_id, client_id }, ctx) => {
       const journal = ctx.services.operations;
       const here = journal ? await journal.status(operation_id) : undefined;

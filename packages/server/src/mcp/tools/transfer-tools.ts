@@ -4,6 +4,7 @@ import type { TransferService } from '../../transfer/transfer-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
 import { IdempotencyKey, operationId, runTransfer } from './operation-tools.ts';
+import { DownloadResult, LINK_ERRORS, UploadResult } from './result-schemas.ts';
 
 /** Least time between two progress notifications of one transfer. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -48,6 +49,15 @@ export const transferTools = [
       resume: z.boolean().default(false),
       idempotency_key: IdempotencyKey.optional(),
     }),
+    result: UploadResult,
+    errors: [
+      ...LINK_ERRORS,
+      'PATH_DENIED',
+      'FILE_NOT_FOUND',
+      'PERMISSION_DENIED',
+      'TRANSFER_FAILED',
+      'INTEGRITY_ERROR',
+    ],
     handler: (args, ctx) =>
       withClient(args.client_id, ctx, (client) => {
         const id = operationId(args.idempotency_key, ctx);
@@ -78,6 +88,15 @@ export const transferTools = [
       resume: z.boolean().default(false),
       idempotency_key: IdempotencyKey.optional(),
     }),
+    result: DownloadResult,
+    errors: [
+      ...LINK_ERRORS,
+      'PATH_DENIED',
+      'FILE_NOT_FOUND',
+      'PERMISSION_DENIED',
+      'TRANSFER_FAILED',
+      'INTEGRITY_ERROR',
+    ],
     handler: (args, ctx) =>
       withClient(args.client_id, ctx, (client) => {
         const id = operationId(args.idempotency_key, ctx);
