@@ -5,9 +5,7 @@ import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
 
 /** The optional parameter every mutating tool takes. */
-export const IdempotencyKey = OperationId.describe(
-  'operation id: a retry with the same key returns the recorded result instead of running again',
-);
+export const IdempotencyKey = OperationId.describe('retry key: runs once, a retry gets the result');
 
 /** Deadline of asking a client what it knows of one operation. */
 const STATUS_CALL_TIMEOUT_MS = 10_000;
@@ -86,9 +84,7 @@ export async function askClient(
 export const operationTools = [
   defineTool({
     name: 'operation_status',
-    description:
-      'Whether a mutation (write_file, upload_file, download_file, run_command) with this operation id ' +
-      'was applied: applied (with the recorded result), not_applied, in_progress, or unknown with why.',
+    description: 'Was a mutation applied? applied (+result), not_applied, in_progress or unknown, with why.',
     input: z.object({ operation_id: OperationId, client_id: ClientRef.optional() }),
     result: OperationStatusResult.extend({
       /** Whose journal answered: the server (downloads, uploads it saw through) or the client. */
