@@ -11,6 +11,22 @@ export { AbsolutePath };
 
 const ShortText = z.string().max(200);
 
+/**
+ * Names one mutating call (write_file, upload_file, download_file, run_command) so its outcome can
+ * be asked for and a retry recognised: the caller's `idempotency_key`, or one the server assigns.
+ */
+export const OperationId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+
+/** Fields a journaled mutation's result carries besides its own. */
+const OperationFields = {
+  operation_id: OperationId.optional(),
+  /** True when this is the recorded result of an earlier run with the same id, not a new run. */
+  replayed: z.boolean().optional(),
+};
 /** A result cap in JSON-encoded bytes (LIMITS.defaultResultBytes unless asked). */
 export const ResultBytes = z.number().int().min(LIMITS.minResultBytes).max(LIMITS.maxResultBytes);
 
@@ -45,6 +61,7 @@ export const RunCommandParams = z.object({
     .max(LIMITS.maxCommandTimeoutS)
     .default(LIMITS.defaultCommandTimeoutS),
   env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
+  operation_id: OperationId.optional(),
   max_output_bytes: ResultBytes.optional(),
   /** Windows clients only: cmd.exe (the default there) or PowerShell. POSIX clients use /bin/sh. */
   shell: z.enum(['cmd', 'powershell']).optional(),
@@ -57,6 +74,7 @@ export const RunCommandResult = z.object({
   duration_ms: z.number(),
   /** stdout/stderr are not the whole output (head and tail kept); the rest is under `output_id`. */
   truncated: z.boolean(),
+  ...OperationFields,
   /** Full sizes of what the command wrote, in bytes. */
   stdout_bytes: z.number().int().nonnegative().optional(),
   stderr_bytes: z.number().int().nonnegative().optional(),
@@ -102,9 +120,14 @@ export const WriteFileParams = z.object({
   content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
   binary: z.boolean().default(false),
   mode: z.number().int().min(0).max(0o7777).optional(),
+  operation_id: OperationId.optional(),
 });
 export type WriteFileParams = z.input<typeof WriteFileParams>;
-export const WriteFileResult = z.object({ path: z.string(), size: z.number().int().nonnegative() });
+export const WriteFileResult = z.object({
+  path: z.string(),
+  size: z.number().int().nonnegative(),
+  ...OperationFields,
+});
 
 export const ListFilesParams = z.object({ path: AbsolutePath });
 export const FileEntry = z.object({
@@ -156,6 +179,20 @@ export const GetMetricsResult = z.union([MetricsFull, MetricsSummary]);
 export const CapabilitiesParams = z.object({}).loose();
 export const CapabilitiesResult = z.object({ capabilities: z.array(z.string().max(64)).max(256) });
 
+export const OperationStatusParams = z.object({ operation_id: OperationId });
+export const OperationStatusResult = z.object({
+  operation_id: OperationId,
+  status: z.enum(['applied', 'not_applied', 'in_progress', 'unknown']),
+  /** The tool that ran it: write_file, upload_file, download_file or run_command. */
+  op: z.string().max(64).optional(),
+  /** The recorded result (bounded: run_command keeps the last 4 KiB of each stream). */
+  result: z.unknown().optional(),
+  reason: z.string().max(1024).optional(),
+  /** When the record last changed (ISO 8601). */
+  at: z.string().max(64).optional(),
+});
+export type OperationStatusResult = z.infer<typeof OperationStatusResult>;
+
 /** Methods the server calls on a client's agent, with their schemas. */
 export const AGENT_METHODS = {
   hello: { params: HelloParams, result: HelloResult },
@@ -168,6 +205,7 @@ export const AGENT_METHODS = {
   list_files: { params: ListFilesParams, result: ListFilesResult },
   get_metrics: { params: GetMetricsParams, result: GetMetricsResult },
   capabilities: { params: CapabilitiesParams, result: CapabilitiesResult },
+  operation_status: { params: OperationStatusParams, result: OperationStatusResult },
 } as const;
 export type AgentMethod = keyof typeof AGENT_METHODS;
 export type AgentParams<M extends AgentMethod> = z.input<(typeof AGENT_METHODS)[M]['params']>;

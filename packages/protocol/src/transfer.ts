@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OperationId } from './agent-methods.ts';
 import { type ErrorBody, isErrorCode, ReachError } from './errors.ts';
 import { AbsolutePath } from './paths.ts';
 
@@ -53,6 +54,8 @@ export const TransferRequest = z.discriminatedUnion('op', [
     overwrite: z.boolean(),
     /** Keep the partial file under a name derived from this key and resume from it (files only). */
     resume_key: ResumeKey.optional(),
+    /** Journal the received file under this operation id (operation-journal.ts). */
+    operation_id: OperationId.optional(),
   }),
   z.object({
     op: z.literal('get'),

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
+import { bulkHeapPolicy, LitterSweeper, OperationJournal } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
@@ -48,6 +48,8 @@ export interface ServerServices {
   audit: AuditLog;
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
+  /** Transfers by operation id, as this server saw them; downloads are decided here. */
+  operations: OperationJournal;
   /** Client executables and archives served over HTTP (`reach-server release install`). */
   releases: ReleaseStore;
   /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
@@ -186,6 +188,9 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       }),
     });
     await transfers.start();
+    const operations = new OperationJournal({ file: join(config.dataDir, 'operations.jsonl') });
+    await operations.start();
+    closers.push(() => operations.close());
     const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
     closers.push(() => exchange.close());
     const sshPort = await ssh.listen().catch((err: unknown) => {
@@ -215,6 +220,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       webhooks,
       audit,
       transfers,
+      operations,
       releases: new ReleaseStore(releasesDir(config)),
       exchange,
       hostKeyFingerprint: hostKey.fingerprint,

@@ -97,6 +97,7 @@ export async function startTransports(
       rateLimiter,
       audit: services.audit,
       transfers: services.transfers,
+      operations: services.operations,
       exchange: services.exchange,
       prompts: new SecretPromptWatch(),
       maxResultBytes: config.maxResultBytes,

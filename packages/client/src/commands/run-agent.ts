@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
+import { bulkHeapPolicy, LitterSweeper, OperationJournal } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
 import { openConfirmedDir } from '../agent/open-confirmed.ts';
@@ -67,6 +67,11 @@ export const runAgentCommand: Command = {
     const swept = await litter.start();
     if (swept.removed.length + swept.overCap.length > 0) log.info(swept, 'removed stray temp files');
 
+    // Completed mutations by operation id, so a retry replays and operation_status answers after a
+    // restart (bounded: 10,000 records or 8 MiB of log, whichever comes first).
+    const operations = new OperationJournal({ file: join(loaded.dir, 'run', 'operations.jsonl') });
+    await operations.start();
+
     const core = createAgentHandlers({
       identity: {
         uuid: config.uuid,
@@ -86,6 +91,7 @@ export const runAgentCommand: Command = {
       system,
       groups,
       litter,
+      operations,
       platform,
     });
     const sshSessions = createSshSessionHandlers({
@@ -115,6 +121,7 @@ export const runAgentCommand: Command = {
         log,
         heap: bulkHeapPolicy(),
         litter,
+        operations,
       }),
     });
     const stop = () => {
@@ -138,6 +145,7 @@ export const runAgentCommand: Command = {
       await sshSessions.close();
       groups?.close();
       await litter.close();
+      await operations.close();
       outputs.close();
     }
   },

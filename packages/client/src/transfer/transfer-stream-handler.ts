@@ -6,6 +6,7 @@ import {
   type BulkHeapPolicy,
   type ConfirmOpened,
   fsError,
+  type OperationJournal,
   openSource,
   raiseMallocThresholds,
   receiveTarget,
@@ -34,6 +35,8 @@ export interface TransferStreamDeps {
   log: Logger;
   /** How the heap runs while transfers are in flight (bulk-heap-policy.ts); V8's defaults when absent. */
   heap?: BulkHeapPolicy | undefined;
+  /** Records a `put` that carries an operation id once it is renamed into place. */
+  operations?: OperationJournal | undefined;
 }
 
 /**
@@ -81,22 +84,31 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
         await ch.writeFrame(transferFailure(fsError(err, request.path))).catch(() => {});
         throw err;
       }
-      const outcome = await receiveTarget(
-        ch,
-        request.kind === 'file'
-          ? {
-              kind: 'file',
-              path,
-              size: request.size ?? 0,
-              mode: request.mode ?? 0o644,
-              overwrite: request.overwrite,
-              resumeKey: request.resume_key,
-            }
-          : // A received directory is extracted inside its temp directory, held open, which is
-            // made and renamed inside the confirmed parent (prepare-dir.ts).
-            { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
-        { confirm: deps.confirm, openDir: deps.openDir, litter: deps.litter },
-      );
+      const receive = () =>
+        receiveTarget(
+          ch,
+          request.kind === 'file'
+            ? {
+                kind: 'file',
+                path,
+                size: request.size ?? 0,
+                mode: request.mode ?? 0o644,
+                overwrite: request.overwrite,
+                resumeKey: request.resume_key,
+              }
+            : // A received directory is extracted inside its temp directory, held open, which is
+              // made and renamed inside the confirmed parent (prepare-dir.ts).
+              { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
+          { confirm: deps.confirm, openDir: deps.openDir, litter: deps.litter },
+        );
+      // Applied means: the destination was renamed into place after its SHA-256 matched the
+      // sender's. The record is made here, on the side that renames.
+      const outcome =
+        request.operation_id === undefined || !deps.operations
+          ? await receive()
+          : ((await deps.operations.run(request.operation_id, 'upload_file', receive, {
+              record: (o) => ({ uploaded: request.path, kind: request.kind, size: o.size, sha256: o.sha256 }),
+            })) as Awaited<ReturnType<typeof receive>>);
       log.info(
         { path, size: outcome.size, resumed_from: outcome.resumedFrom, ms: Date.now() - started },
         'transfer received',

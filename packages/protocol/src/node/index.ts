@@ -18,6 +18,13 @@ export { raiseMallocThresholds } from './malloc-thresholds.ts';
 export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';
 export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
+export {
+  OperationIntent,
+  OperationJournal,
+  type OperationJournalOptions,
+  type OperationRecord,
+  type OperationStatus,
+} from './operation-journal.ts';
 export { type PeerOverStreamOptions, peerOverStream } from './peer-over-stream.ts';
 export { type PresignedRequest, presignedRequest } from './presigned-http.ts';
 export { SSH_ALGORITHMS, sshAlgorithms } from './ssh-algorithms.ts';

@@ -1,3 +1,4 @@
+import type { OperationJournal } from '@reach/protocol/node';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { SecretPromptWatch } from '../audit/secret-prompt.ts';
 import type { ClientService } from '../clients/client-service.ts';
@@ -16,6 +17,8 @@ export interface ToolServices {
   exchange?: Pick<Exchange, 'service' | 'catalog' | 'rotation'>;
   /** Last output per SSH session, so ssh_session_send knows when it answers a password prompt. */
   prompts: SecretPromptWatch;
+  /** Transfers by operation id, as the server saw them (downloads are decided here). */
+  operations?: OperationJournal;
   /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
   maxResultBytes: number;
 }

@@ -36,6 +36,8 @@ export interface UploadRequest {
   mode?: number | undefined;
   overwrite: boolean;
   resume: boolean;
+  /** The client journals the upload under this id once renamed into place. */
+  operationId?: string | undefined;
 }
 
 export interface DownloadRequest {
@@ -153,6 +155,7 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
         mode: req.mode ?? source.mode,
         overwrite: req.overwrite,
       };
+      if (req.operationId !== undefined) request.operation_id = req.operationId;
       if (source.kind === 'file') {
         request.size = source.size;
         if (req.resume) {

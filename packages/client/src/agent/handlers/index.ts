@@ -1,5 +1,12 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
+import type { OperationJournal } from '@reach/protocol/node';
 import type { Logger } from '../../log/logger.ts';
+import {
+  journaled,
+  operationStatusHandler,
+  recordCommandResult,
+  writeFileIntent,
+} from '../../operations/journaled-handlers.ts';
 import type { OutputStore } from '../../output-store/output-store.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
@@ -42,6 +49,8 @@ export interface AgentHandlerDeps {
   groups?: CommandGroups;
   /** write_file's directories journal and sweep (litter-sweeper.ts). */
   litter?: WriteFileDeps['litter'];
+  /** Completed mutations by operation id: retries replay, operation_status answers from it. */
+  operations?: OperationJournal | undefined;
   /** Shell, process tree and metrics sources of this OS; POSIX when absent. */
   platform?: Platform;
 }
@@ -52,6 +61,9 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
   const startedAt = now();
   let capabilities = [...deps.capabilities];
   const log = deps.log.child({ component: 'agent' });
+  const ops = deps.operations;
+  const once = (op: string, handler: RpcHandler, opts: Parameters<typeof journaled>[3] = {}) =>
+    ops ? journaled(ops, op, handler, opts) : handler;
   const handlers: Record<CoreAgentMethod, RpcHandler> = {
     hello: helloHandler({
       identity: deps.identity,
@@ -63,23 +75,30 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
     }),
     set_policy: setPolicyHandler(deps.policy),
     heartbeat: heartbeatHandler(now, startedAt),
-    run_command: runCommandHandler({
-      policy: deps.policy,
-      log,
-      baseEnv: deps.baseEnv,
-      defaultCwd: deps.defaultCwd,
-      groups: deps.groups,
-      outputs: deps.outputs,
-      platform: deps.platform,
-    }),
+    run_command: once(
+      'run_command',
+      runCommandHandler({
+        policy: deps.policy,
+        log,
+        baseEnv: deps.baseEnv,
+        defaultCwd: deps.defaultCwd,
+        groups: deps.groups,
+        outputs: deps.outputs,
+        platform: deps.platform,
+      }),
+      { record: recordCommandResult },
+    ),
     read_file: readFileHandler({ policy: deps.policy }),
     read_output: readOutputHandler(deps.outputs),
-    write_file: writeFileHandler({ policy: deps.policy, litter: deps.litter }),
+    write_file: once('write_file', writeFileHandler({ policy: deps.policy, litter: deps.litter }), {
+      intent: writeFileIntent,
+    }),
     list_files: listFilesHandler({ policy: deps.policy }),
     get_metrics: getMetricsHandler(deps.platform, deps.baseEnv),
     capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
       capabilities = caps;
     }),
+    operation_status: operationStatusHandler(ops),
   };
   return new Map([...Object.entries(handlers), ...Object.entries(exchangeHandlers({ policy: deps.policy }))]);
 }

@@ -2,6 +2,7 @@ import type { ToolDefinition } from '../tool.ts';
 import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
 import { exchangeTools } from './exchange-tools.ts';
+import { operationTools } from './operation-tools.ts';
 import { remoteTools } from './remote-tools.ts';
 import { rotationTools } from './rotation-tools.ts';
 import { sshSessionTools } from './ssh-session-tools.ts';
@@ -16,4 +17,5 @@ export const allTools: readonly ToolDefinition[] = [
   ...transferTools,
   ...exchangeTools,
   ...rotationTools,
+  ...operationTools,
 ];

@@ -2,6 +2,7 @@ import { AbsolutePath, LIMITS, OutputStream } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
+import { IdempotencyKey, operationId } from './operation-tools.ts';
 import { LINK_ERRORS, relayed } from './result-schemas.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
@@ -57,12 +58,17 @@ export const remoteTools = [
       max_output_bytes: MaxOutputBytes.optional(),
       shell: z.enum(['cmd', 'powershell']).optional().describe('Windows clients only'),
       client_id: ClientRef.optional(),
+      idempotency_key: IdempotencyKey.optional(),
     }),
     result: relayed('run_command'),
     errors: [...LINK_ERRORS, 'COMMAND_TIMEOUT', 'PATH_DENIED', 'FILE_NOT_FOUND', 'PERMISSION_DENIED'],
-    handler: ({ client_id, max_output_bytes, ...rest }, ctx) =>
+    handler: ({ client_id, max_output_bytes, idempotency_key, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
-        const params = { ...rest, max_output_bytes: max_output_bytes ?? ctx.services.maxResultBytes };
+        const params = {
+          ...rest,
+          max_output_bytes: max_output_bytes ?? ctx.services.maxResultBytes,
+          operation_id: operationId(idempotency_key, ctx),
+        };
         const started = Date.now();
         const ticker = setInterval(() => {
           const elapsed = Math.round((Date.now() - started) / 1000);
@@ -117,11 +123,18 @@ export const remoteTools = [
       content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),
       binary: z.boolean().default(false),
       client_id: ClientRef.optional(),
+      idempotency_key: IdempotencyKey.optional(),
     }),
     result: relayed('write_file'),
     errors: [...LINK_ERRORS, 'FILE_NOT_FOUND', 'PATH_DENIED', 'PERMISSION_DENIED', 'TRANSFER_FAILED'],
-    handler: ({ client_id, ...params }, ctx) =>
-      callAgent(client_id, ctx, 'write_file', params, FILE_CALL_TIMEOUT_MS),
+    handler: ({ client_id, idempotency_key, ...params }, ctx) =>
+      callAgent(
+        client_id,
+        ctx,
+        'write_file',
+        { ...params, operation_id: operationId(idempotency_key, ctx) },
+        FILE_CALL_TIMEOUT_MS,
+      ),
   }),
 
   defineTool({

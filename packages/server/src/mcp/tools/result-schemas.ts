@@ -112,6 +112,9 @@ const TransferSummary = {
   bytes_transferred: z.number().int().nonnegative(),
   entries: z.number().int().nonnegative().optional(),
   local_path: z.string(),
+  operation_id: z.string().optional(),
+  /** A retry with the same idempotency_key: the recorded result, nothing moved. */
+  replayed: z.boolean().optional(),
   ...auto,
 };
 export const UploadResult = z.object({ uploaded: z.string(), ...TransferSummary });

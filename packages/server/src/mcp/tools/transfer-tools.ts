@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { TransferService } from '../../transfer/transfer-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
+import { IdempotencyKey, operationId, runTransfer } from './operation-tools.ts';
 import { DownloadResult, LINK_ERRORS, UploadResult } from './result-schemas.ts';
 
 /** Least time between two progress notifications of one transfer. */
@@ -46,6 +47,7 @@ export const transferTools = [
       mode: Mode.optional(),
       overwrite: z.boolean().default(true),
       resume: z.boolean().default(false),
+      idempotency_key: IdempotencyKey.optional(),
     }),
     result: UploadResult,
     errors: [
@@ -57,19 +59,23 @@ export const transferTools = [
       'INTEGRITY_ERROR',
     ],
     handler: (args, ctx) =>
-      withClient(args.client_id, ctx, (client) =>
-        transfers(ctx).upload(
-          {
-            clientUuid: client.uuid,
-            localPath: args.local_path,
-            remotePath: args.remote_path,
-            mode: args.mode,
-            overwrite: args.overwrite,
-            resume: args.resume,
-          },
-          { signal: ctx.signal, onProgress: progressReporter(ctx, 'uploaded') },
-        ),
-      ),
+      withClient(args.client_id, ctx, (client) => {
+        const id = operationId(args.idempotency_key, ctx);
+        return runTransfer(id, args.idempotency_key !== undefined, 'upload_file', client.uuid, ctx, () =>
+          transfers(ctx).upload(
+            {
+              clientUuid: client.uuid,
+              localPath: args.local_path,
+              remotePath: args.remote_path,
+              mode: args.mode,
+              overwrite: args.overwrite,
+              resume: args.resume,
+              operationId: id,
+            },
+            { signal: ctx.signal, onProgress: progressReporter(ctx, 'uploaded') },
+          ),
+        );
+      }),
   }),
 
   defineTool({
@@ -80,6 +86,7 @@ export const transferTools = [
       local_path: ServerPath,
       client_id: ClientRef.optional(),
       resume: z.boolean().default(false),
+      idempotency_key: IdempotencyKey.optional(),
     }),
     result: DownloadResult,
     errors: [
@@ -91,16 +98,19 @@ export const transferTools = [
       'INTEGRITY_ERROR',
     ],
     handler: (args, ctx) =>
-      withClient(args.client_id, ctx, (client) =>
-        transfers(ctx).download(
-          {
-            clientUuid: client.uuid,
-            remotePath: args.remote_path,
-            localPath: args.local_path,
-            resume: args.resume,
-          },
-          { signal: ctx.signal, onProgress: progressReporter(ctx, 'downloaded') },
-        ),
-      ),
+      withClient(args.client_id, ctx, (client) => {
+        const id = operationId(args.idempotency_key, ctx);
+        return runTransfer(id, args.idempotency_key !== undefined, 'download_file', client.uuid, ctx, () =>
+          transfers(ctx).download(
+            {
+              clientUuid: client.uuid,
+              remotePath: args.remote_path,
+              localPath: args.local_path,
+              resume: args.resume,
+            },
+            { signal: ctx.signal, onProgress: progressReporter(ctx, 'downloaded') },
+          ),
+        );
+      }),
   }),
 ];
