@@ -10,7 +10,8 @@
  * `--overwrite` makes Reach replace the previous round's file instead (atomic replace keeps the old
  * file until the rename, so it needs twice the page cache, which costs more on some VMs).
  *
- * Flags: --size-mib N (1024), --rounds N (5), --overwrite, --json FILE.
+ * Flags: --size-mib N (1024), --rounds N (5), --overwrite, --json FILE, --client-exe PATH (a single
+ * executable as the client instead of node on the source; bench:release uses it).
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     overwrite: { type: 'boolean', default: false },
     json: { type: 'string' },
+    'client-exe': { type: 'string' },
   },
 });
 const sizeMib = Number(values['size-mib']);
@@ -152,7 +154,7 @@ const work = await mkdtemp(join(tmpdir(), 'reach-bench-transfer-'));
 log(
   `starting Reach (server in-process, client process) and the OpenSSH baseline; ${sizeMib} MiB, ${rounds} rounds…`,
 );
-const reach = await startReach();
+const reach = await startReach(values['client-exe'] === undefined ? {} : { clientExe: values['client-exe'] });
 const ssh = await startOpenSshBaseline().catch(async (err: unknown) => {
   await reach.stop();
   throw err;

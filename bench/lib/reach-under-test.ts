@@ -33,6 +33,8 @@ export interface ReachUnderTestOptions {
   serverArgs?: string[];
   /** Replaces the MCP/HTTP transports; by default none are started. */
   startTransports?: StartServerDeps['startTransports'];
+  /** The client to run, e.g. a single executable (bench:release); default: node on the source bin. */
+  clientExe?: string;
 }
 
 /** Starts the server (SSH on 127.0.0.1, ephemeral port) and a client, and waits until it is online. */
@@ -73,12 +75,15 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
     });
 
     const env = { ...process.env, REACH_HOME: clientHome, REACH_LOG_LEVEL: 'warn' };
-    await execFileAsync(process.execPath, [CLIENT_BIN, '--init'], { env });
-    await execFileAsync(process.execPath, [CLIENT_BIN, '--generate-key'], { env });
+    const [exe, ...pre] =
+      options.clientExe === undefined ? [process.execPath, CLIENT_BIN] : [options.clientExe];
+    const cmd = exe ?? process.execPath;
+    await execFileAsync(cmd, [...pre, '--init'], { env });
+    await execFileAsync(cmd, [...pre, '--generate-key'], { env });
     await authorizeKey(dataDir, join(clientHome, 'id_ed25519.pub'));
-    const uuid = (await execFileAsync(process.execPath, [CLIENT_BIN, '--show-uuid'], { env })).stdout.trim();
+    const uuid = (await execFileAsync(cmd, [...pre, '--show-uuid'], { env })).stdout.trim();
 
-    client = spawn(process.execPath, [CLIENT_BIN, '-s', '127.0.0.1', '-p', String(server.sshPort)], {
+    client = spawn(cmd, [...pre, '-s', '127.0.0.1', '-p', String(server.sshPort)], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

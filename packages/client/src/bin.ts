@@ -13,7 +13,9 @@ const onSignal = (sig: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
-const code = await main(process.argv.slice(2), { signal: stop.signal });
-process.exitCode = code;
-// Whatever still holds the event loop (a socket in teardown) gets a moment, not forever.
-setTimeout(() => process.exit(code), 2000).unref();
+// No top-level await: the single executable's main is a CommonJS bundle, where it is a syntax error.
+void main(process.argv.slice(2), { signal: stop.signal }).then((code) => {
+  process.exitCode = code;
+  // Whatever still holds the event loop (a socket in teardown) gets a moment, not forever.
+  setTimeout(() => process.exit(code), 2000).unref();
+});

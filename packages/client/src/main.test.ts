@@ -53,7 +53,7 @@ describe('reach CLI', () => {
       assert.ok(h.stdout.includes(flag), flag);
     }
     const v = await reach(['--version'], env);
-    assert.match(v.stdout, /^reach \d+\.\d+\.\d+\n$/);
+    assert.match(v.stdout, /^reach \d+\.\d+\.\d+ \(node \d+\.\d+\.\d+, ssh crypto: (native|js)\)\n$/);
   });
 
   test('unknown flags and two actions are usage errors (exit 2)', async () => {

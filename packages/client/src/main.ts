@@ -11,6 +11,7 @@ import {
   showUuidCommand,
 } from './commands/setup-commands.ts';
 import type { ClientConfigInput } from './config/schema.ts';
+import { sshCryptoPath } from './tunnel/crypto-path.ts';
 import { VERSION } from './version.ts';
 
 /** The actions, each selected by its flag; with none the agent runs. */
@@ -105,7 +106,7 @@ export async function main(argv: string[], ioOverrides: Partial<CliIo> = {}): Pr
     return EXIT.ok;
   }
   if (values.version) {
-    io.stdout(`reach ${VERSION}\n`);
+    io.stdout(`reach ${VERSION} (node ${process.versions.node}, ssh crypto: ${sshCryptoPath()})\n`);
     return EXIT.ok;
   }
   const chosen = COMMANDS.filter((c) => values[c.flag as keyof typeof values] === true);

@@ -70,6 +70,22 @@ describe('ssh sessions: the shell, against a real sshd', () => {
     await readUntil(call, id, 'hello, world!');
   });
 
+  test('after a prompt answer, one read returns the line that follows within the settle gap', async () => {
+    const { call } = makeHarness();
+    const id = await openKey(call);
+    await call('ssh_session_send', {
+      session_id: id,
+      text: 'read -p "Pick $(echo one): " A; echo "got-$(echo "$A")"; sleep 0.1; echo "next-$(echo "$A")"',
+    });
+    await readUntil(call, id, 'Pick one: ');
+    await call('ssh_session_send', { session_id: id, text: 'x' });
+    // The old read answered 25 ms after the echo arrived, before "next-x" (100 ms later).
+    const r = await call('ssh_session_read', { session_id: id, timeout: 2 });
+    assert.match(r.stdout as string, /got-x\r?\n/);
+    assert.match(r.stdout as string, /next-x/);
+    assert.equal(r.has_more, false);
+  });
+
   test('a long command is followed with ssh_session_read polling', async () => {
     const { call } = makeHarness();
     const id = await openKey(call);

@@ -11,6 +11,9 @@ export { AbsolutePath };
 
 const ShortText = z.string().max(200);
 
+/** A result cap in JSON-encoded bytes (LIMITS.defaultResultBytes unless asked). */
+export const ResultBytes = z.number().int().min(LIMITS.minResultBytes).max(LIMITS.maxResultBytes);
+
 export const HelloParams = z.object({ server_version: z.string().max(64) });
 export const HelloResult = z.object({
   uuid: z.uuid(),
@@ -42,6 +45,7 @@ export const RunCommandParams = z.object({
     .max(LIMITS.maxCommandTimeoutS)
     .default(LIMITS.defaultCommandTimeoutS),
   env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
+  max_output_bytes: ResultBytes.optional(),
 });
 export type RunCommandParams = z.input<typeof RunCommandParams>;
 export const RunCommandResult = z.object({
@@ -49,18 +53,47 @@ export const RunCommandResult = z.object({
   stderr: z.string(),
   returncode: z.number().int(),
   duration_ms: z.number(),
+  /** stdout/stderr are not the whole output (head and tail kept); the rest is under `output_id`. */
   truncated: z.boolean(),
+  /** Full sizes of what the command wrote, in bytes. */
+  stdout_bytes: z.number().int().nonnegative().optional(),
+  stderr_bytes: z.number().int().nonnegative().optional(),
+  /** Key of the full output in the client's output store (read_output), when truncated. */
+  output_id: z.uuid().optional(),
 });
 export type RunCommandResult = z.infer<typeof RunCommandResult>;
 
-export const ReadFileParams = z.object({ path: AbsolutePath });
-export const ReadFileResult = z.object({
+/** A byte range of a file or stored output; `length` defaults to (and is cut to) `max_bytes`. */
+const PageParams = {
+  offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
+  length: z.number().int().min(1).max(LIMITS.maxResultBytes).optional(),
+  /** JSON-encoded bytes the page's content may take (the result cap). */
+  max_bytes: ResultBytes.optional(),
+};
+/** One page: `content` holds bytes [offset, offset + length) of `size`, as text or base64. */
+const PageResult = {
   content: z.string(),
   size: z.number().int().nonnegative(),
-  path: z.string(),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().nonnegative(),
+  eof: z.boolean(),
   binary: z.boolean().optional(),
-});
+};
+
+export const ReadFileParams = z.object({ path: AbsolutePath, ...PageParams });
+export const ReadFileResult = z.object({ ...PageResult, path: z.string() });
 export type ReadFileResult = z.infer<typeof ReadFileResult>;
+
+export const OutputStream = z.enum(['stdout', 'stderr']);
+export const ReadOutputParams = z.object({ output_id: z.uuid(), stream: OutputStream, ...PageParams });
+export const ReadOutputResult = z.object({
+  ...PageResult,
+  output_id: z.uuid(),
+  stream: OutputStream,
+  /** False when the stream outgrew the store's per-stream cap: `size` is what was kept. */
+  complete: z.boolean(),
+});
+export type ReadOutputResult = z.infer<typeof ReadOutputResult>;
 
 export const WriteFileParams = z.object({
   path: AbsolutePath,
@@ -128,6 +161,7 @@ export const AGENT_METHODS = {
   heartbeat: { params: HeartbeatParams, result: HeartbeatResult },
   run_command: { params: RunCommandParams, result: RunCommandResult },
   read_file: { params: ReadFileParams, result: ReadFileResult },
+  read_output: { params: ReadOutputParams, result: ReadOutputResult },
   write_file: { params: WriteFileParams, result: WriteFileResult },
   list_files: { params: ListFilesParams, result: ListFilesResult },
   get_metrics: { params: GetMetricsParams, result: GetMetricsResult },

@@ -18,7 +18,17 @@ export const LIMITS = {
   defaultCommandTimeoutS: 300,
   /** run_command: captured output per stream; the rest is dropped and `truncated` set. */
   maxOutputBytesPerStream: 10 * 1024 * 1024,
-  /** read_file / write_file: largest file body carried inside RPC. */
+  /**
+   * Text one tool result carries, in JSON-encoded bytes (run_command's stdout + stderr, a
+   * read_file/read_output page): 256 KiB by default (the server's --max-result-bytes) because MCP
+   * clients refuse far less than the 16 MiB frame (the Python SDK drops any SSE event over 1 MiB,
+   * Claude Code cuts results near 25,000 tokens). A call may ask for up to `maxResultBytes`.
+   */
+  defaultResultBytes: 256 * 1024,
+  minResultBytes: 1024,
+  /** The server maximum for --max-result-bytes and a call's max_output_bytes: half a frame. */
+  maxResultBytes: 8 * 1024 * 1024,
+  /** write_file: largest file body carried inside RPC. */
   maxFileBytes: 10 * 1024 * 1024,
   /** Longest path accepted, in characters. */
   maxPathChars: 4096,

@@ -4,6 +4,7 @@ import { bulkHeapPolicy, LitterSweeper } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
 import { registerLink } from './clients/registration.ts';
+import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { ControlServer } from './control/control-server.ts';
 import { AuditStore } from './db/audit-store.ts';
@@ -14,6 +15,8 @@ import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { ReleaseStore } from './releases/release-store.ts';
+import { releasesDir } from './releases/releases-dir.ts';
 import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
@@ -21,7 +24,7 @@ import { SshServer } from './ssh/ssh-server.ts';
 import { buildExchange, type Exchange } from './storage/build-exchange.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
-import { startTransports, type Transports } from './transports.ts';
+import { checkTransportConfig, startTransports, type Transports } from './transports.ts';
 import { SERVER_VERSION } from './version.ts';
 import { forwardClientEvents } from './webhooks/client-event-forwarder.ts';
 import { parseWebhookConfig } from './webhooks/webhook-config.ts';
@@ -45,6 +48,8 @@ export interface ServerServices {
   audit: AuditLog;
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
+  /** Client executables and archives served over HTTP (`reach-server release install`). */
+  releases: ReleaseStore;
   /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
   exchange: Exchange;
   /** `SHA256:…` of the server's host key. */
@@ -86,6 +91,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       }
     }
   };
+  // Flags first: a configuration that cannot serve fails before anything listens or is written.
+  await checkTransportConfig(config);
   try {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const hostKey = await loadOrCreateHostKey(config.dataDir);
@@ -181,7 +188,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     await transfers.start();
     const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
     closers.push(() => exchange.close());
-    const sshPort = await ssh.listen();
+    const sshPort = await ssh.listen().catch((err: unknown) => {
+      throw listenError(err, {
+        what: 'SSH',
+        portFlag: '--ssh-port',
+        hostFlag: '--ssh-host',
+        host: config.sshHost,
+        port: config.sshPort,
+      });
+    });
     closers.push(() => ssh.close());
     log.info(
       { port: sshPort, host: config.sshHost, hostKeyFingerprint: hostKey.fingerprint },
@@ -200,6 +215,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       webhooks,
       audit,
       transfers,
+      releases: new ReleaseStore(releasesDir(config)),
       exchange,
       hostKeyFingerprint: hostKey.fingerprint,
     };

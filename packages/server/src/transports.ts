@@ -1,7 +1,9 @@
 import { ReachError } from '@reach/protocol';
 import { SecretPromptWatch } from './audit/secret-prompt.ts';
 import { readApiKeyFile } from './config/api-key-file.ts';
+import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
+import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
@@ -23,6 +25,30 @@ export interface Transports {
   /** Resolves when the transport ends by itself (stdio: the MCP host closed stdin). */
   ended?: Promise<void>;
   close(): Promise<void>;
+}
+
+/** The bearer keys HTTP accepts: `--api-key` and the lines of `--api-key-file`. */
+async function apiKeysOf(config: ServerConfig): Promise<string[]> {
+  return [
+    ...(config.apiKey === undefined ? [] : [config.apiKey]),
+    ...(config.apiKeyFile === undefined ? [] : await readApiKeyFile(config.apiKeyFile)),
+  ];
+}
+
+/**
+ * Refuses a transport configuration that would be unsafe, before anything listens or is written
+ * (the composition root calls it first): HTTP on a non-loopback address needs an API key. A key
+ * file is read here too, so a bad one stops the start just as early.
+ */
+export async function checkTransportConfig(config: ServerConfig): Promise<void> {
+  if (config.transport !== 'http') return;
+  const apiKeys = await apiKeysOf(config);
+  if (!isLoopbackHost(config.host) && apiKeys.length === 0) {
+    throw new ReachError(
+      'INVALID_ARGUMENT',
+      `refusing to serve HTTP on ${config.host} without an API key: set --api-key-file, REACH_API_KEY_FILE or REACH_API_KEY, or bind --host 127.0.0.1`,
+    );
+  }
 }
 
 /**
@@ -73,6 +99,7 @@ export async function startTransports(
       transfers: services.transfers,
       exchange: services.exchange,
       prompts: new SecretPromptWatch(),
+      maxResultBytes: config.maxResultBytes,
     },
     tools: allTools,
     version: SERVER_VERSION,
@@ -91,16 +118,7 @@ export async function startTransports(
     return { ended, close: () => stdio.close() };
   }
 
-  const apiKeys = [
-    ...(config.apiKey === undefined ? [] : [config.apiKey]),
-    ...(config.apiKeyFile === undefined ? [] : await readApiKeyFile(config.apiKeyFile)),
-  ];
-  if (!isLoopbackHost(config.host) && apiKeys.length === 0) {
-    throw new ReachError(
-      'INVALID_ARGUMENT',
-      `refusing to serve HTTP on ${config.host} without an API key: set --api-key-file, REACH_API_KEY_FILE or REACH_API_KEY, or bind 127.0.0.1`,
-    );
-  }
+  const apiKeys = await apiKeysOf(config);
   if (apiKeys.length === 0) {
     log.warn('no API key set: HTTP is open to every local process (bound to loopback only)');
   }
@@ -117,6 +135,7 @@ export async function startTransports(
     maxBodyBytes: config.maxBodyBytes,
     allowedHosts: () => allowedHosts,
     mcp,
+    releases: { store: services.releases, requireApiKey: config.releasesAuth === 'api-key' },
     log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',
@@ -127,14 +146,45 @@ export async function startTransports(
       mcp: mcp.stats(),
     }),
   });
-  const http = await listenHttp(app, config.host, config.port);
+  const http = await listenHttp(app, config.host, config.port).catch((err: unknown) => {
+    throw listenError(err, {
+      what: 'HTTP',
+      portFlag: '--port',
+      hostFlag: '--host',
+      host: config.host,
+      port: config.port,
+    });
+  });
   allowedHosts = defaultAllowedHosts(config.host, http.port, config.allowedHosts);
   log.info({ host: config.host, port: http.port, tools: factory.listing.length }, 'http listening');
+  let removeDaemonFile: () => Promise<void>;
+  try {
+    // How a later `--transport stdio` on this data dir finds this daemon and bridges to it.
+    removeDaemonFile = await writeDaemonFile(config.dataDir, {
+      pid: process.pid,
+      mcpUrl: `http://${loopbackAddressOf(config.host)}:${http.port}/mcp`,
+      sshPort: services.ssh.port,
+      ...(apiKeys[0] === undefined ? {} : { apiKey: apiKeys[0] }),
+      version: SERVER_VERSION,
+    });
+  } catch (err) {
+    await mcp.close();
+    await http.close();
+    throw err;
+  }
   return {
     httpPort: http.port,
     close: async () => {
+      await removeDaemonFile().catch((err: unknown) => log.warn({ err }, 'could not remove the daemon file'));
       await mcp.close();
       await http.close();
     },
   };
+}
+
+/** The address a local process dials to reach a listener bound to `host` (a wildcard means loopback). */
+function loopbackAddressOf(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

@@ -170,7 +170,7 @@ describe('e2e: every agent method and error code through the server', () => {
     await assert.rejects(call(client.uuid, 'read_file', { path: secret }), code('PATH_DENIED'));
   });
 
-  test('FILE_NOT_FOUND, FILE_TOO_LARGE, INVALID_ARGUMENT', async () => {
+  test('FILE_NOT_FOUND, INVALID_ARGUMENT; a big file pages', async () => {
     await assert.rejects(
       call(client.uuid, 'read_file', { path: join(allowed, 'missing.txt') }),
       code('FILE_NOT_FOUND'),
@@ -181,7 +181,16 @@ describe('e2e: every agent method and error code through the server', () => {
     );
     const big = join(allowed, 'big.bin');
     await writeFile(big, Buffer.alloc(10 * 1024 * 1024 + 1));
-    await assert.rejects(call(client.uuid, 'read_file', { path: big }), code('FILE_TOO_LARGE'));
+    // Past the old 10 MiB limit a read pages instead of failing.
+    const page = await call(client.uuid, 'read_file', { path: big, offset: 10 * 1024 * 1024 - 2 });
+    assert.deepEqual(page, {
+      content: '\0\0\0',
+      length: 3,
+      size: 10 * 1024 * 1024 + 1,
+      offset: 10 * 1024 * 1024 - 2,
+      eof: true,
+      path: big,
+    });
     await assert.rejects(call(client.uuid, 'read_file', { path: 'relative/path' }), code('INVALID_ARGUMENT'));
     await assert.rejects(
       call(client.uuid, 'run_command', { cmd: 'x'.repeat(10_001) }),

@@ -108,7 +108,8 @@ describe('e2e: hostile input and refused authentication (server process)', () =>
         '--data-dir',
         dataDir,
       ]),
-      (err: { code: number; stderr: string }) => err.code !== 0 && /reach-server:/.test(err.stderr),
+      (err: { code: number; stderr: string }) =>
+        err.code !== 0 && /^reach-server authorize: /.test(err.stderr),
     );
     const lines = (await readFile(join(dataDir, 'authorized_keys'), 'utf8')).trim().split('\n');
     assert.equal(lines.length, 2);

@@ -124,7 +124,11 @@ describe('e2e: lifecycle and identity', () => {
       client.env,
     );
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /refused our key/);
+    // One line naming the refused key, then the exact command that authorizes it.
+    assert.match(
+      r.stderr,
+      /does not accept this client's key SHA256:\S+; authorize it on the server with:\n {2}reach-server authorize 'ssh-ed25519 AAAA\S+ [^']*'\n/,
+    );
     const p = start(client);
     await waitFor(() => /SSH_AUTH_FAILED/.test(p.output()), 15_000, 'auth failure logged');
     assert.equal(ts.server.services.registry.get(client.uuid), undefined);

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import type { LoadedConfig } from '../config/load-config.ts';
+import { publicKeyOf } from '../tunnel/keys.ts';
+import { knownHostName } from '../tunnel/known-hosts.ts';
 
 /** The known_hosts file pinning the server's host key, in the config directory. */
 export const KNOWN_HOSTS_FILE = 'known_hosts';
@@ -36,4 +38,16 @@ export async function linkTarget(loaded: LoadedConfig): Promise<LinkTarget> {
     privateKey,
     knownHostsPath: join(loaded.dir, KNOWN_HOSTS_FILE),
   };
+}
+
+/**
+ * What to tell the user when the server refuses this client's key: its fingerprint and the exact
+ * command that authorizes it on the server.
+ */
+export function authorizeHint(target: LinkTarget): string {
+  const { line, fingerprint } = publicKeyOf(target.privateKey);
+  return (
+    `the server ${knownHostName(target.host, target.port)} does not accept this client's key ${fingerprint}; ` +
+    `authorize it on the server with:\n  reach-server authorize '${line}'`
+  );
 }

@@ -1,10 +1,10 @@
-import { ListClientsResult } from '@reach/protocol';
+import { ListClientsResult, ReachError } from '@reach/protocol';
 import type { z } from 'zod';
 import { loadConfig } from '../config/load-config.ts';
-import { createLogger } from '../log/logger.ts';
+import { createLogger, normaliseLevel } from '../log/logger.ts';
 import { callControl } from '../tunnel/control.ts';
 import type { Command } from './command.ts';
-import { linkTarget } from './link-credentials.ts';
+import { authorizeHint, linkTarget } from './link-credentials.ts';
 
 /** Deadline of the whole list_clients exchange, handshake included, in ms. */
 const LIST_TIMEOUT_MS = 20_000;
@@ -15,9 +15,21 @@ export const listClientsCommand: Command = {
   description: 'ask the server for all known clients (add --json for JSON)',
   run: async ({ io, sources, json }) => {
     const loaded = await loadConfig(sources);
-    const log = createLogger(loaded.config.log_level);
+    // A one-shot command speaks in lines, not JSON logs; -v (debug) brings the logs back.
+    const log = createLogger(normaliseLevel(loaded.config.log_level) === 'debug' ? 'debug' : 'silent');
     const target = await linkTarget(loaded);
-    const raw = await callControl({ ...target, log }, 'list_clients', {}, { timeoutMs: LIST_TIMEOUT_MS });
+    const onPinned = (text: string): void => io.stderr(`reach: ${text}\n`);
+    const raw = await callControl(
+      { ...target, log, onPinned },
+      'list_clients',
+      {},
+      { timeoutMs: LIST_TIMEOUT_MS },
+    ).catch((err: unknown) => {
+      if (err instanceof ReachError && err.code === 'SSH_AUTH_FAILED') {
+        throw new ReachError('SSH_AUTH_FAILED', authorizeHint(target), { cause: err });
+      }
+      throw err;
+    });
     const result = ListClientsResult.parse(raw);
     io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : formatClientTable(result));
     return 0;

@@ -10,6 +10,7 @@ import { readAllowedFile } from '../agent/read-allowed-file.ts';
 import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
+import { OutputStore } from '../output-store/output-store.ts';
 import { CommandGroups } from '../spawner/command-groups.ts';
 import { GroupLedger } from '../spawner/group-ledger.ts';
 import { GroupWatchdog } from '../spawner/group-watchdog.ts';
@@ -18,7 +19,7 @@ import { createTransferStreamHandler } from '../transfer/transfer-stream-handler
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { VERSION } from '../version.ts';
 import type { Command } from './command.ts';
-import { linkTarget } from './link-credentials.ts';
+import { authorizeHint, linkTarget } from './link-credentials.ts';
 
 /**
  * The default action: build the agent (path policy, handlers, capabilities) and keep the tunnel to
@@ -37,6 +38,9 @@ export const runAgentCommand: Command = {
     const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? '' });
     const capabilities = await detect();
     log.info({ capabilities, server: `${target.host}:${target.port}` }, 'starting agent');
+    // Whole outputs of commands cut to the result cap, in the config directory (state of this client).
+    const outputs = new OutputStore({ dir: join(loaded.dir, 'outputs') });
+    await outputs.start();
     // Before any command runs: kill what a previous run left, then hold new groups in the watchdog.
     const groups = new CommandGroups({
       watchdog: new GroupWatchdog({ log }),
@@ -69,6 +73,7 @@ export const runAgentCommand: Command = {
       log,
       baseEnv: io.env,
       defaultCwd: io.homedir ?? homedir(),
+      outputs,
       capabilities,
       detectCapabilities: detect,
       system,
@@ -83,6 +88,12 @@ export const runAgentCommand: Command = {
     const handlers = new Map([...core, ...sshSessions.handlers]);
     const tunnel = new Tunnel({
       ...target,
+      onPinned: (text) => io.stderr(`reach: ${text}\n`),
+      // Once per streak of refusals, not per retry: the fix is on the server, the retries go on.
+      onAuthRefused: () =>
+        io.stderr(
+          `reach: ${authorizeHint(target)}\nreach: retrying with backoff until the key is authorized\n`,
+        ),
       handlers,
       reconnectDelayS: config.reconnect_delay,
       maxReconnectDelayS: config.max_reconnect_delay,
@@ -119,6 +130,7 @@ export const runAgentCommand: Command = {
       await sshSessions.close();
       groups.close();
       await litter.close();
+      outputs.close();
     }
   },
 };

@@ -117,6 +117,28 @@ describe('ShellSession', () => {
     assert.equal(written.at(-1), '\u0003');
   });
 
+  test('a read that starts with stale output still waits for the settle gap', async () => {
+    const { s, emit } = session();
+    emit('stale\r\n');
+    const reading = s.read(5000);
+    // Arrives after the read started: the old read had already answered with the stale line alone.
+    emit('fresh\r\n');
+    const r = await reading;
+    assert.deepEqual(r, { stdout: 'stale\nfresh\n', hasMore: false, dropped: false });
+  });
+
+  test('output still flowing when the timeout ends the read is reported as has_more', async () => {
+    const { s, emit } = session();
+    const ticker = setInterval(() => emit('tick\r\n'), 5);
+    try {
+      const r = await s.read(300);
+      assert.ok(r.stdout.split('tick').length > 3, 'kept reading while output flowed');
+      assert.equal(r.hasMore, true);
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+
   test('unread output past the cap is dropped and flagged once', async () => {
     const { s, emit } = session(1000);
     emit('a'.repeat(800));

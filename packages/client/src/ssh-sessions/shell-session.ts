@@ -29,6 +29,8 @@ export interface ShellSessionOptions {
   maxBufferChars: number;
   /** Most output one ssh_session_read returns; the rest stays buffered (`has_more`). */
   maxReadChars?: number;
+  /** Quiet gap that ends an ssh_session_read, in ms (default 250). */
+  readSettleMs?: number;
 }
 
 export interface CommandOutcome {
@@ -44,8 +46,12 @@ export interface ReadOutcome {
 }
 
 const DEFAULT_MAX_READ_CHARS = 256 * 1024;
-/** How long a read that saw data waits for the rest of a burst, in ms. */
-const READ_COALESCE_MS = 25;
+/**
+ * Quiet gap after which a read returns, in ms: a shell answering a prompt echoes it and prints
+ * its next line within milliseconds on a LAN, but a loaded host or a jump chain adds tens of ms
+ * per hop; 250 ms keeps one line from being split off while costing a person nothing.
+ */
+const DEFAULT_READ_SETTLE_MS = 250;
 /**
  * One interactive PTY shell on a remote host. Commands run one at a time; their output is what the
  * shell prints between a start line and an end line carrying a per-command random nonce (and `$?`).
@@ -64,7 +70,12 @@ export class ShellSession {
   readonly #clock: () => number;
   readonly #maxBufferChars: number;
   readonly #maxReadChars: number;
+  readonly #readSettleMs: number;
   #pending = '';
+  /** When output last went to the read buffer (Date.now()), for has_more. */
+  #lastDataAt = 0;
+  /** Counts chunks of output, so a read knows whether any arrived while it waited. */
+  #dataSeq = 0;
   #dropped = false;
   #active: ActiveCommand | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -84,6 +95,7 @@ export class ShellSession {
     this.#clock = options.clock;
     this.#maxBufferChars = options.maxBufferChars;
     this.#maxReadChars = options.maxReadChars ?? DEFAULT_MAX_READ_CHARS;
+    this.#readSettleMs = options.readSettleMs ?? DEFAULT_READ_SETTLE_MS;
     this.#shell.onData((text) => this.#onData(text));
     this.#shell.onClose((code) => this.#onClosed(code));
     this.#connection.onClose(() => this.#onClosed(undefined));
@@ -187,15 +199,26 @@ export class ShellSession {
   }
 
   /**
-   * Returns buffered output as plain text. With nothing buffered it waits up to `timeoutMs` for some
-   * to arrive; output produced while a command runs belongs to that command, not to reads.
+   * Returns output as plain text once it has been quiet for the settle gap: it waits up to
+   * `timeoutMs` for output to start, then keeps reading while it flows and returns after
+   * `readSettleMs` without new output (or at the timeout, or once a read's worth is buffered).
+   * Output already buffered when the call starts waits for the gap too, so the rest of a burst
+   * (the line after an echoed prompt answer) comes with it. Output produced while a command runs
+   * belongs to that command, not to reads. `hasMore`: output is left buffered after this answer,
+   * or output came during this read less than a settle gap before it returned (still flowing).
    */
   async read(timeoutMs: number, signal?: AbortSignal): Promise<ReadOutcome> {
     this.touch();
+    const seqAtStart = this.#dataSeq;
     const end = Date.now() + timeoutMs;
-    if (this.#pending === '' && !this.#closed) {
-      await this.#waitForData(timeoutMs, signal);
-      if (this.#pending !== '') await this.#waitForData(Math.min(READ_COALESCE_MS, end - Date.now()), signal);
+    if (this.#pending === '' && !this.#closed) await this.#waitForData(timeoutMs, signal);
+    let settled = this.#pending === '' || this.#closed;
+    while (!settled && !signal?.aborted && this.#pending.length < this.#maxReadChars) {
+      const left = end - Date.now();
+      if (left <= 0) break;
+      const seen = this.#pending.length;
+      await this.#waitForData(Math.min(this.#readSettleMs, left), signal);
+      settled = this.#pending.length === seen || this.#closed;
     }
     this.touch();
     const take = this.#pending.slice(0, this.#maxReadChars);
@@ -206,7 +229,10 @@ export class ShellSession {
     this.#dropped = false;
     return {
       stdout: toPlainText(ready.replace(ORPHAN_MARKER, '\n')),
-      hasMore: rest.length > 0,
+      // Still flowing: output came during this read and less than a settle gap ago.
+      hasMore:
+        this.#pending.length > 0 ||
+        (!this.#closed && this.#dataSeq !== seqAtStart && Date.now() - this.#lastDataAt < this.#readSettleMs),
       dropped,
     };
   }
@@ -237,6 +263,8 @@ export class ShellSession {
   }
 
   #appendPending(text: string): void {
+    this.#lastDataAt = Date.now();
+    this.#dataSeq += 1;
     this.#pending += text;
     const over = this.#pending.length - this.#maxBufferChars;
     if (over > 0) {

@@ -10,6 +10,8 @@ export interface ControlTarget {
   privateKey: string;
   knownHostsPath: string;
   log: Logger;
+  /** Told in words when the server host key is pinned on first use. */
+  onPinned?: ((text: string) => void) | undefined;
 }
 
 export type ControlMethod = keyof typeof CONTROL_METHODS;

@@ -39,3 +39,16 @@ export function publicKeyFingerprint(publicKeyLine: string): string {
   }
   return blobFingerprint(parsed.getPublicSSH());
 }
+
+/**
+ * The authorized_keys line (`ssh-ed25519 <base64> <comment>`) and fingerprint of an OpenSSH
+ * private key: what the server must be told to trust, derived from the key actually used.
+ */
+export function publicKeyOf(privateKey: string): { line: string; fingerprint: string } {
+  const parsed = ssh2.utils.parseKey(privateKey);
+  if (parsed instanceof Error)
+    throw new ReachError('INVALID_ARGUMENT', `not a private key: ${parsed.message}`);
+  const blob = parsed.getPublicSSH();
+  const comment = parsed.comment ? ` ${parsed.comment}` : '';
+  return { line: `${parsed.type} ${blob.toString('base64')}${comment}`, fingerprint: blobFingerprint(blob) };
+}

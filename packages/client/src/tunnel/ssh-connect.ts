@@ -1,3 +1,4 @@
+import { connect as netConnect, type Socket } from 'node:net';
 import { ReachError } from '@reach/protocol';
 import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
@@ -13,6 +14,43 @@ export interface SshTarget {
   /** OpenSSH known_hosts file pinning the server's host key. */
   knownHostsPath: string;
   log: Logger;
+  /** Told, in words, when a host key is pinned on first use (the CLI prints it, as ssh does). */
+  onPinned?: ((text: string) => void) | undefined;
+}
+
+/** Deadline of the TCP connect and of the SSH handshake after it, in ms. */
+const READY_TIMEOUT_MS = 20_000;
+
+/**
+ * One TCP connection to host:port (both address families tried, as net.connect does), so the
+ * address actually reached is known before the handshake: known_hosts is checked under it too.
+ */
+function connectTcp(host: string, port: number, signal: AbortSignal | undefined): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = netConnect({ host, port, timeout: READY_TIMEOUT_MS });
+    const cleanup = (): void => {
+      sock.off('connect', onConnect);
+      sock.off('error', onError);
+      sock.off('timeout', onTimeout);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onConnect = (): void => {
+      cleanup();
+      sock.setTimeout(0);
+      resolve(sock);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      sock.destroy();
+      reject(err);
+    };
+    const onTimeout = (): void => onError(new Error(`connect timed out after ${READY_TIMEOUT_MS} ms`));
+    const onAbort = (): void => onError(new Error('cancelled'));
+    sock.once('connect', onConnect);
+    sock.once('error', onError);
+    sock.once('timeout', onTimeout);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** ssh2 marks failure sources with `level`. */
@@ -27,10 +65,37 @@ function levelOf(err: unknown): string | undefined {
  */
 export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promise<ssh2.Client> {
   const name = knownHostName(target.host, target.port);
-  const pinned = await readPinnedKeys(target.knownHostsPath, name);
   let hostKeyError: ReachError | undefined;
   const cancelled = (): ReachError => new ReachError('CANCELLED', `connecting to ${name} was cancelled`);
   if (signal?.aborted) throw cancelled();
+  let sock: Socket;
+  try {
+    sock = await connectTcp(target.host, target.port, signal);
+  } catch (err) {
+    if (signal?.aborted) throw cancelled();
+    throw new ReachError('SSH_CONNECTION_FAILED', `cannot connect to ${name}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  // Nagle plus delayed ACKs add ~40 ms to every small RPC frame; RPC latency is what matters here.
+  sock.setNoDelay(true);
+  // OpenSSH's CheckHostIP: a key pinned under the name, else under the address reached, is the
+  // one expected; `localhost` and `127.0.0.1` are one server, not two entries to pin.
+  const address = sock.remoteAddress;
+  const addressName = address === undefined ? name : knownHostName(address, target.port);
+  let pinned: Awaited<ReturnType<typeof readPinnedKeys>>;
+  let pinnedUnder = name;
+  try {
+    pinned = await readPinnedKeys(target.knownHostsPath, name);
+    if (pinned.length === 0 && addressName !== name) {
+      pinned = await readPinnedKeys(target.knownHostsPath, addressName);
+      pinnedUnder = addressName;
+    }
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  }
+  const pinAs = addressName === name ? name : `${name},${addressName}`;
 
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
@@ -41,8 +106,10 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
       if (settled) return;
       settled = true;
       client.destroy();
+      sock.destroy();
       reject(cancelled());
     };
+    if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     const fail = (err: ReachError): void => {
       if (settled) return;
@@ -51,8 +118,6 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
       client.end();
       reject(err);
     };
-    // Nagle plus delayed ACKs add ~40 ms to every small RPC frame; RPC latency is what matters here.
-    client.on('connect', () => client.setNoDelay(true));
     client.on('ready', () => {
       if (settled) return;
       settled = true;
@@ -77,23 +142,25 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
       fail(hostKeyError ?? new ReachError('SSH_CONNECTION_FAILED', `connection to ${name} closed`));
     });
     client.connect({
-      host: target.host,
-      port: target.port,
+      sock,
       username: target.username,
       privateKey: target.privateKey,
       ident: 'reach',
       algorithms: sshAlgorithms() as ssh2.Algorithms,
-      readyTimeout: 20_000,
+      readyTimeout: READY_TIMEOUT_MS,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 3,
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
         const offered = blobFingerprint(key);
         if (pinned.length === 0) {
-          pinKey(target.knownHostsPath, name, key).then(
+          pinKey(target.knownHostsPath, pinAs, key).then(
             () => {
               target.log.info(
-                { host: name, fingerprint: offered },
+                { host: pinAs, fingerprint: offered },
                 'server host key pinned on first connect',
+              );
+              target.onPinned?.(
+                `permanently added ${pinAs} (${offered}) to ${target.knownHostsPath}; a different key from now on is refused`,
               );
               verify(true);
             },
@@ -114,10 +181,10 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
         const expected = pinned.map((p) => p.fingerprint).join(', ');
         hostKeyError = new ReachError(
           'SSH_HOST_KEY_MISMATCH',
-          `host key of ${name} changed: pinned ${expected}, server offered ${offered}. Refusing to connect.`,
+          `host key of ${pinnedUnder} changed: pinned ${expected}, server offered ${offered}. Refusing to connect.`,
           {
-            details: { host: name, pinned: expected, offered },
-            recoveryHint: `If the server key really changed, remove the ${name} line from ${target.knownHostsPath}.`,
+            details: { host: pinnedUnder, pinned: expected, offered },
+            recoveryHint: `If the server key really changed, remove the ${pinnedUnder} line from ${target.knownHostsPath}.`,
           },
         );
         verify(false);

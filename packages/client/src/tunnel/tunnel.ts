@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { LINK, type RpcHandler, type RpcPeer, toReachError } from '@reach/protocol';
+import { LINK, type ReachError, type RpcHandler, type RpcPeer, toReachError } from '@reach/protocol';
 import { coalesceWrites, peerOverStream, widenReceiveWindow } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
@@ -20,8 +20,15 @@ export interface TunnelOptions {
   reconnectDelayS: number;
   maxReconnectDelayS: number;
   log: Logger;
+  /** Told in words when the server host key is pinned on first use. */
+  onPinned?: ((text: string) => void) | undefined;
   /** Uniform [0,1) source for the jitter; injectable for tests. */
   random?: () => number;
+  /**
+   * Called on the first SSH_AUTH_FAILED after start or after a successful connection (not on every
+   * retry): the CLI prints what to run on the server once, while the tunnel keeps retrying.
+   */
+  onAuthRefused?: (err: ReachError) => void;
   /** Serves bulk-transfer channels opened to the virtual `stream` forward (none: not requested). */
   streamHandler?: (channel: Duplex) => void;
 }
@@ -71,6 +78,7 @@ export class Tunnel {
   async #run(): Promise<void> {
     const log = this.#opts.log;
     let attempt = 0;
+    let authRefusedTold = false;
     while (this.#isOpen()) {
       this.#state = 'connecting';
       let client: ssh2.Client;
@@ -84,9 +92,16 @@ export class Tunnel {
           throw reachErr;
         }
         if (!this.#isOpen()) break;
-        const level = reachErr.code === 'SSH_AUTH_FAILED' ? 'error' : 'warn';
+        const refused = reachErr.code === 'SSH_AUTH_FAILED';
         const delayMs = this.#delay(attempt++);
-        log[level]({ code: reachErr.code, retry_in_ms: delayMs }, reachErr.message);
+        log[refused && !authRefusedTold ? 'error' : 'warn'](
+          { code: reachErr.code, retry_in_ms: delayMs, attempt },
+          reachErr.message,
+        );
+        if (refused && !authRefusedTold) {
+          authRefusedTold = true;
+          this.#opts.onAuthRefused?.(reachErr);
+        }
         await this.#sleep(delayMs);
         continue;
       }
@@ -98,7 +113,10 @@ export class Tunnel {
       this.#state = 'connected';
       const established = await this.#serve(client);
       this.#client = undefined;
-      if (established) attempt = 0;
+      if (established) {
+        attempt = 0;
+        authRefusedTold = false;
+      }
       if (!this.#isOpen()) break;
       const delayMs = this.#delay(attempt++);
       log.warn({ retry_in_ms: delayMs }, 'link to server lost; reconnecting');

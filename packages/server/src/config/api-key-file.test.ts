@@ -82,6 +82,6 @@ test('reach-server refuses to start on an open key file with one clear line; --h
   );
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'a user error, not a stack');
   const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', timeout: 30_000 });
-  assert.match(help.stderr, /--api-key-file PATH/);
-  assert.match(help.stderr, /--api-key KEY .*visible to other users/);
+  assert.match(help.stdout, /--api-key-file FILE/);
+  assert.match(help.stdout, /--api-key KEY .*visible to other users/);
 });

@@ -4,9 +4,11 @@ import { ReachError, toReachError } from '@reach/protocol';
 import { Hono } from 'hono';
 import type { Logger } from '../log/logger.ts';
 import type { McpHttpEndpoints, McpSessionStats } from '../mcp/http-endpoints.ts';
+import type { ReleaseStore } from '../releases/release-store.ts';
 import { type AuthVariables, bearerAuth } from './bearer-auth.ts';
 import { bodyLimit } from './body-limit.ts';
 import { hostCheck } from './host-check.ts';
+import { releaseRoutes } from './release-routes.ts';
 
 /** Hono's environment for every route: node's req/res, and the caller's key id. */
 export type HttpEnv = { Bindings: HttpBindings; Variables: AuthVariables };
@@ -30,6 +32,8 @@ export interface HttpAppDeps {
   mcp: McpHttpEndpoints;
   health(): HealthBody;
   log?: Logger;
+  /** Client downloads (/latest, /releases); open unless `requireApiKey`. */
+  releases?: { store: ReleaseStore; requireApiKey: boolean };
 }
 
 /**
@@ -40,7 +44,10 @@ export interface HttpAppDeps {
 export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   app.get('/health', (c) => c.json(deps.health()));
+  // Client downloads are GETs without a body; open ones come before the key, else right after it.
+  if (deps.releases && !deps.releases.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   app.use('*', bearerAuth(deps.apiKeys));
+  if (deps.releases?.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   app.use('*', bodyLimit(deps.maxBodyBytes));
   const guard = hostCheck(deps.allowedHosts);
   app.use('/mcp', guard);

@@ -16,4 +16,6 @@ export interface ToolServices {
   exchange?: Pick<Exchange, 'service' | 'catalog' | 'rotation'>;
   /** Last output per SSH session, so ssh_session_send knows when it answers a password prompt. */
   prompts: SecretPromptWatch;
+  /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
+  maxResultBytes: number;
 }

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@reach/protocol';
 import type { z } from 'zod';
 import type { McpSession } from './mcp-session.ts';
 import type { ToolServices } from './tool-services.ts';
@@ -37,6 +38,13 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   name: string;
   description: string;
   input: S;
+  /**
+   * The result's schema, for docs/tools.md (`npm run docs`); without it the doc shows the agent
+   * method's result the tool relays, if there is one.
+   */
+  result?: z.ZodType;
+  /** Error codes the tool answers with besides the common ones, for docs/tools.md. */
+  errors?: readonly ErrorCode[];
   handler(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
   /**
    * What the audit trail records of arguments that failed validation, for a tool whose

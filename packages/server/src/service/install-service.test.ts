@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { realSystemOps, type SystemOps } from '@reach/protocol/node';
 import { SERVER_ENV_NAMES } from '../config/server-config.ts';
 import { installServerService, uninstallServerService } from './install-service.ts';
-import { SERVER_ENV_TEMPLATE } from './server-env-template.ts';
+import { renderServerEnvTemplate } from './server-env-template.ts';
 import { renderReceiverUnit, renderServerUnit } from './server-unit.ts';
 
 const REPO = join(import.meta.dirname, '../../../..');
@@ -84,7 +84,7 @@ describe('reach-mcp.service', () => {
 
   test('deploy/server.env.example is the template, and lists every variable the server reads', () => {
     const example = readFileSync(join(REPO, 'deploy/server.env.example'), 'utf8');
-    assert.equal(example, SERVER_ENV_TEMPLATE.replace('@API_KEY@', ''));
+    assert.equal(example, renderServerEnvTemplate(''), 'deploy/server.env.example is stale: npm run docs');
     for (const name of SERVER_ENV_NAMES) {
       assert.match(example, new RegExp(`^#?${name}=`, 'm'), `${name} missing from deploy/server.env.example`);
     }

@@ -6,7 +6,7 @@ import { ReachError } from '@reach/protocol';
 import { pathExists, runOrThrow, type SystemOps, writeFileReplacing } from '@reach/protocol/node';
 import { loadServerConfig } from '../config/server-config.ts';
 import { parseEnvFile, secretsIn } from './env-file.ts';
-import { SERVER_ENV_TEMPLATE } from './server-env-template.ts';
+import { renderServerEnvTemplate } from './server-env-template.ts';
 import {
   RECEIVER_UNIT_NAME,
   renderReceiverUnit,
@@ -79,7 +79,7 @@ export async function installServerService(o: InstallServiceOptions, deps: Insta
   // The env file decides the ports; an existing one must not leak its secrets.
   const envPath = at(o.envFile);
   const existingEnv = await readEnvFile(envPath);
-  const envText = existingEnv ?? SERVER_ENV_TEMPLATE.replace('@API_KEY@', randomBytes(32).toString('hex'));
+  const envText = existingEnv ?? renderServerEnvTemplate(randomBytes(32).toString('hex'));
   const env = parseEnvFile(envText);
   const { config } = loadServerConfig(['--data-dir', o.dataDir], { ...env, REACH_SERVER_HOME: o.dataDir });
   if (o.checkPorts ?? onMachine) {

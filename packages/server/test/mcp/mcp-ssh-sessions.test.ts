@@ -105,6 +105,28 @@ describe('SSH sessions through MCP, the server, the tunnel and the client to a r
     await fails(mcp, 'ssh_session_command', { session_id: id, command: 'true' }, 'SSH_SESSION_NOT_FOUND');
   });
 
+  test('command output past the result cap keeps head and tail, and says so', async () => {
+    const opened = await ok(mcp, 'ssh_session_open', {
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: user,
+      key_file: keyFile,
+    });
+    const id = opened.session_id;
+    // 600,000 characters: within the session's 1 M buffer, past the 256 KiB result cap.
+    const r = await ok(mcp, 'ssh_session_command', {
+      session_id: id,
+      command: "printf 'first-line\\n'; head -c 600000 /dev/zero | tr '\\0' a; printf '\\nlast-line'",
+    });
+    assert.equal(r.truncated, true);
+    assert.ok(r.output_chars > 600_000);
+    assert.ok(Buffer.byteLength(JSON.stringify(r.output)) <= 256 * 1024);
+    assert.ok(r.output.startsWith('first-line\n'));
+    assert.ok(r.output.endsWith('last-line'));
+    assert.match(r.output, /characters omitted here/);
+    await ok(mcp, 'ssh_session_close', { session_id: id });
+  });
+
   test('password auth: a wrong password is SSH_AUTH_FAILED; the password reaches no audit row', async () => {
     await fails(
       mcp,

@@ -23,7 +23,7 @@ describe('file handlers against a symlink swapped in after the check', () => {
 
   test('read_file: unswapped, the file is read', async () => {
     const p = join(fx.dir, 'f.txt');
-    const r = await readChecked(fx.policy, p, await fx.policy.check(p), 1024);
+    const r = await readChecked(fx.policy, p, await fx.policy.check(p), { offset: 0 });
     assert.equal(r.content, 'inside');
   });
 
@@ -31,11 +31,14 @@ describe('file handlers against a symlink swapped in after the check', () => {
     const p = join(fx.dir, 'f.txt');
     const resolved = await fx.policy.check(p);
     await fx.swapDir();
-    await assert.rejects(readChecked(fx.policy, p, resolved, 1024), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'PATH_DENIED');
-      assert.doesNotMatch(err.message, /outside secret/);
-      return true;
-    });
+    await assert.rejects(
+      readChecked(fx.policy, p, resolved, { offset: 0 }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'PATH_DENIED');
+        assert.doesNotMatch(err.message, /outside secret/);
+        return true;
+      },
+    );
   });
 
   test('read_file: the file itself swapped for a symlink after the check is PATH_DENIED', async () => {
@@ -43,7 +46,7 @@ describe('file handlers against a symlink swapped in after the check', () => {
     const resolved = await fx.policy.check(p);
     await rm(p);
     await symlink(join(fx.outside, 'f.txt'), p);
-    await assert.rejects(readChecked(fx.policy, p, resolved, 1024), {
+    await assert.rejects(readChecked(fx.policy, p, resolved, { offset: 0 }), {
       code: 'PATH_DENIED',
       message: /symbolic link appeared/,
     });

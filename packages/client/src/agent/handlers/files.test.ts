@@ -39,8 +39,8 @@ describe('file handlers', () => {
     await rm(join(dir, '..'), { recursive: true, force: true });
   });
 
-  const read = (params: unknown, policy = policyAll, maxFileBytes?: number) =>
-    readFileHandler({ policy, maxFileBytes })(params, rpcContext('read_file')) as Promise<ReadFileResult>;
+  const read = (params: unknown, policy = policyAll) =>
+    readFileHandler({ policy })(params, rpcContext('read_file')) as Promise<ReadFileResult>;
   const write = (params: unknown, policy = policyAll, maxFileBytes?: number) =>
     writeFileHandler({ policy, maxFileBytes })(params, rpcContext('write_file')) as Promise<{
       path: string;
@@ -49,12 +49,36 @@ describe('file handlers', () => {
   const list = (params: unknown, policy = policyAll) =>
     listFilesHandler({ policy })(params, rpcContext('list_files')) as Promise<ListFilesResult>;
 
+  /** Reads a whole file page by page, as a caller would, and returns its bytes and the pages. */
+  async function readAllPages(params: Record<string, unknown>) {
+    const parts: Buffer[] = [];
+    const pages: ReadFileResult[] = [];
+    let offset = 0;
+    for (;;) {
+      const r = ReadFileResult.parse(await read({ ...params, offset }));
+      pages.push(r);
+      assert.equal(r.offset, offset);
+      parts.push(r.binary ? Buffer.from(r.content, 'base64') : Buffer.from(r.content, 'utf8'));
+      offset += r.length;
+      if (r.eof) break;
+      assert.ok(r.length > 0, 'a page that is not the last one advances');
+    }
+    return { bytes: Buffer.concat(parts), pages };
+  }
+
   describe('read_file', () => {
-    test('UTF-8 text is returned as is', async () => {
+    test('UTF-8 text is returned as is, as one page', async () => {
       const p = join(dir, 'text.txt');
       await writeFile(p, 'héllo\n');
       const r = await read({ path: p });
-      assert.deepEqual(ReadFileResult.parse(r), { content: 'héllo\n', size: 7, path: p });
+      assert.deepEqual(ReadFileResult.parse(r), {
+        content: 'héllo\n',
+        size: 7,
+        offset: 0,
+        length: 7,
+        eof: true,
+        path: p,
+      });
     });
 
     test('non-UTF-8 bytes come back base64 with binary: true', async () => {
@@ -67,31 +91,54 @@ describe('file handlers', () => {
       assert.deepEqual(Buffer.from(r.content, 'base64'), bytes);
     });
 
-    test('text that would not fit one frame once JSON-escaped is sent as base64', async () => {
-      const p = join(dir, 'nuls');
-      await writeFile(p, Buffer.alloc(10 * 1024 * 1024));
-      const r = await read({ path: p });
-      assert.equal(r.binary, true);
-      assert.equal(Buffer.from(r.content, 'base64').length, 10 * 1024 * 1024);
+    test('a file past the cap pages: each page within max_bytes, whole on a cut character', async () => {
+      const p = join(dir, 'multi');
+      // 3-byte characters across 1 KiB pages: most page ends fall inside a character.
+      const body = Buffer.from(`${'€'.repeat(5000)}tail`, 'utf8');
+      await writeFile(p, body);
+      const { bytes, pages } = await readAllPages({ path: p, max_bytes: 1024 });
+      assert.deepEqual(bytes, body);
+      assert.ok(pages.length >= 15);
+      for (const page of pages) {
+        assert.equal(page.binary, undefined);
+        assert.ok(Buffer.byteLength(JSON.stringify(page.content)) <= 1024);
+        assert.equal(page.size, body.length);
+      }
     });
 
-    test('FILE_TOO_LARGE is decided from stat, before reading', async () => {
-      const p = join(dir, 'big');
-      await writeFile(p, 'x'.repeat(101));
-      // For a non-root user the file is unreadable, so only a size check before open can answer
-      // FILE_TOO_LARGE (root reads it anyway: then this checks the code and the hint).
-      await chmod(p, 0o000);
-      await assert.rejects(
-        read({ path: p }, policyAll, 100),
-        (err: Error & { code: string; recoveryHint: string }) => {
-          assert.equal(err.code, 'FILE_TOO_LARGE');
-          assert.match(err.recoveryHint, /download_file/);
-          return true;
-        },
-      );
-      await chmod(p, 0o644);
-      await writeFile(p, 'x'.repeat(100));
-      assert.equal((await read({ path: p }, policyAll, 100)).size, 100);
+    test('bytes JSON escaping would inflate past the cap go as base64 within it', async () => {
+      const p = join(dir, 'nuls');
+      const body = Buffer.alloc(10 * 1024 * 1024 + 3);
+      body.write('end', body.length - 3);
+      await writeFile(p, body);
+      const first = await read({ path: p });
+      assert.equal(first.binary, true);
+      assert.ok(Buffer.byteLength(JSON.stringify(first.content)) <= 256 * 1024);
+      assert.equal(first.eof, false);
+      const { bytes } = await readAllPages({ path: p, max_bytes: 4 * 1024 * 1024 });
+      assert.deepEqual(bytes, body);
+    });
+
+    test('offset and length pick a range; past the end is an empty last page', async () => {
+      const p = join(dir, 'range');
+      await writeFile(p, 'abcdefghij');
+      assert.deepEqual(await read({ path: p, offset: 2, length: 3 }), {
+        content: 'cde',
+        length: 3,
+        size: 10,
+        offset: 2,
+        eof: false,
+        path: p,
+      });
+      const last = await read({ path: p, offset: 7, length: 100 });
+      assert.equal(last.content, 'hij');
+      assert.equal(last.eof, true);
+      const past = await read({ path: p, offset: 50 });
+      assert.equal(past.content, '');
+      assert.equal(past.eof, true);
+      await assert.rejects(read({ path: p, offset: -1 }), { code: 'INVALID_ARGUMENT' });
+      await assert.rejects(read({ path: p, length: 0 }), { code: 'INVALID_ARGUMENT' });
+      await assert.rejects(read({ path: p, max_bytes: 9 * 1024 * 1024 }), { code: 'INVALID_ARGUMENT' });
     });
 
     test('errors: missing, directory, fifo, outside the policy, relative', async () => {

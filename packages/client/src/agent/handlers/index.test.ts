@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { AGENT_METHODS, EXCHANGE_METHODS, type RpcPeer, SSH_SESSION_METHODS } from '@reach/protocol';
 import { peerOverStream } from '@reach/protocol/node';
 import { createLogger } from '../../log/logger.ts';
+import { OutputStore } from '../../output-store/output-store.ts';
 import { PathPolicy } from '../path-policy.ts';
 import { type CoreAgentMethod, createAgentHandlers } from './index.ts';
 
@@ -33,6 +34,7 @@ describe('createAgentHandlers over RPC', () => {
       log: createLogger('silent'),
       baseEnv: { PATH: process.env.PATH },
       defaultCwd: dir,
+      outputs: new OutputStore({ dir: join(dir, 'outputs') }),
       capabilities: ['git'],
       detectCapabilities: async () => {
         detections += 1;

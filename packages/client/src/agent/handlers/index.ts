@@ -1,5 +1,6 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
+import type { OutputStore } from '../../output-store/output-store.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { exchangeHandlers } from './exchange.ts';
@@ -8,6 +9,7 @@ import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from '
 import { listFilesHandler } from './list-files.ts';
 import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './policy-and-status.ts';
 import { readFileHandler } from './read-file.ts';
+import { readOutputHandler } from './read-output.ts';
 import { runCommandHandler } from './run-command.ts';
 import { type WriteFileDeps, writeFileHandler } from './write-file.ts';
 
@@ -26,6 +28,8 @@ export interface AgentHandlerDeps {
   baseEnv: Readonly<Record<string, string | undefined>>;
   /** Working directory of run_command when none is given. */
   defaultCwd: string;
+  /** Whole outputs of commands whose result was cut to the cap (read_output). */
+  outputs: OutputStore;
   /** Capabilities found at startup. */
   capabilities: readonly string[];
   /** Re-detects capabilities (the `capabilities` method). */
@@ -62,8 +66,10 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       baseEnv: deps.baseEnv,
       defaultCwd: deps.defaultCwd,
       groups: deps.groups,
+      outputs: deps.outputs,
     }),
     read_file: readFileHandler({ policy: deps.policy }),
+    read_output: readOutputHandler(deps.outputs),
     write_file: writeFileHandler({ policy: deps.policy, litter: deps.litter }),
     list_files: listFilesHandler({ policy: deps.policy }),
     get_metrics: getMetricsHandler(),

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { RunCommandResult } from '@reach/protocol';
 import { isDead, rpcContext, waitFor } from '../../../test/helpers/rpc-context.ts';
 import { createLogger } from '../../log/logger.ts';
+import { OutputStore } from '../../output-store/output-store.ts';
 import { PathPolicy } from '../path-policy.ts';
 import { fitOutputs, runCommandHandler } from './run-command.ts';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 interface Failure {
   code: string;
@@ -80,22 +85,51 @@ describe('run_command', () => {
     await assert.rejects(run({ cmd: 'true', env: { A: 'a\0b' } }), { code: 'INVALID_ARGUMENT' });
   });
 
-  test('output past the cap is read and dropped, and reported', async () => {
-    const h = make([], { maxOutputBytes: 1000 });
-    const r = await run({ cmd: 'head -c 200000 /dev/zero | tr "\\0" a; echo done >&2' }, h);
-    assert.equal(r.stdout.length, 1000);
-    assert.equal(r.stderr, 'done\n');
+  test('output past the cap keeps head and tail, states the sizes, and is stored whole', async () => {
+    const outputs = new OutputStore({ dir: join(dir, 'outputs') });
+    await outputs.start();
+    const h = runCommandHandler({
+      policy: new PathPolicy([]),
+      log,
+      baseEnv: { PATH: process.env.PATH },
+      defaultCwd: dir,
+      outputs,
+    });
+    // 5 MiB of numbered lines on stdout, a short stderr.
+    const r = RunCommandResult.parse(
+      await run({ cmd: 'seq 1 1000000 | head -c 5242880; echo done >&2', max_output_bytes: 4096 }, h),
+    );
     assert.equal(r.truncated, true);
-    assert.equal(r.returncode, 0);
+    assert.equal(r.stdout_bytes, 5 * 1024 * 1024);
+    assert.equal(r.stderr, 'done\n');
+    assert.ok(
+      Buffer.byteLength(JSON.stringify(r.stdout)) + Buffer.byteLength(JSON.stringify(r.stderr)) <= 4096,
+    );
+    assert.ok(r.stdout.startsWith('1\n2\n3\n'), 'head kept');
+    assert.match(r.stdout, /bytes omitted here; read_output output_id=/);
+    assert.ok(r.output_id);
+    const whole = await outputs.read(r.output_id, 'stdout', 0, 6 * 1024 * 1024);
+    assert.equal(whole.size, 5 * 1024 * 1024);
+    assert.ok(whole.complete);
+    assert.ok(r.stdout.endsWith(whole.bytes.subarray(-100).toString()), 'tail kept');
+    const expected = execFileSync('sh', ['-c', 'seq 1 1000000 | head -c 5242880'], {
+      maxBuffer: 8 * 1024 * 1024,
+    });
+    assert.equal(sha256(whole.bytes), sha256(expected));
+    assert.equal((await outputs.read(r.output_id, 'stderr', 0, 100)).bytes.toString(), 'done\n');
+    outputs.close();
   });
 
-  test('two full streams are cut to fit one RPC frame, and reported', async () => {
-    const r = await run({
-      cmd: 'head -c 10485760 /dev/zero | tr "\\0" a; head -c 10485760 /dev/zero | tr "\\0" b >&2',
-    });
+  test('without a store the cut output says it was not stored; output within the cap is whole', async () => {
+    const r = await run({ cmd: 'head -c 200000 /dev/zero | tr "\\0" a', max_output_bytes: 1024 });
     assert.equal(r.truncated, true);
-    assert.ok(r.stdout.length > 1_000_000 && r.stderr.length > 1_000_000);
-    assert.ok(Buffer.byteLength(JSON.stringify(r)) < 16 * 1024 * 1024);
+    assert.equal(r.output_id, undefined);
+    assert.match(r.stdout, /not stored/);
+    assert.ok(Buffer.byteLength(JSON.stringify(r.stdout)) <= 1024);
+    const small = await run({ cmd: 'printf abc; printf err >&2' });
+    assert.deepEqual([small.stdout, small.stderr, small.truncated], ['abc', 'err', false]);
+    assert.deepEqual([small.stdout_bytes, small.stderr_bytes], [3, 3]);
+    await assert.rejects(run({ cmd: 'true', max_output_bytes: 10 }), { code: 'INVALID_ARGUMENT' });
   });
 
   test('output that JSON escaping inflates is cut to the budget', () => {

@@ -10,6 +10,8 @@ import {
 import { fsError } from '@reach/protocol/node';
 import type { z } from 'zod';
 import type { Logger } from '../../log/logger.ts';
+import { CommandCapture } from '../../output-store/command-capture.ts';
+import type { OutputStore } from '../../output-store/output-store.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
@@ -23,8 +25,10 @@ export interface RunCommandDeps {
   baseEnv: Readonly<Record<string, string | undefined>>;
   /** Working directory when the request names none. */
   defaultCwd: string;
-  /** Bytes kept per stream; the rest is read and dropped. */
+  /** Result cap in JSON bytes when the call names none (LIMITS.defaultResultBytes). */
   maxOutputBytes?: number;
+  /** Keeps the whole output of a command whose result was cut (absent: the rest is dropped). */
+  outputs?: OutputStore;
   /** Between SIGTERM and SIGKILL of the process group, in ms. */
   killGraceMs?: number;
   /** After the shell exits, how long to wait for its pipes to close (a daemon may hold them), in ms. */
@@ -126,12 +130,17 @@ export async function runChecked(
           resolved,
           deps.procFd ?? existsSync('/proc/self/fd'),
         );
+  const capture = new CommandCapture(
+    params.max_output_bytes ?? deps.maxOutputBytes ?? LIMITS.defaultResultBytes,
+    deps.outputs,
+  );
   const running = runShell(params.cmd, {
     cwd: opened?.spawnCwd ?? deps.defaultCwd,
     env: { ...deps.baseEnv, ...params.env },
     timeoutMs: params.timeout * 1000,
     signal: ctx.signal,
-    maxOutputBytes: deps.maxOutputBytes ?? LIMITS.maxOutputBytesPerStream,
+    maxOutputBytes: LIMITS.maxOutputBytesPerStream,
+    sinks: capture,
     killGraceMs: deps.killGraceMs ?? 1000,
     drainMs: deps.drainMs ?? 200,
     hold: deps.groups?.hold(),
@@ -157,24 +166,30 @@ export async function runChecked(
     { reqId: ctx.id, returncode: outcome.result.returncode, duration_ms: outcome.result.duration_ms },
     'run_command finished',
   );
+  const shaped = capture.finish();
   const fitted = fitOutputs(
-    outcome.result.stdout,
-    outcome.result.stderr,
+    shaped.stdout,
+    shaped.stderr,
     deps.maxResultBytes ?? LIMITS.maxFrameBytes - FRAME_HEADROOM,
   );
   const { stdout, stderr } = fitted;
   const { duration_ms, returncode } = outcome.result;
-  const truncated = outcome.result.truncated || fitted.cut;
+  const truncated = shaped.truncated || fitted.cut;
+  const sizes = {
+    stdout_bytes: shaped.stdout_bytes,
+    stderr_bytes: shaped.stderr_bytes,
+    ...(shaped.output_id === undefined ? {} : { output_id: shaped.output_id }),
+  };
   if (outcome.kind === 'timeout') {
     throw new ReachError('COMMAND_TIMEOUT', `command timed out after ${params.timeout} s`, {
-      details: { stdout, stderr, duration_ms, truncated, timeout: params.timeout },
+      details: { stdout, stderr, duration_ms, truncated, ...sizes, timeout: params.timeout },
       recoveryHint: 'raise timeout (max 3600 s) or run the command in the background',
     });
   }
   if (outcome.kind === 'cancelled') {
     throw new ReachError('CANCELLED', 'command cancelled', {
-      details: { stdout, stderr, duration_ms, truncated },
+      details: { stdout, stderr, duration_ms, truncated, ...sizes },
     });
   }
-  return { stdout, stderr, returncode, duration_ms, truncated };
+  return { stdout, stderr, returncode, duration_ms, truncated, ...sizes };
 }

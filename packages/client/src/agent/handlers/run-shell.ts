@@ -11,6 +11,8 @@ export interface ShellOptions {
   timeoutMs: number;
   signal: AbortSignal;
   maxOutputBytes: number;
+  /** Where the output goes instead of a buffer capped at `maxOutputBytes` (run-command's capture). */
+  sinks?: { stdout: OutputSink; stderr: OutputSink };
   killGraceMs: number;
   drainMs: number;
   /** Ties the command's group to the client's life (spawner/command-groups.ts); released at the end. */
@@ -19,8 +21,15 @@ export interface ShellOptions {
 
 export type ShellOutcome = { kind: 'exited' | 'timeout' | 'cancelled'; result: RunCommandResult };
 
+/** Receives one stream's output; `text()` and `truncated` go into the outcome. */
+export interface OutputSink {
+  push(chunk: Buffer): void;
+  text(): string;
+  readonly truncated: boolean;
+}
+
 /** Captures at most `limit` bytes of a stream, keeps reading past it so the writer never blocks. */
-class CappedBuffer {
+class CappedBuffer implements OutputSink {
   readonly #chunks: Buffer[] = [];
   #size = 0;
   truncated = false;
@@ -62,8 +71,8 @@ export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.pid !== undefined) o.hold?.spawned(child.pid);
-    const stdout = new CappedBuffer(o.maxOutputBytes);
-    const stderr = new CappedBuffer(o.maxOutputBytes);
+    const stdout = o.sinks?.stdout ?? new CappedBuffer(o.maxOutputBytes);
+    const stderr = o.sinks?.stderr ?? new CappedBuffer(o.maxOutputBytes);
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
 

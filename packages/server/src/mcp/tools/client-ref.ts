@@ -6,23 +6,42 @@ import type { ToolContext } from '../tool.ts';
 /** `client_id` on any tool: a UUID, a client_id or a display name. */
 export const ClientRef = z.string().min(1).max(200).describe('uuid, client_id or name; default: selected');
 
+/** The client a tool acted on without being told which: named in its result. */
+export interface AutoSelected {
+  uuid: string;
+  display_name: string;
+}
+
 /**
- * The client a remote tool acts on: the one named, else the session's selection. Offline,
- * unknown or quarantined clients fail here, before any work, with the online ones listed.
+ * The client a remote tool acts on: the one named, else the session's selection, else the only
+ * client online (clients such as the Inspector CLI open a session per call, so select_client
+ * cannot help them); `auto` is set then. With several online and none chosen: NO_ACTIVE_CLIENT
+ * listing them. Offline, unknown or quarantined clients fail here, before any work.
  */
-export function targetClient(ref: string | undefined, ctx: ToolContext): ClientDetail {
+export function targetClient(
+  ref: string | undefined,
+  ctx: ToolContext,
+): { client: ClientDetail; auto?: AutoSelected } {
   const chosen = ref ?? ctx.session.selectedClient;
-  if (chosen === undefined) {
-    const online = ctx.services.clients
-      .list()
-      .filter((c) => c.online)
-      .map((c) => ({ uuid: c.uuid, display_name: c.display_name }));
-    throw new ReachError('NO_ACTIVE_CLIENT', 'no client selected in this session and none named', {
+  if (chosen !== undefined) return { client: ctx.services.clients.resolveOnline(chosen) };
+  const online = ctx.services.clients
+    .list()
+    .filter((c) => c.online)
+    .map((c) => ({ uuid: c.uuid, display_name: c.display_name }));
+  const [only, ...others] = online;
+  if (only !== undefined && others.length === 0) {
+    return { client: ctx.services.clients.resolveOnline(only.uuid), auto: only };
+  }
+  throw new ReachError(
+    'NO_ACTIVE_CLIENT',
+    online.length === 0
+      ? 'no client is online'
+      : `${online.length} clients are online and none is selected in this session or named`,
+    {
       details: { online },
       recoveryHint: 'pass client_id, or call select_client first',
-    });
-  }
-  return ctx.services.clients.resolveOnline(chosen);
+    },
+  );
 }
 
 /** A client's stored rate-limit overrides in the limiter's terms. */
@@ -42,11 +61,16 @@ export async function withClient<T>(
   ctx: ToolContext,
   work: (client: ClientDetail) => Promise<T>,
 ): Promise<T> {
-  const client = targetClient(ref, ctx);
+  const { client, auto } = targetClient(ref, ctx);
   ctx.touchedClient = client.uuid;
   const release = ctx.services.rateLimiter.acquire(client.uuid, limitsOf(client));
   try {
-    return await work(client);
+    const result = await work(client);
+    // The caller did not say which client: the result does.
+    if (auto !== undefined && typeof result === 'object' && result !== null && !Array.isArray(result)) {
+      return { ...result, auto_selected_client: auto };
+    }
+    return result;
   } finally {
     release();
   }

@@ -1,6 +1,6 @@
-import { AbsolutePath, LIMITS } from '@reach/protocol';
+import { AbsolutePath, LIMITS, OutputStream } from '@reach/protocol';
 import { z } from 'zod';
-import { defineTool } from '../tool.ts';
+import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
@@ -12,10 +12,37 @@ const FILE_CALL_TIMEOUT_MS = 60_000;
 
 const Path = AbsolutePath.describe('absolute path on the client');
 
+/** A call's own result cap, up to the 8 MiB server maximum; default: the server's --max-result-bytes. */
+const MaxOutputBytes = z
+  .number()
+  .int()
+  .min(LIMITS.minResultBytes)
+  .max(LIMITS.maxResultBytes)
+  .describe('result cap, JSON bytes');
+
+/**
+ * Paging of read_file / read_output: `length` bytes from `offset`. A page's JSON is at most
+ * `length` (up to the 8 MiB maximum) or, without it, the server's result cap.
+ */
+const Page = {
+  offset: z.number().int().nonnegative().default(0),
+  length: z.number().int().min(1).max(LIMITS.maxResultBytes).optional(),
+};
+
+/** The agent's page request: the JSON cap is the asked length, else the server's result cap. */
+function pageOf<P extends { length?: number | undefined }>(params: P, ctx: ToolContext) {
+  return {
+    ...params,
+    max_bytes: Math.max(LIMITS.minResultBytes, params.length ?? ctx.services.maxResultBytes),
+  };
+}
+
 export const remoteTools = [
   defineTool({
     name: 'run_command',
-    description: 'Run a shell command on the client.',
+    description:
+      'Run a shell command on the client. Past the result cap (256 KiB) stdout/stderr keep head and ' +
+      'tail: truncated:true, stdout_bytes/stderr_bytes, output_id for read_output.',
     input: z.object({
       cmd: z.string().min(1).max(LIMITS.maxCommandChars),
       cwd: Path.optional(),
@@ -26,10 +53,12 @@ export const remoteTools = [
         .default(LIMITS.defaultCommandTimeoutS)
         .describe('seconds'),
       env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
+      max_output_bytes: MaxOutputBytes.optional(),
       client_id: ClientRef.optional(),
     }),
-    handler: ({ client_id, ...params }, ctx) =>
+    handler: ({ client_id, max_output_bytes, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
+        const params = { ...rest, max_output_bytes: max_output_bytes ?? ctx.services.maxResultBytes };
         const started = Date.now();
         const ticker = setInterval(() => {
           const elapsed = Math.round((Date.now() - started) / 1000);
@@ -48,15 +77,33 @@ export const remoteTools = [
 
   defineTool({
     name: 'read_file',
-    description: 'Read a file (≤10 MiB); non-UTF-8 comes back base64 with binary:true.',
-    input: z.object({ path: Path, client_id: ClientRef.optional() }),
-    handler: ({ client_id, path }, ctx) =>
-      callAgent(client_id, ctx, 'read_file', { path }, FILE_CALL_TIMEOUT_MS),
+    description:
+      'Read a file page: length bytes from offset (default: the 256 KiB cap) as {content, size, ' +
+      'offset, length, eof}; non-UTF-8 is base64 with binary:true.',
+    input: z.object({ path: Path, ...Page, client_id: ClientRef.optional() }),
+    handler: ({ client_id, ...params }, ctx) =>
+      callAgent(client_id, ctx, 'read_file', pageOf(params, ctx), FILE_CALL_TIMEOUT_MS),
+  }),
+
+  defineTool({
+    name: 'read_output',
+    description: "Page a truncated run_command's whole output by its output_id, like read_file (kept 1 h).",
+    input: z.object({
+      // The agent checks the UUID form; z.uuid() would add a 160-byte pattern to tools/list.
+      output_id: z.string().length(36),
+      stream: OutputStream.default('stdout'),
+      ...Page,
+      client_id: ClientRef.optional(),
+    }),
+    handler: ({ client_id, ...params }, ctx) =>
+      callAgent(client_id, ctx, 'read_output', pageOf(params, ctx), FILE_CALL_TIMEOUT_MS),
   }),
 
   defineTool({
     name: 'write_file',
-    description: 'Write a file atomically, creating parents; binary:true means content is base64.',
+    description:
+      'Write a file atomically, creating parents; binary:true: content is base64. ≤10 MiB, but ' +
+      'Streamable HTTP bodies stop at 4 MiB (~3 MiB binary): use upload_file past that.',
     input: z.object({
       path: Path,
       content: z.string().max(Math.ceil((LIMITS.maxFileBytes * 4) / 3) + 4),

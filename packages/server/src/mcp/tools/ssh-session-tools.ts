@@ -8,6 +8,7 @@ import {
 import { z } from 'zod';
 import { summarizeSecretText } from '../../audit/secret-prompt.ts';
 import { defineTool } from '../tool.ts';
+import { capText } from './cap-text.ts';
 import { ClientRef, callAgent, targetClient } from './client-ref.ts';
 
 /**
@@ -48,7 +49,11 @@ export const sshSessionTools = [
         params.timeout * 1000 + COMMAND_GRACE_MS,
       );
       if (ctx.touchedClient) ctx.services.prompts.saw(ctx.touchedClient, params.session_id, result.output);
-      return result;
+      // A session buffers up to 1 M characters of output: past the result cap keep head and tail.
+      const capped = capText(result.output, ctx.services.maxResultBytes);
+      return capped.cut
+        ? { ...result, output: capped.text, truncated: true, output_chars: result.output.length }
+        : result;
     },
   }),
   defineTool({
@@ -63,7 +68,7 @@ export const sshSessionTools = [
       // Hashed until shown otherwise: a failure before the client resolves records no text either.
       const hashed = { ...params, client_id, sensitive, text: summarizeSecretText(params.text) };
       ctx.auditArgs = hashed;
-      const client = targetClient(client_id, ctx);
+      const { client } = targetClient(client_id, ctx);
       const secret = sensitive || ctx.services.prompts.awaitsSecret(client.uuid, params.session_id);
       ctx.auditArgs = secret ? hashed : undefined;
       return callAgent(client.uuid, ctx, 'ssh_session_send', params, QUICK_TIMEOUT_MS);
