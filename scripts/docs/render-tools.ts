@@ -1,47 +1,8 @@
-import { ERROR_CODES, type ErrorCode, LINK_METHODS } from '@reach/protocol';
+import { ERROR_CODES, type ErrorCode } from '@reach/protocol';
 import { z } from 'zod';
 import type { ToolDefinition } from '../../packages/server/src/mcp/tool.ts';
 import { allTools } from '../../packages/server/src/mcp/tools/index.ts';
 import { type JsonSchema, limitsText, typeText } from './json-schema-text.ts';
-
-/** Agent methods a tool relays under another name. */
-const RELAYED: Record<string, keyof typeof LINK_METHODS> = { get_client_metrics: 'get_metrics' };
-
-/** Errors every tool that acts on one client can answer with. */
-const CLIENT_ERRORS: readonly ErrorCode[] = [
-  'NO_ACTIVE_CLIENT',
-  'CLIENT_NOT_FOUND',
-  'SSH_KEY_MISMATCH',
-  'RATE_LIMIT_EXCEEDED',
-  'CONNECTION_ERROR',
-  'TIMEOUT',
-  'CANCELLED',
-];
-
-/**
- * Errors by tool, for the tools that do not declare `errors` themselves: what their handlers and
- * the agent methods they call throw (packages/client/src/agent/handlers/, ssh-sessions/, transfer/).
- */
-const TYPICAL_ERRORS: Record<string, readonly ErrorCode[]> = {
-  run_command: ['COMMAND_TIMEOUT', 'COMMAND_FAILED', 'PATH_DENIED', 'FILE_NOT_FOUND'],
-  read_file: ['FILE_NOT_FOUND', 'FILE_TOO_LARGE', 'PATH_DENIED', 'PERMISSION_DENIED'],
-  write_file: ['FILE_TOO_LARGE', 'PATH_DENIED', 'PERMISSION_DENIED'],
-  list_files: ['FILE_NOT_FOUND', 'PATH_DENIED', 'PERMISSION_DENIED'],
-  upload_file: ['PATH_DENIED', 'FILE_NOT_FOUND', 'TRANSFER_FAILED', 'INTEGRITY_ERROR'],
-  download_file: ['PATH_DENIED', 'FILE_NOT_FOUND', 'TRANSFER_FAILED', 'INTEGRITY_ERROR'],
-  ssh_session_open: [
-    'SSH_AUTH_FAILED',
-    'SSH_CONNECTION_FAILED',
-    'SSH_KEY_NOT_FOUND',
-    'SSH_HOST_KEY_MISMATCH',
-    'SSH_JUMP_HOST_ERROR',
-  ],
-  ssh_session_command: ['SSH_SESSION_NOT_FOUND', 'SSH_COMMAND_TIMEOUT'],
-  ssh_session_send: ['SSH_SESSION_NOT_FOUND', 'SSH_SESSION_SEND_ERROR'],
-  ssh_session_read: ['SSH_SESSION_NOT_FOUND'],
-  ssh_session_close: ['SSH_SESSION_NOT_FOUND'],
-  ssh_session_restore: ['SSH_SESSION_RESTORE_ERROR'],
-};
 
 function toJson(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
@@ -73,28 +34,14 @@ function parametersTable(tool: ToolDefinition): string[] {
 }
 
 function resultText(tool: ToolDefinition): string[] {
-  const relayed =
-    RELAYED[tool.name] ?? (tool.name in LINK_METHODS ? (tool.name as keyof typeof LINK_METHODS) : undefined);
-  const schema = tool.result ?? (relayed === undefined ? undefined : LINK_METHODS[relayed].result);
-  if (schema === undefined) {
-    return [
-      '**Result.** One JSON object (the tool declares no result schema yet: see its module in `packages/server/src/mcp/tools/`).',
-    ];
-  }
-  const source = tool.result === undefined ? ` (the \`${relayed}\` agent reply the tool relays)` : '';
-  return [`**Result.** One JSON object${source}:`, '', '```ts', typeText(toJson(schema, 'output')), '```'];
+  if (tool.result === undefined) throw new Error(`${tool.name} declares no result schema`);
+  return ['**Result.** One JSON object:', '', '```ts', typeText(toJson(tool.result, 'output')), '```'];
 }
 
+/** Every tool can answer INVALID_ARGUMENT (its input schema) and INTERNAL_ERROR (a bug); the rest it declares. */
 function errorsText(tool: ToolDefinition): string {
-  const props = toJson(tool.input, 'input').properties ?? {};
-  // A tool that reaches an online client can meet every link failure; one that edits the stored
-  // record of a client only the lookup's.
-  const remote = tool.name in LINK_METHODS || tool.name in RELAYED || tool.name in TYPICAL_ERRORS;
-  const codes = new Set<ErrorCode>(['INVALID_ARGUMENT']);
-  for (const code of tool.errors ?? TYPICAL_ERRORS[tool.name] ?? []) codes.add(code);
-  if (remote) for (const code of CLIENT_ERRORS) codes.add(code);
-  else if ('client_id' in props || 'uuid' in props) codes.add('CLIENT_NOT_FOUND');
-  codes.add('INTERNAL_ERROR');
+  if (tool.errors === undefined) throw new Error(`${tool.name} declares no errors`);
+  const codes = new Set<ErrorCode>(['INVALID_ARGUMENT', ...tool.errors, 'INTERNAL_ERROR']);
   return [...codes].map((c) => `\`${c}\``).join(', ');
 }
 

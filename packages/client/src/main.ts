@@ -11,6 +11,7 @@ import {
   showUuidCommand,
 } from './commands/setup-commands.ts';
 import type { ClientConfigInput } from './config/schema.ts';
+import { platformFor } from './platform/platform.ts';
 import { sshCryptoPath } from './tunnel/crypto-path.ts';
 import { VERSION } from './version.ts';
 
@@ -83,6 +84,7 @@ function defaultIo(): CliIo {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     env: process.env,
+    platform: platformFor(process.platform),
   };
 }
 
@@ -126,6 +128,7 @@ export async function main(argv: string[], ioOverrides: Partial<CliIo> = {}): Pr
     configDir: values.config,
     flags,
     homedir: io.homedir,
+    platform: io.platform,
     warn: (message: string) => {
       if (warned.has(message)) return;
       warned.add(message);

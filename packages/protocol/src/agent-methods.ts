@@ -46,6 +46,8 @@ export const RunCommandParams = z.object({
     .default(LIMITS.defaultCommandTimeoutS),
   env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
   max_output_bytes: ResultBytes.optional(),
+  /** Windows clients only: cmd.exe (the default there) or PowerShell. POSIX clients use /bin/sh. */
+  shell: z.enum(['cmd', 'powershell']).optional(),
 });
 export type RunCommandParams = z.input<typeof RunCommandParams>;
 export const RunCommandResult = z.object({

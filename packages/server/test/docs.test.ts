@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { generatedDocs } from '../../../scripts/docs/generated-docs.ts';
 import { renderToolsDoc } from '../../../scripts/docs/render-tools.ts';
 import { allTools } from '../src/mcp/tools/index.ts';
+import { checkResult } from './mcp/check-result.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
@@ -17,6 +18,21 @@ test('the committed docs/ pages are up to date (npm run docs)', async () => {
     const committed = await readFile(join(ROOT, path), 'utf8');
     assert.ok(committed === text, `${path} is stale: run \`npm run docs\` and commit it`);
   }
+});
+
+test('every tool declares its result schema and its errors', () => {
+  for (const tool of allTools) {
+    assert.ok(tool.result !== undefined, `${tool.name} declares no result schema`);
+    assert.ok(tool.errors !== undefined, `${tool.name} declares no errors`);
+  }
+  assert.doesNotMatch(renderToolsDoc(), /no result schema/);
+});
+
+test('a result that does not match its declared schema fails the MCP tests', () => {
+  const good = { stdout: 'hi', stderr: '', returncode: 0, duration_ms: 3, truncated: false };
+  assert.doesNotThrow(() => checkResult('run_command', good));
+  assert.throws(() => checkResult('run_command', { ...good, returncode: undefined }), /run_command result/);
+  assert.throws(() => checkResult('run_command', { ...good, undeclared: 1 }), /run_command result/);
 });
 
 test('docs/tools.md names every tool and every parameter with its limits', () => {

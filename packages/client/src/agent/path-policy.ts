@@ -81,6 +81,19 @@ function splitComponents(p: string): string[] {
   return p.split(sep).filter((c) => c.length > 0);
 }
 
+/** How paths are resolved and compared (platform/platform.ts has the Windows rules). */
+export interface PathRules {
+  resolve(path: string): Promise<string>;
+  isWithin(path: string, root: string): boolean;
+  /**
+   * False where `/proc/self/fd` can never name this process's descriptors (Windows: under wine,
+   * `Z:\proc` is the Linux host's procfs of wine's own process): then confirmOpen checks the name.
+   */
+  descriptorPaths?: boolean;
+}
+
+const POSIX_RULES: PathRules = { resolve: (p) => resolvePath(p), isWithin };
+
 /** True when `path` is `root` or lies under it, compared by whole segments. */
 export function isWithin(path: string, root: string): boolean {
   if (path === root || root === sep) return true;
@@ -130,9 +143,12 @@ export function isWithin(path: string, root: string): boolean {
 export class PathPolicy {
   readonly #local: readonly string[];
   #server: readonly string[] = [];
+  readonly #rules: PathRules;
 
-  constructor(localAllowedPaths: readonly string[]) {
+  /** `rules`: the OS's path resolution and comparison (Windows: drive letters, UNC, any case). */
+  constructor(localAllowedPaths: readonly string[], rules: PathRules = POSIX_RULES) {
     this.#local = [...localAllowedPaths];
+    this.#rules = rules;
   }
 
   /** The client's own allowed paths (reported in hello): the ceiling. */
@@ -156,15 +172,16 @@ export class PathPolicy {
    * every path when `unrestricted`, and no path otherwise.
    */
   async effectivePaths(): Promise<string[]> {
-    const local = await resolvedRoots(this.#local);
-    const server = await resolvedRoots(this.#server);
+    const rules = this.#rules;
+    const local = await resolvedRoots(this.#local, rules);
+    const server = await resolvedRoots(this.#server, rules);
     if (this.#server.length === 0) return [...new Set(local)];
     if (this.#local.length === 0) return [...new Set(server)];
     const out = new Set<string>();
     for (const l of local) {
       for (const s of server) {
-        if (isWithin(s, l)) out.add(s);
-        else if (isWithin(l, s)) out.add(l);
+        if (rules.isWithin(s, l)) out.add(s);
+        else if (rules.isWithin(l, s)) out.add(l);
       }
     }
     return [...out];
@@ -172,7 +189,7 @@ export class PathPolicy {
 
   /** Resolves `path` and returns the resolved form, or throws PATH_DENIED when it is not allowed. */
   async check(path: string): Promise<string> {
-    const resolved = await resolvePath(path);
+    const resolved = await this.#rules.resolve(path);
     if (await this.#allows(resolved)) return resolved;
     throw denied(path, resolved);
   }
@@ -186,7 +203,7 @@ export class PathPolicy {
   async confirmOpen(fh: FileHandle, path: string): Promise<void> {
     if (this.unrestricted) return;
     try {
-      const real = await openedPath(fh);
+      const real = this.#rules.descriptorPaths === false ? undefined : await openedPath(fh);
       if (real === undefined) {
         // No procfs: nothing names the descriptor's file, so only the name can be checked again.
         await this.check(path);
@@ -201,25 +218,28 @@ export class PathPolicy {
 
   /** Whether a resolved path lies under a (resolved) root of each list that is not empty. */
   async #allows(resolved: string): Promise<boolean> {
-    return (await withinAny(resolved, this.#local)) && (await withinAny(resolved, this.#server));
+    const rules = this.#rules;
+    return (
+      (await withinAny(resolved, this.#local, rules)) && (await withinAny(resolved, this.#server, rules))
+    );
   }
 }
 
 /** Roots resolved now; one that cannot be (a symlink loop) is left out, since it admits nothing. */
-async function resolvedRoots(roots: readonly string[]): Promise<string[]> {
+async function resolvedRoots(roots: readonly string[], rules: PathRules): Promise<string[]> {
   const out: string[] = [];
   for (const root of roots) {
-    const resolved = await resolvePath(root).catch(() => undefined);
+    const resolved = await rules.resolve(root).catch(() => undefined);
     if (resolved !== undefined) out.push(resolved);
   }
   return out;
 }
 
 /** Whether `resolved` lies under one of `roots` (resolved now); an empty list bounds nothing. */
-async function withinAny(resolved: string, roots: readonly string[]): Promise<boolean> {
+async function withinAny(resolved: string, roots: readonly string[], rules: PathRules): Promise<boolean> {
   if (roots.length === 0) return true;
-  for (const root of await resolvedRoots(roots)) {
-    if (isWithin(resolved, root)) return true;
+  for (const root of await resolvedRoots(roots, rules)) {
+    if (rules.isWithin(resolved, root)) return true;
   }
   return false;
 }

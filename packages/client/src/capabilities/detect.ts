@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import type { Platform } from '../platform/platform.ts';
 
 /**
  * Executables whose presence on PATH names a capability. Several names may give one capability
@@ -49,7 +50,12 @@ export interface DetectOptions {
   timeoutMs?: number;
   /** Present when systemd is the running init (sd_booted() checks the same directory). */
   systemdDir?: string;
+  /** Windows: PATH entries are `C:\…` separated by `;`, executables end in a PATHEXT suffix. */
+  platform?: Pick<Platform, 'name' | 'isAbsolute' | 'join'>;
 }
+
+/** PATHEXT's default executable suffixes; `git.exe` and `npm.cmd` name the capabilities git, npm. */
+const WINDOWS_EXECUTABLE = /\.(exe|cmd|bat|com)$/i;
 
 /**
  * Detects what this machine offers by looking executables up on PATH (directory listings, no
@@ -58,19 +64,24 @@ export interface DetectOptions {
  */
 export async function detectCapabilities(o: DetectOptions): Promise<string[]> {
   const found = new Set<string>();
-  const dirs = [...new Set(o.pathEnv.split(delimiter).filter((d) => d.startsWith('/')))];
+  const win = o.platform?.name === 'win32';
+  const isAbsolute = o.platform?.isAbsolute ?? ((d: string) => d.startsWith('/'));
+  const joinPath = o.platform?.join ?? join;
+  const dirs = [...new Set(o.pathEnv.split(win ? ';' : delimiter).filter((d) => isAbsolute(d)))];
   const work = Promise.all([
     ...dirs.map(async (dir) => {
       const names = await readdir(dir).catch(() => [] as string[]);
       await Promise.all(
-        names.map(async (name) => {
+        names.map(async (file) => {
+          if (win && !WINDOWS_EXECUTABLE.test(file)) return;
+          const name = win ? file.replace(WINDOWS_EXECUTABLE, '').toLowerCase() : file;
           const capability = PYTHON.test(name) ? name : CAPABILITY_EXECUTABLES[name];
           if (capability === undefined || found.has(capability)) return;
-          if (await isExecutableFile(join(dir, name))) found.add(capability);
+          if (await isExecutableFile(joinPath(dir, file))) found.add(capability);
         }),
       );
     }),
-    stat(o.systemdDir ?? '/run/systemd/system').then(
+    (win ? Promise.reject(new Error('no systemd')) : stat(o.systemdDir ?? '/run/systemd/system')).then(
       (s) => {
         if (s.isDirectory()) found.add('systemd');
       },

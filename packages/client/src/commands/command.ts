@@ -1,4 +1,5 @@
 import type { ConfigSources } from '../config/load-config.ts';
+import type { Platform } from '../platform/platform.ts';
 
 /** Where a CLI run reads and writes; tests pass their own. */
 export interface CliIo {
@@ -8,6 +9,8 @@ export interface CliIo {
   /** Aborted by bin.ts on SIGINT/SIGTERM: a running agent closes and main resolves. */
   signal?: AbortSignal | undefined;
   homedir?: string | undefined;
+  /** The OS layer (shell, process tree, paths, ACLs); main.ts passes process.platform's. */
+  platform?: Platform | undefined;
 }
 
 export interface CommandContext {

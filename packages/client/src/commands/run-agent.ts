@@ -11,6 +11,7 @@ import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger } from '../log/logger.ts';
 import { OutputStore } from '../output-store/output-store.ts';
+import { POSIX_PLATFORM } from '../platform/platform.ts';
 import { CommandGroups } from '../spawner/command-groups.ts';
 import { GroupLedger } from '../spawner/group-ledger.ts';
 import { GroupWatchdog } from '../spawner/group-watchdog.ts';
@@ -34,20 +35,26 @@ export const runAgentCommand: Command = {
     const { config } = loaded;
     const log = createLogger(config.log_level).child({ uuid: config.uuid });
     const system = systemInfo();
-    const policy = new PathPolicy(config.allowed_paths);
-    const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? '' });
+    const platform = io.platform ?? POSIX_PLATFORM;
+    const policy = new PathPolicy(config.allowed_paths, platform.paths);
+    const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? io.env.Path ?? '', platform });
     const capabilities = await detect();
     log.info({ capabilities, server: `${target.host}:${target.port}` }, 'starting agent');
     // Whole outputs of commands cut to the result cap, in the config directory (state of this client).
     const outputs = new OutputStore({ dir: join(loaded.dir, 'outputs') });
     await outputs.start();
     // Before any command runs: kill what a previous run left, then hold new groups in the watchdog.
-    const groups = new CommandGroups({
-      watchdog: new GroupWatchdog({ log }),
-      ledger: new GroupLedger({ dir: join(loaded.dir, 'run', 'command-groups'), log }),
-      log,
-    });
-    await groups.start();
+    // Windows has no process groups or /bin/sh for the watchdog: a command there is killed on its
+    // timeout (taskkill /T), not when the client dies (README, "Windows client").
+    const groups =
+      platform.name === 'win32'
+        ? undefined
+        : new CommandGroups({
+            watchdog: new GroupWatchdog({ log }),
+            ledger: new GroupLedger({ dir: join(loaded.dir, 'run', 'command-groups'), log }),
+            log,
+          });
+    await groups?.start();
     // Before any write: sweep the temp files a previous run left in the directories it wrote into.
     const litter = new LitterSweeper({
       journalFile: join(loaded.dir, 'run', 'written-dirs.json'),
@@ -79,6 +86,7 @@ export const runAgentCommand: Command = {
       system,
       groups,
       litter,
+      platform,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -128,7 +136,7 @@ export const runAgentCommand: Command = {
       io.signal?.removeEventListener('abort', stop);
       await tunnel.close();
       await sshSessions.close();
-      groups.close();
+      groups?.close();
       await litter.close();
       outputs.close();
     }

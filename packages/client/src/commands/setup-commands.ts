@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import { initConfig, type LoadedConfig, loadConfig } from '../config/load-config.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { POSIX_PLATFORM } from '../platform/platform.ts';
 import { generateKeyPair, publicKeyFingerprint } from '../tunnel/keys.ts';
 import type { Command, CommandContext } from './command.ts';
 
@@ -54,10 +55,16 @@ export const generateKeyCommand: Command = {
       );
     }
     const pair = generateKeyPair(`reach@${os.hostname()}`);
-    await mkdir(dirname(keyPath), { recursive: true, mode: 0o700 });
+    const platform = ctx.sources.platform ?? POSIX_PLATFORM;
+    const keyDir = dirname(keyPath);
+    await mkdir(keyDir, { recursive: true, mode: 0o700 });
+    // Windows: the directory first, so the temp file the private key is written to inherits an
+    // owner-only ACL before it holds a byte; then the key itself (no-ops on POSIX: the modes do it).
+    await platform.restrictToOwner(keyDir, 'dir');
     // Public half first: a crash in between never leaves a private key without its .pub.
     await writeFileAtomic(`${keyPath}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
     await writeFileAtomic(keyPath, pair.privateKey, { mode: 0o600 });
+    await platform.restrictToOwner(keyPath, 'file');
     ctx.io.stdout(
       `Wrote ${keyPath} and ${keyPath}.pub\nFingerprint: ${publicKeyFingerprint(pair.publicKey)}\n` +
         `Public key:\n${pair.publicKey}\n` +

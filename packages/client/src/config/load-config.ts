@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { homedir as osHomedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import { Document, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
+import { type Platform, POSIX_PLATFORM } from '../platform/platform.ts';
 import { configFromEnv, readEnvVar } from './env.ts';
 import { ClientConfig, type ClientConfigInput, defaultConfigFile } from './schema.ts';
 
@@ -23,6 +23,8 @@ export interface ConfigSources {
   /** Told once per load about deprecated variables in use. */
   warn?: ((message: string) => void) | undefined;
   homedir?: string | undefined;
+  /** Where the default config directory is and how paths join (POSIX when absent). */
+  platform?: Platform | undefined;
 }
 
 export interface LoadedConfig {
@@ -33,13 +35,17 @@ export interface LoadedConfig {
   keyPath: string;
 }
 
-/** `--config DIR`, else REACH_HOME (ETPHONEHOME_HOME), else ~/.reach. */
+/** `--config DIR`, else REACH_HOME (ETPHONEHOME_HOME), else ~/.reach (Windows: %USERPROFILE%\.reach). */
 export function resolveConfigDir(sources: ConfigSources): string {
   const onLegacy = legacyCollector(sources.warn);
   const home = sources.homedir ?? osHomedir();
-  const dir = sources.configDir ?? readEnvVar(sources.env, 'HOME', onLegacy.note) ?? join(home, '.reach');
+  const platform = sources.platform ?? POSIX_PLATFORM;
+  const dir =
+    sources.configDir ??
+    readEnvVar(sources.env, 'HOME', onLegacy.note) ??
+    platform.defaultConfigDir(sources.env, home);
   onLegacy.flush();
-  return resolve(expandHome(dir, home));
+  return platform.resolveDir(expandHome(dir, home, platform));
 }
 
 /** Reads config.yaml if present; null when the file does not exist. */
@@ -71,7 +77,8 @@ async function readConfigDocument(path: string): Promise<Document | null> {
  */
 export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> {
   const dir = resolveConfigDir(sources);
-  const path = join(dir, CONFIG_FILE);
+  const platform = sources.platform ?? POSIX_PLATFORM;
+  const path = platform.join(dir, CONFIG_FILE);
   const doc = await readConfigDocument(path);
   if (!doc) {
     throw new ReachError(
@@ -97,8 +104,13 @@ export async function loadConfig(sources: ConfigSources): Promise<LoadedConfig> 
   }
   const config = parsed.data as ClientConfig & { uuid: string };
   const home = sources.homedir ?? osHomedir();
-  const keyFile = expandHome(config.key_file, home);
-  return { dir, path, config, keyPath: isAbsolute(keyFile) ? keyFile : join(dir, keyFile) };
+  const keyFile = expandHome(config.key_file, home, platform);
+  return {
+    dir,
+    path,
+    config,
+    keyPath: platform.isAbsolute(keyFile) ? keyFile : platform.join(dir, keyFile),
+  };
 }
 
 export interface InitResult {
@@ -111,8 +123,11 @@ export interface InitResult {
 /** Creates the config directory (0700) and a default config.yaml with a new uuid, unless present. */
 export async function initConfig(sources: ConfigSources): Promise<InitResult> {
   const dir = resolveConfigDir(sources);
-  const path = join(dir, CONFIG_FILE);
+  const platform = sources.platform ?? POSIX_PLATFORM;
+  const path = platform.join(dir, CONFIG_FILE);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Windows: mode means nothing there; the directory's ACL is what keeps the key to its owner.
+  await platform.restrictToOwner(dir, 'dir');
   const existing = await readConfigDocument(path);
   if (existing) {
     const loaded = await loadConfig(sources);
@@ -125,9 +140,11 @@ export async function initConfig(sources: ConfigSources): Promise<InitResult> {
   return { dir, path, created: true, uuid };
 }
 
-function expandHome(p: string, home: string): string {
+function expandHome(p: string, home: string, platform: Platform = POSIX_PLATFORM): string {
   if (p === '~') return home;
-  if (p.startsWith('~/')) return join(home, p.slice(2));
+  if (p.startsWith('~/') || (platform.name === 'win32' && p.startsWith('~\\'))) {
+    return platform.join(home, p.slice(2));
+  }
   return p;
 }
 

@@ -11,8 +11,10 @@ export interface MetricsOptions {
   signal?: AbortSignal | undefined;
   /** Gap between the two CPU samples, in ms. */
   cpuSampleMs?: number;
-  /** Root of the proc filesystem (a fixture directory in tests). */
-  procRoot?: string;
+  /** Root of the proc filesystem (a fixture directory in tests); null where there is none (Windows). */
+  procRoot?: string | null | undefined;
+  /** Filesystems reported besides those /proc/mounts lists (default `/`; Windows: the system drive). */
+  diskRoots?: readonly string[] | undefined;
   /** Per-mount bound on statfs (a hung network mount must not stall the call), in ms. */
   statfsTimeoutMs?: number;
 }
@@ -24,11 +26,11 @@ const pct = (part: number, whole: number) => (whole > 0 ? round2((part / whole) 
 
 /** System metrics in the reference API's shape: /proc where it exists, `os` otherwise. */
 export async function collectMetrics(o: MetricsOptions = {}): Promise<FullMetrics> {
-  const proc = o.procRoot ?? '/proc';
+  const proc = o.procRoot === undefined ? '/proc' : o.procRoot;
   const [cpuPercent, memory, disk, network, processCount] = await Promise.all([
     cpuUsagePercent(proc, o.cpuSampleMs ?? 150, o.signal),
     memoryInfo(proc),
-    diskUsage(proc, o.statfsTimeoutMs ?? 2000),
+    diskUsage(proc, o.statfsTimeoutMs ?? 2000, o.diskRoots ?? ['/']),
     networkCounters(proc),
     countProcesses(proc),
   ]);
@@ -59,14 +61,23 @@ export function summarise(full: FullMetrics): SummaryMetrics {
   };
 }
 
+/** A procfs root, or null where there is none: then every figure comes from `os` (or is 0). */
+type Proc = string | null;
+
+/** A file of a procfs that does not exist is a missing file: each caller falls back to `os`. */
+function readProc(proc: Proc, rel: string): Promise<string> {
+  if (proc === null) return Promise.reject(Object.assign(new Error('no procfs'), { code: 'ENOENT' }));
+  return readFile(`${proc}/${rel}`, 'utf8');
+}
+
 interface CpuTimes {
   busy: number;
   total: number;
 }
 
-async function cpuTimes(proc: string): Promise<CpuTimes> {
+async function cpuTimes(proc: Proc): Promise<CpuTimes> {
   try {
-    const line = (await readFile(`${proc}/stat`, 'utf8')).split('\n').find((l) => l.startsWith('cpu '));
+    const line = (await readProc(proc, 'stat')).split('\n').find((l) => l.startsWith('cpu '));
     if (line) {
       // user nice system idle iowait irq softirq steal (guest time is already inside user/nice).
       const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
@@ -87,20 +98,20 @@ async function cpuTimes(proc: string): Promise<CpuTimes> {
   return { busy, total };
 }
 
-async function cpuUsagePercent(proc: string, sampleMs: number, signal?: AbortSignal): Promise<number> {
+async function cpuUsagePercent(proc: Proc, sampleMs: number, signal?: AbortSignal): Promise<number> {
   const a = await cpuTimes(proc);
   await sleep(sampleMs, undefined, { signal });
   const b = await cpuTimes(proc);
   return Math.min(100, Math.max(0, pct(b.busy - a.busy, b.total - a.total)));
 }
 
-async function memoryInfo(proc: string): Promise<FullMetrics['memory']> {
+async function memoryInfo(proc: Proc): Promise<FullMetrics['memory']> {
   let total = os.totalmem();
   let available = os.freemem();
   let cached = 0;
   try {
     const kb = new Map<string, number>();
-    for (const line of (await readFile(`${proc}/meminfo`, 'utf8')).split('\n')) {
+    for (const line of (await readProc(proc, 'meminfo')).split('\n')) {
       const m = /^(\w+):\s+(\d+)/.exec(line);
       if (m?.[1] && m[2]) kb.set(m[1], Number(m[2]) * 1024);
     }
@@ -121,9 +132,9 @@ async function memoryInfo(proc: string): Promise<FullMetrics['memory']> {
 }
 
 /** Filesystem types backed by a device (/proc/filesystems lines without "nodev"), as psutil does. */
-async function physicalFsTypes(proc: string): Promise<Set<string>> {
+async function physicalFsTypes(proc: Proc): Promise<Set<string>> {
   const types = new Set<string>(['zfs']);
-  const text = await readFile(`${proc}/filesystems`, 'utf8').catch(() => '');
+  const text = await readProc(proc, 'filesystems').catch(() => '');
   for (const line of text.split('\n')) {
     if (line.trim() && !line.startsWith('nodev')) types.add(line.trim());
   }
@@ -135,10 +146,14 @@ function unescapeMount(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
-async function diskUsage(proc: string, timeoutMs: number): Promise<FullMetrics['disk']> {
-  const mounts = new Set<string>(['/']);
+async function diskUsage(
+  proc: Proc,
+  timeoutMs: number,
+  roots: readonly string[],
+): Promise<FullMetrics['disk']> {
+  const mounts = new Set<string>(roots);
   const types = await physicalFsTypes(proc);
-  const text = await readFile(`${proc}/mounts`, 'utf8').catch(() => '');
+  const text = await readProc(proc, 'mounts').catch(() => '');
   for (const line of text.split('\n')) {
     const [device, mountPoint, fsType] = line.split(' ');
     if (!device || !mountPoint || !fsType || !types.has(fsType)) continue;
@@ -158,10 +173,10 @@ async function diskUsage(proc: string, timeoutMs: number): Promise<FullMetrics['
   return out;
 }
 
-async function networkCounters(proc: string): Promise<FullMetrics['network']> {
+async function networkCounters(proc: Proc): Promise<FullMetrics['network']> {
   const out: FullMetrics['network'] = {};
   try {
-    const lines = (await readFile(`${proc}/net/dev`, 'utf8')).split('\n').slice(2);
+    const lines = (await readProc(proc, 'net/dev')).split('\n').slice(2);
     for (const line of lines) {
       const colon = line.indexOf(':');
       if (colon < 0) continue;
@@ -187,7 +202,8 @@ async function networkCounters(proc: string): Promise<FullMetrics['network']> {
   return out;
 }
 
-async function countProcesses(proc: string): Promise<number> {
+async function countProcesses(proc: Proc): Promise<number> {
+  if (proc === null) return 0;
   try {
     return (await readdir(proc)).filter((n) => /^\d+$/.test(n)).length;
   } catch {

@@ -2,6 +2,12 @@ import { existsSync } from 'node:fs';
 import { type FileHandle, readlink } from 'node:fs/promises';
 
 /**
+ * A Windows process has no procfs; under wine `/proc` resolves to `Z:\proc`, the Linux host's view
+ * of wine's own descriptors, which would name the wrong files.
+ */
+const PROC_FD = process.platform !== 'win32' && existsSync('/proc/self/fd');
+
+/**
  * The kernel's path of an open file: Linux's `/proc/self/fd/<fd>` link, which names the file the
  * descriptor refers to (the directories it was reached through as they are now, not the name it
  * was opened by); a file unlinked since gets " (deleted)" appended. Undefined where procfs is not
@@ -9,6 +15,7 @@ import { type FileHandle, readlink } from 'node:fs/promises';
  * TransferRoots) use it to check what an operation actually opened.
  */
 export async function openedPath(fh: FileHandle): Promise<string | undefined> {
+  if (!PROC_FD) return undefined;
   try {
     return await readlink(`/proc/self/fd/${fh.fd}`);
   } catch (err) {
@@ -17,8 +24,6 @@ export async function openedPath(fh: FileHandle): Promise<string | undefined> {
     throw err;
   }
 }
-
-const PROC_FD = existsSync('/proc/self/fd');
 
 /**
  * A path that names what `fh` refers to, through its `/proc/self/fd/<fd>` link: names looked up

@@ -39,11 +39,14 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   input: S;
   /**
-   * The result's schema, for docs/tools.md (`npm run docs`); without it the doc shows the agent
-   * method's result the tool relays, if there is one.
+   * What the handler returns, for docs/tools.md (`npm run docs`) and the MCP tests, which parse
+   * every result with it. Never sent in tools/list. Required of every tool by docs.test.ts.
    */
   result?: z.ZodType;
-  /** Error codes the tool answers with besides the common ones, for docs/tools.md. */
+  /**
+   * Error codes the tool can answer with besides INVALID_ARGUMENT and INTERNAL_ERROR, which any
+   * tool can; for docs/tools.md. Required of every tool by docs.test.ts.
+   */
   errors?: readonly ErrorCode[];
   handler(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
   /**

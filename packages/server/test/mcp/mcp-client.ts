@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { checkResult } from './check-result.ts';
 
 /** Calls a tool and returns its parsed JSON result, or the parsed error body when isError. */
 export async function callTool(
@@ -15,7 +16,10 @@ export async function callTool(
   const content = result.content as { type: string; text: string }[];
   assert.equal(content.length, 1, 'one JSON text block');
   assert.equal(content[0]?.type, 'text');
-  return { isError: result.isError === true, body: JSON.parse(content[0]!.text) as Record<string, unknown> };
+  const body = JSON.parse(content[0]!.text) as Record<string, unknown>;
+  // Every successful result is checked against the schema docs/tools.md prints.
+  if (result.isError !== true) checkResult(name, body);
+  return { isError: result.isError === true, body };
 }
 
 export async function ok(client: Client, name: string, args: Record<string, unknown> = {}) {

@@ -167,6 +167,21 @@ describe('MCP over Streamable HTTP, real server and clients', () => {
     await fails(s1, 'run_command', { cmd: 'true', cwd: 'relative/dir' }, 'INVALID_ARGUMENT');
   });
 
+  test('run_command past its cap: truncated result and read_output pages match their declared schemas', async () => {
+    // ok() parses both results with the schemas docs/tools.md prints: the truncated shape
+    // (stdout_bytes, output_id) and read_output's page are checked only here over the TS SDK.
+    const r = await ok(s1, 'run_command', {
+      cmd: 'head -c 5000 /dev/zero | tr "\\0" a',
+      max_output_bytes: 1024,
+    });
+    assert.equal(r.truncated, true);
+    assert.equal(r.stdout_bytes, 5000);
+    const page = await ok(s1, 'read_output', { output_id: r.output_id, length: 4096 });
+    assert.equal(page.size, 5000);
+    assert.ok(page.length > 0 && page.length <= 4096);
+    assert.equal(page.content, 'a'.repeat(page.length));
+  });
+
   test('run_command honours the timeout end to end and returns partial output', async () => {
     const body = await fails(
       s1,

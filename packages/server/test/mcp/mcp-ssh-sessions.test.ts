@@ -100,6 +100,19 @@ describe('SSH sessions through MCP, the server, the tunnel and the client to a r
     const list = await ok(mcp, 'ssh_session_list', {});
     assert.equal(list.count, 1);
     assert.equal(list.sessions[0].session_id, id);
+    // A fresh MCP session selects nothing: the only online client is used, and the result says so.
+    const fresh = new Client({ name: 'ssh-sessions-fresh', version: '1.0.0' });
+    await fresh.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${server.httpPort}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${API_KEY}` } },
+      }),
+    );
+    try {
+      const sent = await ok(fresh, 'ssh_session_send', { session_id: id, text: 'true' });
+      assert.deepEqual(sent.auto_selected_client, { uuid: agent.uuid, display_name: 'jumpbox' });
+    } finally {
+      await fresh.close();
+    }
     const closed = await ok(mcp, 'ssh_session_close', { session_id: id });
     assert.equal(closed.closed, true);
     await fails(mcp, 'ssh_session_command', { session_id: id, command: 'true' }, 'SSH_SESSION_NOT_FOUND');

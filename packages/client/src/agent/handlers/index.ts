@@ -1,6 +1,7 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
 import type { OutputStore } from '../../output-store/output-store.ts';
+import type { Platform } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { exchangeHandlers } from './exchange.ts';
@@ -41,6 +42,8 @@ export interface AgentHandlerDeps {
   groups?: CommandGroups;
   /** write_file's directories journal and sweep (litter-sweeper.ts). */
   litter?: WriteFileDeps['litter'];
+  /** Shell, process tree and metrics sources of this OS; POSIX when absent. */
+  platform?: Platform;
 }
 
 /** Every core agent method, keyed by method name, ready for an RpcPeer. */
@@ -67,12 +70,13 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       defaultCwd: deps.defaultCwd,
       groups: deps.groups,
       outputs: deps.outputs,
+      platform: deps.platform,
     }),
     read_file: readFileHandler({ policy: deps.policy }),
     read_output: readOutputHandler(deps.outputs),
     write_file: writeFileHandler({ policy: deps.policy, litter: deps.litter }),
     list_files: listFilesHandler({ policy: deps.policy }),
-    get_metrics: getMetricsHandler(),
+    get_metrics: getMetricsHandler(deps.platform, deps.baseEnv),
     capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
       capabilities = caps;
     }),

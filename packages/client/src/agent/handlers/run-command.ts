@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { Logger } from '../../log/logger.ts';
 import { CommandCapture } from '../../output-store/command-capture.ts';
 import type { OutputStore } from '../../output-store/output-store.ts';
+import { type Platform, POSIX_PLATFORM } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
@@ -43,6 +44,13 @@ export interface RunCommandDeps {
   procFd?: boolean;
   /** Kills each command's group when the client dies (the watchdog); none in unit tests. */
   groups?: CommandGroups | undefined;
+  /** Shell and tree kill of this OS (platform/); POSIX when absent. */
+  platform?: Platform | undefined;
+}
+
+/** Whether /proc/<pid>/fd names this process's descriptors: never on Windows (wine maps Z:\proc). */
+function hasProcFd(platform: Platform | undefined): boolean {
+  return (platform ?? POSIX_PLATFORM).procRoot !== null && existsSync('/proc/self/fd');
 }
 
 /** Room left in a frame for the envelope, error message and the other fields. */
@@ -67,9 +75,12 @@ export function fitOutputs(stdout: string, stderr: string, budget: number) {
   return { stdout: out, stderr: err, cut };
 }
 
-/** `run_command`: runs the user's command with /bin/sh -c in its own process group. */
+/**
+ * `run_command`: runs the user's command with /bin/sh -c in its own process group (on Windows with
+ * cmd.exe, or PowerShell when `shell` asks: the platform's shell).
+ */
 export function runCommandHandler(deps: RunCommandDeps) {
-  const d: RunCommandDeps = { ...deps, procFd: deps.procFd ?? existsSync('/proc/self/fd') };
+  const d: RunCommandDeps = { ...deps, procFd: deps.procFd ?? hasProcFd(deps.platform) };
   return defineHandler(RunCommandParams, async (params, ctx) => {
     const resolved = params.cwd === undefined ? undefined : await d.policy.check(params.cwd);
     return runChecked(d, params, resolved, ctx);
@@ -121,22 +132,23 @@ export async function runChecked(
   resolved: string | undefined,
   ctx: RpcRequestContext,
 ): Promise<RunCommandResult> {
+  const platform = deps.platform ?? POSIX_PLATFORM;
+  const env = { ...deps.baseEnv, ...params.env };
+  // Before the cwd is opened: an unknown shell or a command too long for it fails with nothing done.
+  const how = platform.shell(params.cmd, params.shell, env);
   const opened =
     resolved === undefined
       ? undefined
-      : await openCwd(
-          deps.policy,
-          params.cwd ?? resolved,
-          resolved,
-          deps.procFd ?? existsSync('/proc/self/fd'),
-        );
+      : await openCwd(deps.policy, params.cwd ?? resolved, resolved, deps.procFd ?? hasProcFd(deps.platform));
   const capture = new CommandCapture(
     params.max_output_bytes ?? deps.maxOutputBytes ?? LIMITS.defaultResultBytes,
     deps.outputs,
   );
   const running = runShell(params.cmd, {
     cwd: opened?.spawnCwd ?? deps.defaultCwd,
-    env: { ...deps.baseEnv, ...params.env },
+    env,
+    spawn: how,
+    killTree: platform.killTree,
     timeoutMs: params.timeout * 1000,
     signal: ctx.signal,
     maxOutputBytes: LIMITS.maxOutputBytesPerStream,

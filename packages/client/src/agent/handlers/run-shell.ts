@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { RunCommandResult } from '@reach/protocol';
+import { type KillTree, killPosixGroup } from '../../platform/process-tree.ts';
+import { posixShell, type ShellSpawn } from '../../platform/shell.ts';
 import type { GroupHold } from '../../spawner/command-groups.ts';
 
 export interface ShellOptions {
@@ -17,6 +19,10 @@ export interface ShellOptions {
   drainMs: number;
   /** Ties the command's group to the client's life (spawner/command-groups.ts); released at the end. */
   hold?: GroupHold | undefined;
+  /** How the command is started (platform/shell.ts); `/bin/sh -c cmd` in its own group by default. */
+  spawn?: ShellSpawn | undefined;
+  /** How its tree is killed on timeout or cancel; the process group by default. */
+  killTree?: KillTree | undefined;
 }
 
 export type ShellOutcome = { kind: 'exited' | 'timeout' | 'cancelled'; result: RunCommandResult };
@@ -54,7 +60,8 @@ class CappedBuffer implements OutputSink {
 }
 
 /**
- * Runs `cmd` with /bin/sh -c in a new process group and collects its output. The child is spawned
+ * Runs `cmd` with /bin/sh -c in a new process group (or as `o.spawn` says: cmd.exe or PowerShell on
+ * Windows) and collects its output. The child is spawned
  * before this returns: spawn() is synchronous, and libuv returns from it only once the child has
  * chdir'd to `o.cwd` and exec'd (or failed to), so whatever `cwd` names (a descriptor's
  * /proc/<pid>/fd link) may be released as soon as the call returns. Spawn failures reject.
@@ -64,10 +71,13 @@ export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
     const started = performance.now();
     // The command text is the user's shell command; nothing else is interpolated into a shell string.
     // detached: the shell leads a new process group, so a timeout can kill everything it started.
-    const child = spawn('/bin/sh', ['-c', cmd], {
+    const how = o.spawn ?? posixShell(cmd);
+    const child = spawn(how.file, how.args, {
       cwd: o.cwd,
       env: o.hold ? { ...o.env, ...o.hold.env } : o.env,
-      detached: true,
+      detached: how.detached,
+      windowsVerbatimArguments: how.windowsVerbatimArguments,
+      windowsHide: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.pid !== undefined) o.hold?.spawned(child.pid);
@@ -83,13 +93,9 @@ export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
     let drainTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // ESRCH: the group is gone already.
-      }
+    const killTree = o.killTree ?? killPosixGroup;
+    const killGroup = (sig: 'SIGTERM' | 'SIGKILL') => {
+      if (child.pid !== undefined) killTree(child.pid, sig);
     };
     const stop = (why: 'timeout' | 'cancelled') => {
       if (ending || exitCode !== null) return;

@@ -1,6 +1,7 @@
 import { ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool } from '../tool.ts';
+import { AuditRecordResult } from './result-schemas.ts';
 
 export const auditTools = [
   defineTool({
@@ -12,6 +13,8 @@ export const auditTools = [
       since: z.string().max(40).optional().describe('ISO 8601 time'),
       limit: z.number().int().min(1).max(1000).default(100),
     }),
+    result: z.object({ entries: z.array(AuditRecordResult), count: z.number().int() }),
+    errors: [],
     handler: async ({ client_id, tool, since, limit }, ctx) => {
       const sinceMs = since === undefined ? undefined : Date.parse(since);
       if (sinceMs !== undefined && Number.isNaN(sinceMs)) {

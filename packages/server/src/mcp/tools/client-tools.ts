@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ClientDetail, ClientView } from '../../clients/client-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { limitsOf } from './client-ref.ts';
+import { ClientDetailResult, ClientViewResult, RateLimitStatsResult } from './result-schemas.ts';
 
 /** Client management tools: list, select, find, describe, update, accept_key, configure, rate stats. */
 const Uuid = z.string().min(1).max(200).describe('client UUID, client_id or display name');
@@ -20,6 +21,13 @@ export const clientTools = [
     name: 'list_clients',
     description: 'List all known clients, online first.',
     input: z.object({}),
+    result: z.object({
+      clients: z.array(ClientViewResult),
+      active_client: z.string().nullable(),
+      online_count: z.number().int(),
+      total_count: z.number().int(),
+    }),
+    errors: [],
     handler: async (_args, ctx) => {
       const clients = ctx.services.clients.list().map((c) => withSelection(c, ctx));
       const counts = ctx.services.clients.counts();
@@ -36,6 +44,11 @@ export const clientTools = [
     name: 'select_client',
     description: "Select the online client this session's tools act on by default.",
     input: z.object({ client_id: Uuid }),
+    result: z.object({
+      selected: z.object({ uuid: z.string(), display_name: z.string(), hostname: z.string().nullable() }),
+      message: z.string(),
+    }),
+    errors: ['CLIENT_NOT_FOUND', 'SSH_KEY_MISMATCH'],
     handler: async ({ client_id }, ctx) => {
       const c = ctx.services.clients.resolveOnline(client_id);
       ctx.touchedClient = c.uuid;
@@ -57,6 +70,8 @@ export const clientTools = [
       capabilities: z.array(z.string().max(64)).max(64).optional().describe('all of'),
       online_only: z.boolean().default(false),
     }),
+    result: z.object({ clients: z.array(ClientViewResult), count: z.number().int() }),
+    errors: [],
     handler: async (args, ctx) => {
       const query = args.query?.toLowerCase();
       const purpose = args.purpose?.toLowerCase();
@@ -89,6 +104,8 @@ export const clientTools = [
     input: z
       .object({ uuid: Uuid.optional(), client_id: Uuid.optional() })
       .refine((a) => a.uuid !== undefined || a.client_id !== undefined, 'uuid or client_id is required'),
+    result: ClientDetailResult,
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async (args, ctx) => {
       const c = ctx.services.clients.resolve((args.uuid ?? args.client_id)!);
       ctx.touchedClient = c.uuid;
@@ -111,6 +128,8 @@ export const clientTools = [
         .optional()
         .describe("absolute prefixes; they narrow the client's own allowed_paths, never widen them"),
     }),
+    result: z.object({ updated: ClientDetailResult, message: z.string() }),
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ uuid, ...patch }, ctx) => {
       const target = ctx.services.clients.resolve(uuid);
       ctx.touchedClient = target.uuid;
@@ -123,6 +142,15 @@ export const clientTools = [
     name: 'accept_key',
     description: "Accept a client's new SSH key after a legitimate change; lifts the quarantine.",
     input: z.object({ uuid: Uuid }),
+    result: z.object({
+      accepted: z.object({
+        uuid: z.string(),
+        public_key_fingerprint: z.string(),
+        key_mismatch: z.literal(false),
+      }),
+      message: z.string(),
+    }),
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ uuid }, ctx) => {
       const target = ctx.services.clients.resolve(uuid);
       ctx.touchedClient = target.uuid;
@@ -143,6 +171,14 @@ export const clientTools = [
       rate_limit_rpm: z.number().int().min(1).max(1000).optional(),
       rate_limit_concurrent: z.number().int().min(1).max(100).optional(),
     }),
+    result: z.object({
+      configured: z.string(),
+      webhook_url: z.string().nullable(),
+      rate_limit_rpm: z.number().int().nullable(),
+      rate_limit_concurrent: z.number().int().nullable(),
+      message: z.string(),
+    }),
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ uuid, webhook_url, rate_limit_rpm, rate_limit_concurrent }, ctx) => {
       const target = ctx.services.clients.resolve(uuid);
       ctx.touchedClient = target.uuid;
@@ -166,6 +202,8 @@ export const clientTools = [
     name: 'get_rate_limit_stats',
     description: "A client's current request rate, concurrency, limits and warning counts.",
     input: z.object({ uuid: Uuid }),
+    result: z.object({ uuid: z.string(), stats: RateLimitStatsResult }),
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ uuid }, ctx) => {
       const c = ctx.services.clients.resolve(uuid);
       ctx.touchedClient = c.uuid;

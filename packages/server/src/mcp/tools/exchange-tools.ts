@@ -5,6 +5,12 @@ import { SERVER_SOURCE } from '../../storage/exchange-events.ts';
 import type { ExchangeService } from '../../storage/exchange-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
+import {
+  ExchangeDownloadResult,
+  ExchangeListResult,
+  ExchangeUploadResult,
+  LINK_ERRORS,
+} from './result-schemas.ts';
 
 const ServerPath = z.string().min(1).max(LIMITS.maxPathChars);
 /** A UUID, checked by a short pattern (z.uuid()'s JSON Schema pattern alone is 200 bytes of tools/list). */
@@ -38,6 +44,16 @@ export const exchangeTools = [
       dest_path: AbsolutePath.optional(),
       expires_hours: z.number().int().min(1).max(12).default(12),
     }),
+    result: ExchangeUploadResult,
+    errors: [
+      'R2_NOT_CONFIGURED',
+      'R2_UPLOAD_ERROR',
+      ...LINK_ERRORS,
+      'PATH_DENIED',
+      'FILE_NOT_FOUND',
+      'PERMISSION_DENIED',
+      'INTEGRITY_ERROR',
+    ],
     handler: async (args, ctx) => {
       const { service } = exchange(ctx);
       const destClient = args.dest_client === undefined ? undefined : clientUuid(args.dest_client, ctx);
@@ -74,6 +90,16 @@ export const exchangeTools = [
       client_path: AbsolutePath.optional(),
       client_id: ClientRef.optional(),
     }),
+    result: ExchangeDownloadResult,
+    errors: [
+      'R2_NOT_CONFIGURED',
+      'R2_DOWNLOAD_ERROR',
+      ...LINK_ERRORS,
+      'PATH_DENIED',
+      'FILE_NOT_FOUND',
+      'PERMISSION_DENIED',
+      'INTEGRITY_ERROR',
+    ],
     handler: async (args, ctx) => {
       const { service } = exchange(ctx);
       if ((args.download_url === undefined) === (args.transfer_id === undefined)) {
@@ -96,6 +122,8 @@ export const exchangeTools = [
     name: 'exchange_list',
     description: 'Bucket exchanges and their state.',
     input: z.object({ client_id: ClientRef.optional() }),
+    result: ExchangeListResult,
+    errors: ['R2_NOT_CONFIGURED', 'CLIENT_NOT_FOUND', 'R2_DOWNLOAD_ERROR'],
     handler: (args, ctx) =>
       exchange(ctx).catalog.list(args.client_id === undefined ? undefined : clientUuid(args.client_id, ctx)),
   }),
@@ -107,6 +135,8 @@ export const exchangeTools = [
       transfer_id: TransferId,
       source_client: OtherClient.describe('uploader or "server"'),
     }),
+    result: z.object({ key: z.string(), deleted: z.literal(true) }),
+    errors: ['R2_NOT_CONFIGURED', 'FILE_NOT_FOUND', 'R2_UPLOAD_ERROR'],
     handler: (args, ctx) => {
       const { catalog } = exchange(ctx);
       let source = args.source_client;

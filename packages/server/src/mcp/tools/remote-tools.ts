@@ -2,6 +2,7 @@ import { AbsolutePath, LIMITS, OutputStream } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
+import { LINK_ERRORS, relayed } from './result-schemas.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
 const COMMAND_DEADLINE_GRACE_MS = 5_000;
@@ -54,8 +55,11 @@ export const remoteTools = [
         .describe('seconds'),
       env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
       max_output_bytes: MaxOutputBytes.optional(),
+      shell: z.enum(['cmd', 'powershell']).optional().describe('Windows clients only'),
       client_id: ClientRef.optional(),
     }),
+    result: relayed('run_command'),
+    errors: [...LINK_ERRORS, 'COMMAND_TIMEOUT', 'PATH_DENIED', 'FILE_NOT_FOUND', 'PERMISSION_DENIED'],
     handler: ({ client_id, max_output_bytes, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
         const params = { ...rest, max_output_bytes: max_output_bytes ?? ctx.services.maxResultBytes };
@@ -81,6 +85,8 @@ export const remoteTools = [
       'Read a file page: length bytes from offset (default: the 256 KiB cap) as {content, size, ' +
       'offset, length, eof}; non-UTF-8 is base64 with binary:true.',
     input: z.object({ path: Path, ...Page, client_id: ClientRef.optional() }),
+    result: relayed('read_file'),
+    errors: [...LINK_ERRORS, 'FILE_NOT_FOUND', 'FILE_TOO_LARGE', 'PATH_DENIED', 'PERMISSION_DENIED'],
     handler: ({ client_id, ...params }, ctx) =>
       callAgent(client_id, ctx, 'read_file', pageOf(params, ctx), FILE_CALL_TIMEOUT_MS),
   }),
@@ -95,6 +101,8 @@ export const remoteTools = [
       ...Page,
       client_id: ClientRef.optional(),
     }),
+    result: relayed('read_output'),
+    errors: [...LINK_ERRORS, 'FILE_NOT_FOUND'],
     handler: ({ client_id, ...params }, ctx) =>
       callAgent(client_id, ctx, 'read_output', pageOf(params, ctx), FILE_CALL_TIMEOUT_MS),
   }),
@@ -110,6 +118,8 @@ export const remoteTools = [
       binary: z.boolean().default(false),
       client_id: ClientRef.optional(),
     }),
+    result: relayed('write_file'),
+    errors: [...LINK_ERRORS, 'FILE_NOT_FOUND', 'PATH_DENIED', 'PERMISSION_DENIED', 'TRANSFER_FAILED'],
     handler: ({ client_id, ...params }, ctx) =>
       callAgent(client_id, ctx, 'write_file', params, FILE_CALL_TIMEOUT_MS),
   }),
@@ -118,6 +128,8 @@ export const remoteTools = [
     name: 'list_files',
     description: 'List a directory: name, type, size, mode, mtime.',
     input: z.object({ path: Path, client_id: ClientRef.optional() }),
+    result: relayed('list_files'),
+    errors: [...LINK_ERRORS, 'FILE_NOT_FOUND', 'PATH_DENIED', 'PERMISSION_DENIED'],
     handler: ({ client_id, path }, ctx) =>
       callAgent(client_id, ctx, 'list_files', { path }, FILE_CALL_TIMEOUT_MS),
   }),
@@ -126,6 +138,8 @@ export const remoteTools = [
     name: 'get_client_metrics',
     description: 'CPU, memory, disk, network, uptime; summary:true for four numbers.',
     input: z.object({ summary: z.boolean().default(false), client_id: ClientRef.optional() }),
+    result: relayed('get_metrics'),
+    errors: [...LINK_ERRORS],
     handler: ({ client_id, summary }, ctx) =>
       callAgent(client_id, ctx, 'get_metrics', { summary }, FILE_CALL_TIMEOUT_MS),
   }),

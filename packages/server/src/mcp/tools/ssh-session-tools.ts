@@ -1,6 +1,7 @@
 import {
   SshSessionCloseParams,
   SshSessionCommandParams,
+  SshSessionCommandResult,
   SshSessionOpenParams,
   SshSessionReadParams,
   SshSessionSendParams,
@@ -10,6 +11,7 @@ import { summarizeSecretText } from '../../audit/secret-prompt.ts';
 import { defineTool } from '../tool.ts';
 import { capText } from './cap-text.ts';
 import { ClientRef, callAgent, targetClient } from './client-ref.ts';
+import { AutoSelectedClient, LINK_ERRORS, relayed } from './result-schemas.ts';
 
 /**
  * Persistent SSH sessions the client opens onward to hosts in its network. The agent does the
@@ -24,6 +26,12 @@ const COMMAND_GRACE_MS = 5_000;
 
 const ref = { client_id: ClientRef.optional() };
 
+/** The agent's reply, cut to the result cap: `output_chars` then says how long the output was. */
+const SshCommandResult = SshSessionCommandResult.extend({
+  output_chars: z.number().int().nonnegative().optional(),
+  auto_selected_client: AutoSelectedClient.optional(),
+});
+
 export const sshSessionTools = [
   defineTool({
     name: 'ssh_session_open',
@@ -33,6 +41,17 @@ export const sshSessionTools = [
       .refine((v) => (v.password === undefined) !== (v.key_file === undefined), {
         message: 'give exactly one of password or key_file',
       }),
+    result: relayed('ssh_session_open'),
+    errors: [
+      ...LINK_ERRORS,
+      'SSH_AUTH_FAILED',
+      'SSH_CONNECTION_FAILED',
+      'SSH_KEY_NOT_FOUND',
+      'SSH_HOST_KEY_MISMATCH',
+      'SSH_JUMP_HOST_ERROR',
+      'PATH_DENIED',
+      'FILE_TOO_LARGE',
+    ],
     handler: ({ client_id, ...params }, ctx) =>
       callAgent(client_id, ctx, 'ssh_session_open', params, OPEN_TIMEOUT_MS),
   }),
@@ -40,6 +59,8 @@ export const sshSessionTools = [
     name: 'ssh_session_command',
     description: 'Run a command in a session; returns its output and exit code.',
     input: SshSessionCommandParams.extend(ref),
+    result: SshCommandResult,
+    errors: [...LINK_ERRORS, 'SSH_SESSION_NOT_FOUND', 'SSH_COMMAND_TIMEOUT'],
     handler: async ({ client_id, ...params }, ctx) => {
       const result = await callAgent(
         client_id,
@@ -64,14 +85,18 @@ export const sshSessionTools = [
       ...ref,
       sensitive: z.boolean().default(false).describe('audit only its length and hash'),
     }),
-    handler: ({ client_id, sensitive, ...params }, ctx) => {
+    result: relayed('ssh_session_send'),
+    errors: [...LINK_ERRORS, 'SSH_SESSION_NOT_FOUND', 'SSH_SESSION_SEND_ERROR'],
+    handler: async ({ client_id, sensitive, ...params }, ctx) => {
       // Hashed until shown otherwise: a failure before the client resolves records no text either.
       const hashed = { ...params, client_id, sensitive, text: summarizeSecretText(params.text) };
       ctx.auditArgs = hashed;
-      const { client } = targetClient(client_id, ctx);
+      const { client, auto } = targetClient(client_id, ctx);
       const secret = sensitive || ctx.services.prompts.awaitsSecret(client.uuid, params.session_id);
       ctx.auditArgs = secret ? hashed : undefined;
-      return callAgent(client.uuid, ctx, 'ssh_session_send', params, QUICK_TIMEOUT_MS);
+      const result = await callAgent(client.uuid, ctx, 'ssh_session_send', params, QUICK_TIMEOUT_MS);
+      // Called by uuid, callAgent sees no auto selection: say here which client was used.
+      return auto === undefined ? result : { ...result, auto_selected_client: auto };
     },
     // A malformed call may still carry a password: keep only the text's length and hash.
     auditInvalid: (raw) => {
@@ -84,6 +109,8 @@ export const sshSessionTools = [
     name: 'ssh_session_read',
     description: 'Read pending output of a session, waiting up to timeout seconds.',
     input: SshSessionReadParams.extend(ref),
+    result: relayed('ssh_session_read'),
+    errors: [...LINK_ERRORS, 'SSH_SESSION_NOT_FOUND'],
     handler: async ({ client_id, ...params }, ctx) => {
       const result = await callAgent(
         client_id,
@@ -100,12 +127,16 @@ export const sshSessionTools = [
     name: 'ssh_session_list',
     description: "List the client's open SSH sessions.",
     input: z.object({ client_id: ClientRef.optional() }),
+    result: relayed('ssh_session_list'),
+    errors: [...LINK_ERRORS],
     handler: ({ client_id }, ctx) => callAgent(client_id, ctx, 'ssh_session_list', {}, QUICK_TIMEOUT_MS),
   }),
   defineTool({
     name: 'ssh_session_close',
     description: 'Close an SSH session.',
     input: SshSessionCloseParams.extend(ref),
+    result: relayed('ssh_session_close'),
+    errors: [...LINK_ERRORS, 'SSH_SESSION_NOT_FOUND'],
     handler: ({ client_id, ...params }, ctx) =>
       callAgent(client_id, ctx, 'ssh_session_close', params, QUICK_TIMEOUT_MS),
   }),
@@ -113,6 +144,8 @@ export const sshSessionTools = [
     name: 'ssh_session_restore',
     description: 'Reopen key-authenticated sessions saved before a client restart.',
     input: z.object({ client_id: ClientRef.optional() }),
+    result: relayed('ssh_session_restore'),
+    errors: [...LINK_ERRORS, 'SSH_SESSION_RESTORE_ERROR'],
     handler: ({ client_id }, ctx) =>
       callAgent(client_id, ctx, 'ssh_session_restore', {}, OPEN_TIMEOUT_MS * 2),
   }),

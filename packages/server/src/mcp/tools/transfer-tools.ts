@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { TransferService } from '../../transfer/transfer-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
+import { DownloadResult, LINK_ERRORS, UploadResult } from './result-schemas.ts';
 
 /** Least time between two progress notifications of one transfer. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -46,6 +47,15 @@ export const transferTools = [
       overwrite: z.boolean().default(true),
       resume: z.boolean().default(false),
     }),
+    result: UploadResult,
+    errors: [
+      ...LINK_ERRORS,
+      'PATH_DENIED',
+      'FILE_NOT_FOUND',
+      'PERMISSION_DENIED',
+      'TRANSFER_FAILED',
+      'INTEGRITY_ERROR',
+    ],
     handler: (args, ctx) =>
       withClient(args.client_id, ctx, (client) =>
         transfers(ctx).upload(
@@ -71,6 +81,15 @@ export const transferTools = [
       client_id: ClientRef.optional(),
       resume: z.boolean().default(false),
     }),
+    result: DownloadResult,
+    errors: [
+      ...LINK_ERRORS,
+      'PATH_DENIED',
+      'FILE_NOT_FOUND',
+      'PERMISSION_DENIED',
+      'TRANSFER_FAILED',
+      'INTEGRITY_ERROR',
+    ],
     handler: (args, ctx) =>
       withClient(args.client_id, ctx, (client) =>
         transfers(ctx).download(
