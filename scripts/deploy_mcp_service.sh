@@ -16,5 +16,5 @@ elif command -v reach-server >/dev/null 2>&1; then
 else
   # From a checkout: the repository's own Node 24 and the server's entry point.
   repo=$(cd "$(dirname "$0")/.." && pwd)
-  exec "$repo/node_modules/.bin/node" "$repo/packages/server/src/bin.ts" install-service "$@"
+  exec "$repo/node_modules/.bin/node" "$repo/packages/server/bin/reach-server.mjs" install-service "$@"
 fi

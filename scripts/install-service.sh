@@ -9,5 +9,5 @@ elif command -v reach >/dev/null 2>&1; then
   exec reach --install-service "$@"
 else
   repo=$(cd "$(dirname "$0")/.." && pwd)
-  exec "$repo/node_modules/.bin/node" "$repo/packages/client/src/bin.ts" --install-service "$@"
+  exec "$repo/node_modules/.bin/node" "$repo/packages/client/bin/reach.mjs" --install-service "$@"
 fi

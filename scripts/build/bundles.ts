@@ -53,7 +53,7 @@ function publishedDependencies(packageDir: string): Record<string, string> {
 }
 
 /**
- * The manifest `npm pack` publishes for a bin: the workspace package (whose `bin` is the .ts source,
+ * The manifest `npm pack` publishes for a bin: the workspace package (whose `bin` runs the .ts sources,
  * for development) with `bin` on the bundle, `files` limited to it, `engines`, and no `private`.
  */
 export function publishedManifest(bin: BinTarget): Record<string, unknown> {

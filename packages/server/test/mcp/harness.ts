@@ -10,6 +10,9 @@ export const ROOT = resolve(import.meta.dirname, '../../../..');
 export const NODE = process.execPath;
 export const SERVER_BIN = join(ROOT, 'packages/server/src/bin.ts');
 export const CLIENT_BIN = join(ROOT, 'packages/client/src/bin.ts');
+/** The installed commands (package.json "bin"): they turn on the compile cache first. */
+export const SERVER_LAUNCHER = join(ROOT, 'packages/server/bin/reach-server.mjs');
+export const CLIENT_LAUNCHER = join(ROOT, 'packages/client/bin/reach.mjs');
 
 export interface LogLine {
   msg?: string;
@@ -74,12 +77,18 @@ export interface ServerProcess {
 
 /** Starts `reach-server --transport http` on ephemeral SSH and HTTP ports. */
 export async function startHttpServer(
-  options: { apiKey?: string; env?: Record<string, string>; args?: string[]; dataDir?: string } = {},
+  options: {
+    apiKey?: string;
+    env?: Record<string, string>;
+    args?: string[];
+    dataDir?: string;
+    bin?: string;
+  } = {},
 ): Promise<ServerProcess> {
   // Later flags win, so callers may pin --port / --ssh-port (a restart on the same ports).
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reach-mcp-server-'));
   const args = [
-    SERVER_BIN,
+    options.bin ?? SERVER_BIN,
     '--transport',
     'http',
     '--port',
@@ -122,19 +131,20 @@ export interface ClientProcess {
 /** Creates a client home (config, key), authorizes its key on the server, and starts `reach`. */
 export async function startClient(
   server: { dataDir: string; sshPort: number },
-  options: { displayName: string; env?: Record<string, string>; copyConfigFrom?: string },
+  options: { displayName: string; env?: Record<string, string>; copyConfigFrom?: string; bin?: string },
 ): Promise<ClientProcess> {
+  const bin = options.bin ?? CLIENT_BIN;
   const home = mkdtempSync(join(tmpdir(), 'reach-mcp-client-'));
   if (options.copyConfigFrom) {
     // Same config (and so the same UUID) under a freshly generated key: an impostor or a re-keyed host.
     copyFileSync(join(options.copyConfigFrom, 'config.yaml'), join(home, 'config.yaml'));
   }
   const env = { ...process.env, REACH_HOME: home, REACH_DISPLAY_NAME: options.displayName, ...options.env };
-  execFileSync(NODE, [CLIENT_BIN, '--init'], { env, stdio: 'pipe' });
-  execFileSync(NODE, [CLIENT_BIN, '--generate-key'], { env, stdio: 'pipe' });
-  const uuid = execFileSync(NODE, [CLIENT_BIN, '--show-uuid'], { env, encoding: 'utf8' }).trim();
+  execFileSync(NODE, [bin, '--init'], { env, stdio: 'pipe' });
+  execFileSync(NODE, [bin, '--generate-key'], { env, stdio: 'pipe' });
+  const uuid = execFileSync(NODE, [bin, '--show-uuid'], { env, encoding: 'utf8' }).trim();
   appendFileSync(join(server.dataDir, 'authorized_keys'), readFileSync(join(home, 'id_ed25519.pub'), 'utf8'));
-  const proc = spawn(NODE, [CLIENT_BIN, '-s', '127.0.0.1', '-p', String(server.sshPort)], {
+  const proc = spawn(NODE, [bin, '-s', '127.0.0.1', '-p', String(server.sshPort)], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
