@@ -3,8 +3,8 @@ import {
   OPTION_GROUPS,
   type OptionGroup,
   type OptionSpec,
-  SERVER_OPTIONS,
-} from '../../packages/server/src/config/server-options.ts';
+} from '../../packages/server/src/config/option-spec.ts';
+import { SERVER_OPTIONS } from '../../packages/server/src/config/server-options.ts';
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');
 

@@ -1,4 +1,5 @@
-import { OPTION_GROUPS, type OptionGroup, type OptionSpec, SERVER_OPTIONS } from './server-options.ts';
+import { OPTION_GROUPS, type OptionGroup, type OptionSpec } from './option-spec.ts';
+import { SERVER_OPTIONS } from './server-options.ts';
 
 /** One `reach-server` subcommand as `--help` lists it. */
 export interface CommandUsage {

@@ -2,8 +2,8 @@ import { homedir as osHomedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ReachError } from '@reach/protocol';
+import type { OptionSpec } from './option-spec.ts';
 import {
-  type OptionSpec,
   SERVER_OPTIONS,
   type ServerConfig,
   ServerConfigSchema,

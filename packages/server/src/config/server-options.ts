@@ -6,49 +6,10 @@ import {
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SESSIONS_PER_KEY,
 } from '../mcp/session-table.ts';
-import { parseMaxStartups } from '../ssh/admission.ts';
+import { EXCHANGE_OPTIONS } from './exchange-options.ts';
+import { type OptionSpec, Port } from './option-spec.ts';
+import { SSH_OPTIONS } from './ssh-options.ts';
 
-/**
- * Every option of `reach-server`, one row each: the flag, its environment variable, the zod type
- * that parses its text, its default and its help. The config schema, the flag parser, the
- * environment reader, `--help` and docs/server-options.md all come from this table, so adding an
- * option is adding a row.
- */
-export interface OptionSpec {
-  /** Long flag without `--`; null for an option read from the environment only (a secret). */
-  flag: string | null;
-  /** Environment variable without the `REACH_` prefix (`ETPHONEHOME_<env>` is a deprecated alias); null: flag only. */
-  env: string | null;
-  /** What `--help` shows as the flag's value (`N`, `DIR`); absent for a boolean flag. */
-  arg?: string;
-  /** Parses the option's text (flag or environment) into the config value. */
-  type: z.ZodType;
-  /** Raw text used when neither flag nor environment gives one; a leading `~/` is the home directory. */
-  default?: string;
-  help: string;
-  /** Where `--help` lists it. */
-  group: OptionGroup;
-  /** The flag may be given more than once; its values join the comma-separated form. */
-  repeatable?: boolean;
-  /** A path: a leading `~/` is expanded to the home directory. */
-  path?: boolean;
-  /** Unprefixed variables read when `REACH_<env>` is unset, without a warning (the reference's names). */
-  aliases?: readonly string[];
-}
-
-export type OptionGroup = 'transport' | 'ssh' | 'clients' | 'webhooks' | 'storage' | 'exchange' | 'logging';
-
-export const OPTION_GROUPS: Record<OptionGroup, string> = {
-  transport: 'MCP and HTTP',
-  ssh: 'Embedded SSH server',
-  clients: 'Clients, limits and transfers',
-  webhooks: 'Webhooks',
-  storage: 'Data, audit and releases',
-  exchange: 'File exchange through S3-compatible storage (exchange_*, r2_*)',
-  logging: 'Logging',
-};
-
-const Port = z.coerce.number().int().min(0).max(65_535);
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 /** A comma-separated list (flags repeated or joined by commas); blanks dropped. */
 const List = z.string().transform((s) =>
@@ -58,6 +19,11 @@ const List = z.string().transform((s) =>
     .filter(Boolean),
 );
 
+/**
+ * Every option of `reach-server` (the row format: option-spec.ts). The config schema, the flag
+ * parser, the environment reader, `--help`, docs/server-options.md and the service env file all
+ * come from this table, so adding an option is adding a row.
+ */
 export const SERVER_OPTIONS = {
   transport: {
     flag: 'transport',
@@ -164,73 +130,7 @@ export const SERVER_OPTIONS = {
     help: 'extra Host header values the MCP endpoints accept (e.g. a reverse proxy’s name)',
     group: 'transport',
   },
-  sshHost: {
-    flag: 'ssh-host',
-    env: 'SSH_HOST',
-    arg: 'H',
-    type: z.string().min(1),
-    default: '0.0.0.0',
-    help: 'embedded SSH server address',
-    group: 'ssh',
-  },
-  sshPort: {
-    flag: 'ssh-port',
-    env: 'SSH_PORT',
-    arg: 'N',
-    type: Port,
-    default: '2222',
-    help: 'embedded SSH server port (443 gets through most firewalls; 0 picks a free one)',
-    group: 'ssh',
-  },
-  maxUnauthenticated: {
-    flag: 'max-unauthenticated',
-    env: 'MAX_UNAUTHENTICATED',
-    arg: 'N',
-    type: z.coerce.number().int().min(1).max(100_000),
-    default: '128',
-    help: 'SSH connections handshaking or authenticating at once; more are dropped at accept',
-    group: 'ssh',
-  },
-  maxStartups: {
-    flag: 'max-startups',
-    env: 'MAX_STARTUPS',
-    arg: 'START:RATE:FULL',
-    type: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || parseMaxStartups(v) !== undefined, {
-        message: 'expected start:rate:full with 1 <= start <= full and rate <= 100, e.g. 64:30:128',
-      }),
-    help: 'random early drop (OpenSSH MaxStartups): from START unauthenticated connections drop RATE%, rising to 100% at FULL; overrides --max-unauthenticated (unset: half of it, 30%)',
-    group: 'ssh',
-  },
-  maxUnauthenticatedPerSource: {
-    flag: 'max-unauthenticated-per-source',
-    env: 'MAX_UNAUTHENTICATED_PER_SOURCE',
-    arg: 'N',
-    type: z.coerce.number().int().min(1).max(100_000),
-    default: '16',
-    help: 'unauthenticated connections one address (IPv6: one /64) may hold; raise it for many clients behind one NAT',
-    group: 'ssh',
-  },
-  bannerTimeoutS: {
-    flag: 'banner-timeout',
-    env: 'BANNER_TIMEOUT',
-    arg: 'S',
-    type: z.coerce.number().positive().max(600),
-    default: '10',
-    help: 'seconds a new connection may stay silent before its SSH identification arrives',
-    group: 'ssh',
-  },
-  authTimeoutS: {
-    flag: 'auth-timeout',
-    env: 'AUTH_TIMEOUT',
-    arg: 'S',
-    type: z.coerce.number().positive().max(600),
-    default: '30',
-    help: 'seconds a connection may take to authenticate and register',
-    group: 'ssh',
-  },
+  ...SSH_OPTIONS,
   heartbeatIntervalS: {
     flag: 'heartbeat-interval',
     env: 'HEARTBEAT_INTERVAL',
@@ -363,101 +263,7 @@ export const SERVER_OPTIONS = {
     help: 'downloads need no API key (binaries are not secrets), or need the key',
     group: 'storage',
   },
-  s3Endpoint: {
-    flag: 's3-endpoint',
-    env: 'S3_ENDPOINT',
-    arg: 'URL',
-    type: z.url({ protocol: /^https?$/ }).optional(),
-    help: 'S3-compatible endpoint of the exchange bucket (R2: derived from R2_ACCOUNT_ID when unset)',
-    group: 'exchange',
-  },
-  s3Region: {
-    flag: 's3-region',
-    env: 'S3_REGION',
-    arg: 'REGION',
-    type: z.string().min(1).max(64),
-    default: 'auto',
-    help: 'region the requests are signed for',
-    group: 'exchange',
-  },
-  s3Bucket: {
-    flag: 's3-bucket',
-    env: 'S3_BUCKET',
-    arg: 'NAME',
-    type: z.string().min(1).max(255).optional(),
-    help: 'the exchange bucket',
-    group: 'exchange',
-    aliases: ['R2_BUCKET'],
-  },
-  s3AccessKeyId: {
-    // Keys come from the environment only: a flag would show in `ps`.
-    flag: null,
-    env: 'S3_ACCESS_KEY_ID',
-    type: z.string().min(1).max(256).optional(),
-    help: 'access key id of the bucket (also R2_ACCESS_KEY)',
-    group: 'exchange',
-    aliases: ['R2_ACCESS_KEY'],
-  },
-  s3SecretAccessKey: {
-    flag: null,
-    env: 'S3_SECRET_ACCESS_KEY',
-    type: z.string().min(1).max(512).optional(),
-    help: 'secret access key of the bucket (also R2_SECRET_KEY)',
-    group: 'exchange',
-    aliases: ['R2_SECRET_KEY'],
-  },
-  s3ForcePathStyle: {
-    flag: 's3-force-path-style',
-    env: 'S3_FORCE_PATH_STYLE',
-    arg: 'true|false',
-    type: z.enum(['true', 'false']).transform((v) => v === 'true'),
-    default: 'false',
-    help: 'address the bucket in the path instead of the host name',
-    group: 'exchange',
-  },
-  s3CredentialsEnvFile: {
-    flag: 's3-credentials-env-file',
-    env: 'S3_CREDENTIALS_ENV_FILE',
-    arg: 'FILE',
-    type: z.string().min(1).optional(),
-    help: 'environment file r2_rotate_keys rewrites with the new key pair (default <data-dir>/r2-credentials.json)',
-    group: 'exchange',
-    path: true,
-  },
-  s3RotatedAt: {
-    flag: null,
-    env: 'S3_ROTATED_AT',
-    type: z.iso.datetime().optional(),
-    help: 'when r2_rotate_keys made the key pair in the environment (ISO 8601)',
-    group: 'exchange',
-  },
-  r2AccountId: {
-    flag: null,
-    env: 'R2_ACCOUNT_ID',
-    type: z
-      .string()
-      .regex(/^[0-9a-f]{32}$/, '32 hex digits')
-      .optional(),
-    help: 'Cloudflare account id (32 hex digits; also R2_ACCOUNT_ID)',
-    group: 'exchange',
-    aliases: ['R2_ACCOUNT_ID'],
-  },
-  cloudflareApiToken: {
-    flag: null,
-    env: 'CLOUDFLARE_API_TOKEN',
-    type: z.string().min(1).optional(),
-    help: 'Cloudflare API token for r2_rotate_keys and friends (also CLOUDFLARE_API_TOKEN)',
-    group: 'exchange',
-    aliases: ['CLOUDFLARE_API_TOKEN'],
-  },
-  cloudflareApiBase: {
-    flag: null,
-    env: 'CLOUDFLARE_API_BASE',
-    type: z.url({ protocol: /^https?$/ }),
-    default: 'https://api.cloudflare.com/client/v4',
-    help: 'the Cloudflare v4 API base URL',
-    group: 'exchange',
-  },
+  ...EXCHANGE_OPTIONS,
   webhookUrl: {
     flag: 'webhook-url',
     env: 'WEBHOOK_URL',

@@ -1,9 +1,5 @@
-import {
-  OPTION_GROUPS,
-  type OptionGroup,
-  type OptionSpec,
-  SERVER_OPTIONS,
-} from '../config/server-options.ts';
+import { OPTION_GROUPS, type OptionGroup, type OptionSpec } from '../config/option-spec.ts';
+import { SERVER_OPTIONS } from '../config/server-options.ts';
 
 /** What the unit fixes itself, so the env file only says so (flags win over the environment). */
 const SET_BY_UNIT: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { AbsolutePath, LIMITS, ReachError } from '@reach/protocol';
+import { AbsolutePath, type ErrorCode, LIMITS, ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import type { TransferService } from '../../transfer/transfer-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
@@ -36,6 +36,16 @@ function progressReporter(ctx: ToolContext, verb: string): (done: number, total:
   };
 }
 
+/** What upload_file and download_file can fail with, besides reaching the client. */
+const TRANSFER_ERRORS = [
+  ...LINK_ERRORS,
+  'PATH_DENIED',
+  'FILE_NOT_FOUND',
+  'PERMISSION_DENIED',
+  'TRANSFER_FAILED',
+  'INTEGRITY_ERROR',
+] as const satisfies readonly ErrorCode[];
+
 export const transferTools = [
   defineTool({
     name: 'upload_file',
@@ -50,14 +60,7 @@ export const transferTools = [
       idempotency_key: IdempotencyKey.optional(),
     }),
     result: UploadResult,
-    errors: [
-      ...LINK_ERRORS,
-      'PATH_DENIED',
-      'FILE_NOT_FOUND',
-      'PERMISSION_DENIED',
-      'TRANSFER_FAILED',
-      'INTEGRITY_ERROR',
-    ],
+    errors: TRANSFER_ERRORS,
     handler: (args, ctx) =>
       withClient(args.client_id, ctx, (client) => {
         const id = operationId(args.idempotency_key, ctx);
@@ -89,14 +92,7 @@ export const transferTools = [
       idempotency_key: IdempotencyKey.optional(),
     }),
     result: DownloadResult,
-    errors: [
-      ...LINK_ERRORS,
-      'PATH_DENIED',
-      'FILE_NOT_FOUND',
-      'PERMISSION_DENIED',
-      'TRANSFER_FAILED',
-      'INTEGRITY_ERROR',
-    ],
+    errors: TRANSFER_ERRORS,
     handler: (args, ctx) =>
       withClient(args.client_id, ctx, (client) => {
         const id = operationId(args.idempotency_key, ctx);
