@@ -247,6 +247,9 @@ describe('e2e: every agent method and error code through the server', () => {
       code('CLIENT_NOT_FOUND', (err) => {
         const online = err.details?.online as Array<{ uuid: string }>;
         assert.ok(online.some((c) => c.uuid === client.uuid));
+        assert.ok(online.length <= 5, 'a bounded sample, not the fleet');
+        assert.equal(err.details?.online_count, online.length);
+        assert.ok(Array.isArray(err.details?.matches));
       }),
     );
   });

@@ -114,3 +114,26 @@ test('failures inside the grace period after start do not count', async () => {
   await flush();
   assert.equal(dead, 1);
 });
+
+test('the first beat falls where firstBeatAt puts it in the interval; later beats a full interval apart', async () => {
+  const delays: number[] = [];
+  for (const at of [0, 0.25, 0.999]) {
+    const timers = manualTimers();
+    const hb = new Heartbeat({
+      intervalMs: 40_000,
+      timeoutMs: 10_000,
+      maxFailures: 3,
+      timers,
+      firstBeatAt: () => at,
+      beat: async () => {},
+      onDead: () => assert.fail('no failure expected'),
+    });
+    hb.start();
+    delays.push(timers.lastMs);
+    timers.fire();
+    await flush();
+    assert.equal(timers.lastMs, 40_000, 'after the first beat, the plain interval');
+    hb.stop();
+  }
+  assert.deepEqual(delays, [0, 10_000, 39_960]);
+});

@@ -10,6 +10,13 @@ export interface HeartbeatOptions {
   onDead(failures: number, lastError: unknown): void;
   /** Failures within this many ms of `start()` do not count (a new connection's grace). */
   graceMs?: number;
+  /**
+   * Where in the first interval the first beat falls, as a fraction in [0, 1) (`Math.random` in
+   * production). Clients that all registered at once (a restart storm) then beat spread over the
+   * interval instead of together; every later beat follows the previous one by `intervalMs`.
+   * Absent: the first beat comes a full interval after `start()`.
+   */
+  firstBeatAt?: () => number;
   /** Milliseconds clock, injected with `timers` in tests. */
   now?: () => number;
   timers?: Timers;
@@ -44,7 +51,10 @@ export class Heartbeat {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#startedAt = this.#now();
-    this.#schedule();
+    const at = this.#opts.firstBeatAt?.();
+    this.#schedule(
+      at === undefined ? undefined : Math.floor(Math.min(Math.max(at, 0), 1) * this.#opts.intervalMs),
+    );
   }
 
   stop(): void {
@@ -53,12 +63,12 @@ export class Heartbeat {
     this.#handle = undefined;
   }
 
-  #schedule(): void {
+  #schedule(delayMs = this.#opts.intervalMs): void {
     if (this.#stopped) return;
     this.#handle = this.#timers.setTimeout(() => {
       this.#handle = undefined;
       this.#tick();
-    }, this.#opts.intervalMs);
+    }, delayMs);
   }
 
   #tick(): void {

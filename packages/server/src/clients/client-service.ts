@@ -36,6 +36,9 @@ const ConfigurePatch = z.strictObject({
 });
 export type ConfigurePatch = z.input<typeof ConfigurePatch>;
 
+/** How many close matches and online clients a CLIENT_NOT_FOUND names at most. */
+const NOT_FOUND_SAMPLE = 5;
+
 function invalid(error: z.ZodError): ReachError {
   const issue = error.issues[0];
   return new ReachError(
@@ -95,14 +98,14 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
   /** By uuid, client_id or display name (case-insensitive); unknown → CLIENT_NOT_FOUND. */
   resolve(ref: string): ClientDetail {
     const record = this.#store.findByRef(ref);
-    if (!record) throw this.#notFound(`no client matches "${ref}"`);
+    if (!record) throw this.#notFound(`no client matches "${ref}"`, ref);
     return toClientDetail(record, this.#registry.get(record.uuid));
   }
 
   /** Like resolve, but the client must be online and not quarantined. */
   resolveOnline(ref: string): ClientDetail {
     const record = this.#store.findByRef(ref);
-    if (!record) throw this.#notFound(`no client matches "${ref}"`);
+    if (!record) throw this.#notFound(`no client matches "${ref}"`, ref);
     const online = this.#onlineOrThrow(record);
     return toClientDetail(record, online);
   }
@@ -177,7 +180,7 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
       return direct;
     }
     const record = this.#store.findByRef(ref);
-    if (!record) throw this.#notFound(`no client matches "${ref}"`);
+    if (!record) throw this.#notFound(`no client matches "${ref}"`, ref);
     return this.#onlineOrThrow(record);
   }
 
@@ -205,14 +208,29 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
     );
   }
 
-  #notFound(message: string): ReachError {
-    const online = this.#registry.all().map((c) => ({
-      uuid: c.uuid,
-      display_name: this.#store.get(c.uuid)?.display_name ?? c.registration.display_name,
-    }));
+  #notFound(message: string, ref?: string): ReachError {
+    // Bounded: close matches by name plus a few online clients, never the whole fleet (at 10,000
+    // clients the old list of every online client made each typo a megabyte-sized error).
+    const matches =
+      ref === undefined
+        ? []
+        : this.#store
+            .closeMatches(ref, NOT_FOUND_SAMPLE)
+            .map((m) => ({ ...m, online: this.#registry.get(m.uuid) !== undefined }));
+    const online: Array<{ uuid: string; display_name: string }> = [];
+    for (const c of this.#registry.all()) {
+      if (online.length >= NOT_FOUND_SAMPLE) break;
+      online.push({
+        uuid: c.uuid,
+        display_name: this.#store.get(c.uuid)?.display_name ?? c.registration.display_name,
+      });
+    }
     return new ReachError('CLIENT_NOT_FOUND', message, {
-      details: { online },
-      recoveryHint: online.length > 0 ? 'Use one of the online clients listed in details.' : undefined,
+      details: { matches, online, online_count: this.#registry.size },
+      recoveryHint:
+        matches.length > 0 || online.length > 0
+          ? 'Use one of the clients listed in details, or find_client to search.'
+          : undefined,
     });
   }
 }

@@ -24,6 +24,8 @@ export interface RegistrationDeps {
   claims: ClaimLimiter;
   /** Told once when heartbeats fail `maxFailures` times in a row, before the link is closed. */
   onUnhealthy?(uuid: string, failures: number): void;
+  /** The first heartbeat's place in the interval, [0, 1); default Math.random (see Heartbeat). */
+  heartbeatJitter?: () => number;
   now?: () => Date;
 }
 
@@ -103,6 +105,7 @@ export async function registerLink(link: SshLink, deps: RegistrationDeps): Promi
     const connectedAgent = agent;
     const heartbeat = new Heartbeat({
       ...deps.heartbeat,
+      firstBeatAt: deps.heartbeatJitter ?? Math.random,
       beat: (ms) => connectedAgent.call('heartbeat', {}, { timeoutMs: ms }),
       onDead: (failures) => {
         heartbeatFailed = true;

@@ -106,4 +106,21 @@ describe('client store', () => {
     const store = new ClientStore(openDatabase(':memory:', MIGRATIONS));
     assert.throws(() => store.update(UUID, { purpose: 'x' }), { code: 'CLIENT_NOT_FOUND' });
   });
+
+  test('closeMatches names at most the limit, by substring or shared prefix, never the fleet', () => {
+    const store = new ClientStore(openDatabase(':memory:', MIGRATIONS));
+    for (let i = 0; i < 40; i++) {
+      const uuid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+      store.insert(uuid, KEY_A, info({ display_name: i < 20 ? `web-${i}` : `db-${i}` }));
+    }
+    const web = store.closeMatches('WEB-1', 5);
+    assert.equal(web.length, 5);
+    assert.ok(web.every((m) => m.display_name.startsWith('web-')));
+    assert.deepEqual(
+      store.closeMatches('db-3x', 5).map((m) => m.display_name),
+      ['db-20', 'db-21', 'db-22', 'db-23', 'db-24'],
+    );
+    assert.deepEqual(store.closeMatches('zzz', 5), []);
+    assert.deepEqual(store.closeMatches('%%%', 5), [], 'LIKE wildcards in the ref match literally');
+  });
 });

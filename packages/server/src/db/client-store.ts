@@ -97,6 +97,25 @@ export class ClientStore {
       .map(toClientRecord);
   }
 
+  /**
+   * At most `limit` clients whose display name, client_id or uuid contains `ref` or shares its
+   * first three characters (case-insensitive): the "did you mean" of CLIENT_NOT_FOUND, bounded so
+   * an error never carries the whole fleet.
+   */
+  closeMatches(ref: string, limit: number): Array<{ uuid: string; display_name: string }> {
+    const needle = ref.toLowerCase();
+    const prefix = `${needle.slice(0, 3).replace(/[\\%_]/g, '\\$&')}%`;
+    return this.#db
+      .prepare(
+        `SELECT uuid, display_name FROM clients
+         WHERE instr(lower(display_name), ?) > 0 OR instr(lower(coalesce(client_id, '')), ?) > 0
+           OR instr(uuid, ?) > 0 OR lower(display_name) LIKE ? ESCAPE '\\'
+         ORDER BY display_name COLLATE NOCASE, uuid LIMIT ?`,
+      )
+      .all(needle, needle, needle, prefix, limit)
+      .map((r) => ({ uuid: String(r.uuid), display_name: String(r.display_name) }));
+  }
+
   count(): number {
     const row = this.#db.prepare('SELECT COUNT(*) AS n FROM clients').get() as { n: number };
     return row.n;
