@@ -90,4 +90,20 @@ describe('JobManager (real processes, real /proc)', () => {
     assert.equal((await m.read(job.id, 'stdout', 0, 10_000))?.size, 1000);
     m.close();
   });
+
+  test('past the per-client cap the oldest finished jobs are pruned, running ones kept', async () => {
+    const sub = join(dir, 'cap');
+    const m = new JobManager({ dir: sub, pollMs: 50, maxTotalBytes: 3000 });
+    await m.start();
+    const old = await m.startJob({ cmd: 'head -c 2000 /dev/zero', cwd: dir, env, caller: 't' });
+    await m.wait(old.id, 10_000);
+    const running = await m.startJob({ cmd: 'head -c 2000 /dev/zero; sleep 30', cwd: dir, env, caller: 't' });
+    await new Promise((r) => setTimeout(r, 200));
+    const fresh = await m.startJob({ cmd: 'true', cwd: dir, env, caller: 't' });
+    assert.equal(m.get(old.id), undefined);
+    assert.equal(m.get(running.id)?.status, 'running');
+    assert.ok(m.get(fresh.id));
+    await m.cancel(running.id);
+    m.close();
+  });
 });
