@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { listProcesses } from '../spawner/proc-stat.ts';
+import { JobManager } from './job-manager.ts';
+
+const env = { PATH: process.env.PATH };
+
+describe('JobManager (real processes, real /proc)', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reach-jobs-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+  const manager = (extra = {}) => new JobManager({ dir, pollMs: 50, cancelGraceMs: 200, ...extra });
+
+  test('wait returns the exit code; read pages 5 MiB exactly', async () => {
+    const m = manager();
+    await m.start();
+    const job = await m.startJob({
+      cmd: 'head -c 5242880 /dev/urandom | tee /dev/stderr | sha256sum; exit 3',
+      cwd: dir,
+      env,
+      caller: 't',
+    });
+    const done = await m.wait(job.id, 20_000);
+    assert.equal(done?.status, 'exited');
+    assert.equal(done?.exit_code, 3);
+    const h = createHash('sha256');
+    let offset = 0;
+    for (;;) {
+      const page = await m.read(job.id, 'stderr', offset, 700_001);
+      assert.ok(page);
+      h.update(page.data);
+      offset += page.data.length;
+      if (page.eof) break;
+    }
+    assert.equal(offset, 5 * 1024 * 1024);
+    const out = await m.read(job.id, 'stdout', 0, 1000);
+    assert.equal(out?.data.toString().split(' ')[0], h.digest('hex'));
+    m.close();
+  });
+
+  test('a new manager finds a running job again, and marks a vanished one lost', async () => {
+    const first = manager();
+    await first.start();
+    const job = await first.startJob({ cmd: 'echo hi; sleep 30', cwd: dir, env, caller: 't' });
+    first.close();
+    const second = manager();
+    await second.start();
+    assert.equal(second.get(job.id)?.status, 'running');
+    second.close();
+    process.kill(-job.pgid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const third = manager();
+    await third.start();
+    const lost = third.get(job.id);
+    assert.equal(lost?.status, 'lost');
+    assert.equal((await third.read(job.id, 'stdout', 0, 100))?.data.toString(), 'hi\n');
+    third.close();
+  });
+
+  test('cancel stops the whole group, a TERM-ignoring child included', async () => {
+    const m = manager();
+    await m.start();
+    const job = await m.startJob({
+      cmd: 'sh -c \'trap "" INT TERM; sleep 30\' & sleep 30',
+      cwd: dir,
+      env,
+      caller: 't',
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok((await listProcesses()).filter((p) => p.pgrp === job.pgid).length >= 2);
+    const r = await m.cancel(job.id);
+    assert.equal(r?.stopped, true);
+    assert.deepEqual(r?.pids, []);
+    assert.equal(m.get(job.id)?.status, 'cancelled');
+    m.close();
+  });
+
+  test('the per-job cap keeps the first bytes and is reported', async () => {
+    const m = manager({ maxJobBytes: 1000 });
+    await m.start();
+    const job = await m.startJob({ cmd: 'head -c 5000 /dev/zero', cwd: dir, env, caller: 't' });
+    const done = await m.wait(job.id, 10_000);
+    assert.equal(done?.cap_hit, true);
+    assert.equal((await m.read(job.id, 'stdout', 0, 10_000))?.size, 1000);
+    m.close();
+  });
+
+  test('past the per-client cap the oldest finished jobs are pruned, running ones kept', async () => {
+    const sub = join(dir, 'cap');
+    const m = new JobManager({ dir: sub, pollMs: 50, maxTotalBytes: 3000 });
+    await m.start();
+    const old = await m.startJob({ cmd: 'head -c 2000 /dev/zero', cwd: dir, env, caller: 't' });
+    await m.wait(old.id, 10_000);
+    const running = await m.startJob({ cmd: 'head -c 2000 /dev/zero; sleep 30', cwd: dir, env, caller: 't' });
+    await new Promise((r) => setTimeout(r, 200));
+    const fresh = await m.startJob({ cmd: 'true', cwd: dir, env, caller: 't' });
+    assert.equal(m.get(old.id), undefined);
+    assert.equal(m.get(running.id)?.status, 'running');
+    assert.ok(m.get(fresh.id));
+    await m.cancel(running.id);
+    m.close();
+  });
+});
