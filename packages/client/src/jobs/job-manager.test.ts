@@ -16,16 +16,16 @@ describe('JobManager (real processes, real /proc)', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
   const manager = (extra = {}) => new JobManager({ dir, pollMs: 50, cancelGraceMs: 200, ...extra });
+  const launch = (m: JobManager, cmd: string) => m.startJob({ cmd, cwd: dir, env, caller: 't' });
+  /** A started manager with one job already launched: the setup most tests share. */
+  const started = async (cmd: string, extra = {}) => {
+    const m = manager(extra);
+    await m.start();
+    return { m, job: await launch(m, cmd) };
+  };
 
   test('wait returns the exit code; read pages 5 MiB exactly', async () => {
-    const m = manager();
-    await m.start();
-    const job = await m.startJob({
-      cmd: 'head -c 5242880 /dev/urandom | tee /dev/stderr | sha256sum; exit 3',
-      cwd: dir,
-      env,
-      caller: 't',
-    });
+    const { m, job } = await started('head -c 5242880 /dev/urandom | tee /dev/stderr | sha256sum; exit 3');
     const done = await m.wait(job.id, 20_000);
     assert.equal(done?.status, 'exited');
     assert.equal(done?.exit_code, 3);
@@ -45,9 +45,7 @@ describe('JobManager (real processes, real /proc)', () => {
   });
 
   test('a new manager finds a running job again, and marks a vanished one lost', async () => {
-    const first = manager();
-    await first.start();
-    const job = await first.startJob({ cmd: 'echo hi; sleep 30', cwd: dir, env, caller: 't' });
+    const { m: first, job } = await started('echo hi; sleep 30');
     first.close();
     const second = manager();
     await second.start();
@@ -64,14 +62,7 @@ describe('JobManager (real processes, real /proc)', () => {
   });
 
   test('cancel stops the whole group, a TERM-ignoring child included', async () => {
-    const m = manager();
-    await m.start();
-    const job = await m.startJob({
-      cmd: 'sh -c \'trap "" INT TERM; sleep 30\' & sleep 30',
-      cwd: dir,
-      env,
-      caller: 't',
-    });
+    const { m, job } = await started('sh -c \'trap "" INT TERM; sleep 30\' & sleep 30');
     await new Promise((r) => setTimeout(r, 200));
     assert.ok((await listProcesses()).filter((p) => p.pgrp === job.pgid).length >= 2);
     const r = await m.cancel(job.id);
@@ -82,9 +73,7 @@ describe('JobManager (real processes, real /proc)', () => {
   });
 
   test('the per-job cap keeps the first bytes and is reported', async () => {
-    const m = manager({ maxJobBytes: 1000 });
-    await m.start();
-    const job = await m.startJob({ cmd: 'head -c 5000 /dev/zero', cwd: dir, env, caller: 't' });
+    const { m, job } = await started('head -c 5000 /dev/zero', { maxJobBytes: 1000 });
     const done = await m.wait(job.id, 10_000);
     assert.equal(done?.cap_hit, true);
     assert.equal((await m.read(job.id, 'stdout', 0, 10_000))?.size, 1000);
@@ -95,11 +84,11 @@ describe('JobManager (real processes, real /proc)', () => {
     const sub = join(dir, 'cap');
     const m = new JobManager({ dir: sub, pollMs: 50, maxTotalBytes: 3000 });
     await m.start();
-    const old = await m.startJob({ cmd: 'head -c 2000 /dev/zero', cwd: dir, env, caller: 't' });
+    const old = await launch(m, 'head -c 2000 /dev/zero');
     await m.wait(old.id, 10_000);
-    const running = await m.startJob({ cmd: 'head -c 2000 /dev/zero; sleep 30', cwd: dir, env, caller: 't' });
+    const running = await launch(m, 'head -c 2000 /dev/zero; sleep 30');
     await new Promise((r) => setTimeout(r, 200));
-    const fresh = await m.startJob({ cmd: 'true', cwd: dir, env, caller: 't' });
+    const fresh = await launch(m, 'true');
     assert.equal(m.get(old.id), undefined);
     assert.equal(m.get(running.id)?.status, 'running');
     assert.ok(m.get(fresh.id));
