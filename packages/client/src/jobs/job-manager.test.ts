@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { listProcesses } from '../spawner/proc-stat.ts';
 import { JobManager } from './job-manager.ts';
+import { groupMembers } from './job-signals.ts';
 
 const env = { PATH: process.env.PATH };
 
@@ -46,6 +47,9 @@ describe('JobManager (real processes, real /proc)', () => {
 
   test('a new manager finds a running job again, and marks a vanished one lost', async () => {
     const { m: first, job } = await started('echo hi; sleep 30');
+    // The kill below must come after the echo, however slowly the shell starts on a loaded machine.
+    while ((await first.read(job.id, 'stdout', 0, 10))?.size !== 3)
+      await new Promise((r) => setTimeout(r, 20));
     first.close();
     const second = manager();
     await second.start();
@@ -94,5 +98,63 @@ describe('JobManager (real processes, real /proc)', () => {
     assert.ok(m.get(fresh.id));
     await m.cancel(running.id);
     m.close();
+  });
+
+  test('a timeout stops the group and the job ends timed_out', async () => {
+    const m = manager();
+    await m.start();
+    const job = await m.startJob({ cmd: 'echo a; sleep 30', cwd: dir, env, caller: 't', timeoutS: 0.3 });
+    const done = await m.wait(job.id, 10_000);
+    assert.equal(done?.status, 'timed_out');
+    assert.deepEqual(await groupMembers(job.pgid), []);
+    assert.equal((await m.read(job.id, 'stdout', 0, 100))?.data.toString(), 'a\n');
+    m.close();
+  });
+
+  test('a provisional job is held, unlisted and unsaved until promoted; discard removes it', async () => {
+    const sub = join(dir, 'prov');
+    const m = new JobManager({ dir: sub, pollMs: 50 });
+    await m.start();
+    const events: string[] = [];
+    const hold = (tag: string) => ({
+      env: { REACH_TEST_HOLD: tag },
+      spawned: (pid: number) => events.push(`${tag}+${pid > 0}`),
+      release: () => events.push(`${tag}-`),
+    });
+    const quick = await m.startJob({
+      cmd: 'echo $REACH_TEST_HOLD',
+      cwd: dir,
+      env,
+      caller: 't',
+      hold: hold('q'),
+    });
+    assert.equal(m.get(quick.id), undefined);
+    assert.deepEqual(m.list(), []);
+    await m.wait(quick.id, 10_000);
+    assert.equal((await m.read(quick.id, 'stdout', 0, 100))?.data.toString(), 'q\n');
+    await m.discard(quick.id);
+    assert.deepEqual(await readdir(sub), []);
+    const slow = await m.startJob({ cmd: 'sleep 30', cwd: dir, env, caller: 't', hold: hold('s') });
+    await assert.rejects(access(join(sub, slow.id, 'job.json')));
+    await m.promote(slow.id);
+    await access(join(sub, slow.id, 'job.json'));
+    assert.equal(m.list()[0]?.id, slow.id);
+    assert.deepEqual(events, ['q+true', 'q-', 's+true', 's-']);
+    await m.cancel(slow.id);
+    m.close();
+  });
+
+  test('start() removes what a provisional job of a previous run left', async () => {
+    const sub = join(dir, 'left');
+    const first = new JobManager({ dir: sub, pollMs: 50 });
+    await first.start();
+    const noop = { env: {}, spawned: () => undefined, release: () => undefined };
+    const job = await first.startJob({ cmd: 'true', cwd: dir, env, caller: 't', hold: noop });
+    await first.wait(job.id, 10_000);
+    first.close();
+    const second = new JobManager({ dir: sub, pollMs: 50 });
+    await second.start();
+    assert.deepEqual(await readdir(sub), []);
+    second.close();
   });
 });

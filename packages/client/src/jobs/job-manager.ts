@@ -1,15 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
-import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listProcesses, readProcStat } from '../spawner/proc-stat.ts';
+import type { GroupHold } from '../spawner/command-groups.ts';
+import { readProcStat } from '../spawner/proc-stat.ts';
 import { type JobRecord, loadJobs, saveJob } from './job-record.ts';
-
-async function isZombie(pid: number): Promise<boolean> {
-  const line = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return line === '' || line.slice(line.lastIndexOf(')') + 2, line.lastIndexOf(')') + 3) === 'Z';
-}
+import { stopGroup } from './job-signals.ts';
 
 export type JobStream = 'stdout' | 'stderr';
 
@@ -20,7 +17,7 @@ export interface JobManagerOptions {
   maxJobBytes?: number;
   /** Bytes all jobs' output may take; the oldest finished jobs are pruned past it. */
   maxTotalBytes?: number;
-  /** Between INT, TERM and KILL on cancel, in ms. */
+  /** Between INT, TERM and KILL on cancel (and TERM and KILL on timeout), in ms. */
   cancelGraceMs?: number;
   /** How often running jobs are checked (caps, jobs a previous run left), in ms. */
   pollMs?: number;
@@ -28,24 +25,38 @@ export interface JobManagerOptions {
 
 export interface StartJob {
   cmd: string;
+  /** Where the shell starts: a path, or a held descriptor's /proc/<pid>/fd link. */
   cwd: string;
+  /** The cwd as the caller named it, kept in the record (null: the default). */
+  cwdName?: string | null;
   env: Record<string, string | undefined>;
   caller: string;
+  /** Seconds after which the job's group is stopped and the job ends `timed_out`. */
+  timeoutS?: number;
+  /**
+   * A provisional job: held by the group watchdog (it dies with the client) and not listed or
+   * persisted until `promote`; `discard` removes it. run_command runs this way while it waits.
+   */
+  hold?: GroupHold;
 }
+
+const MAX_EXIT_FILE = 16;
 
 /**
  * Commands that outlive their RPC and the client itself. Each runs detached in its own process
- * group, deliberately NOT under the group watchdog (spawner/), writing straight into files in the
- * state directory, and a wrapper shell records its exit code in a file: so neither a dropped link
- * nor a client restart loses it. A restarted client finds a running job again by pgid and process
- * start time, or marks it `lost` with its output kept.
+ * group, writing straight into files in the state directory, and a wrapper shell records its exit
+ * code in a file: so neither a dropped link nor a client restart loses it. A restarted client finds
+ * a running job again by pgid and process start time, or marks it `lost` with its output kept.
+ * A provisional job (StartJob.hold) stays under the group watchdog until promoted.
  */
 export class JobManager {
   readonly #o: Required<JobManagerOptions>;
   readonly #jobs = new Map<string, JobRecord>();
+  readonly #holds = new Map<string, GroupHold>();
   readonly #waiters = new Map<string, Set<() => void>>();
-  /** Jobs being cancelled: however #check sees them end, they end `cancelled`. */
-  readonly #cancelling = new Set<string>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Jobs being stopped on purpose: however #check sees them end, they end this way. */
+  readonly #ending = new Map<string, 'cancelled' | 'timed_out'>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(o: JobManagerOptions) {
@@ -58,11 +69,23 @@ export class JobManager {
     };
   }
 
-  /** Loads the jobs a previous run left and starts watching those still running. */
+  /**
+   * Loads the jobs a previous run left and watches those still running. Directories without a
+   * record are provisional jobs of a previous run (their watchdog killed them): removed.
+   */
   async start(): Promise<void> {
-    for (const job of await loadJobs(this.#o.dir)) {
+    const jobs = await loadJobs(this.#o.dir);
+    const known = new Set(jobs.map((j) => j.id));
+    for (const name of await readdir(this.#o.dir).catch(() => [] as string[])) {
+      if (/^job-[0-9a-f]{16}$/.test(name) && !known.has(name)) {
+        await rm(join(this.#o.dir, name), { recursive: true, force: true });
+      }
+    }
+    for (const job of jobs) {
       this.#jobs.set(job.id, job);
-      if (job.status === 'running') await this.#check(job);
+      if (job.status !== 'running') continue;
+      await this.#check(job);
+      if (job.status === 'running') this.#armTimeout(job);
     }
     this.#timer = setInterval(() => void this.#tick(), this.#o.pollMs);
     this.#timer.unref();
@@ -70,14 +93,19 @@ export class JobManager {
 
   close(): void {
     clearInterval(this.#timer);
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
   }
 
+  /** Promoted jobs, oldest first. */
   list(): JobRecord[] {
-    return [...this.#jobs.values()].sort((a, b) => a.started_at.localeCompare(b.started_at));
+    return [...this.#jobs.values()]
+      .filter((j) => !this.#holds.has(j.id))
+      .sort((a, b) => a.started_at.localeCompare(b.started_at));
   }
 
   get(id: string): JobRecord | undefined {
-    return this.#jobs.get(id);
+    return this.#holds.has(id) ? undefined : this.#jobs.get(id);
   }
 
   async startJob(s: StartJob): Promise<JobRecord> {
@@ -87,27 +115,30 @@ export class JobManager {
     const job: JobRecord = {
       id,
       cmd: s.cmd,
+      cwd: s.cwdName ?? null,
       caller: s.caller,
       started_at: new Date().toISOString(),
       ended_at: null,
       status: 'running',
+      timeout_s: s.timeoutS ?? null,
       exit_code: null,
       pgid: 0,
       proc_start: null,
       cap_hit: false,
     };
-    await saveJob(this.#o.dir, job);
+    mkdirSync(d, { recursive: true, mode: 0o700 });
     // O_APPEND, so truncating a stream back to the cap (#tick) makes the writer continue there.
     const out = openSync(join(d, 'stdout'), 'a', 0o600);
     const err = openSync(join(d, 'stderr'), 'a', 0o600);
     try {
-      // The wrapper records the exit code even when this client is gone by then.
+      // The wrapper records the exit code even when this client is gone by then. Shell builtins
+      // only (no mv): #check takes a partly written file for "not yet".
       const child = spawn(
         '/bin/sh',
-        ['-c', '/bin/sh -c "$0"; c=$?; echo $c > "$1.tmp"; mv "$1.tmp" "$1"', s.cmd, join(d, 'exit')],
+        ['-c', '/bin/sh -c "$0"; c=$?; echo $c > "$1"; exit $c', s.cmd, join(d, 'exit')],
         {
           cwd: s.cwd,
-          env: s.env,
+          env: s.hold ? { ...s.env, ...s.hold.env } : s.env,
           detached: true,
           stdio: ['ignore', out, err],
         },
@@ -118,15 +149,43 @@ export class JobManager {
         child.once('error', reject);
       });
       job.pgid = child.pid ?? 0;
-      job.proc_start = (await readProcStat(job.pgid))?.start ?? null;
+      s.hold?.spawned(job.pgid);
       child.once('exit', () => void this.#check(job));
+    } catch (e) {
+      s.hold?.release();
+      await rm(d, { recursive: true, force: true });
+      throw e;
     } finally {
       closeSync(out);
       closeSync(err);
     }
-    await saveJob(this.#o.dir, job);
     this.#jobs.set(id, job);
+    if (s.hold) this.#holds.set(id, s.hold);
+    job.proc_start = (await readProcStat(job.pgid))?.start ?? null;
+    if (!s.hold) await this.#persist(job);
+    this.#armTimeout(job);
     return job;
+  }
+
+  /** Makes a provisional job a job: out of the watchdog's hold, persisted and listed. */
+  async promote(id: string): Promise<JobRecord | undefined> {
+    const job = this.#jobs.get(id);
+    const hold = this.#holds.get(id);
+    if (!job || !hold) return job;
+    hold.release();
+    this.#holds.delete(id);
+    await this.#persist(job);
+    return job;
+  }
+
+  /** Forgets a provisional job that has ended and removes its files. */
+  async discard(id: string): Promise<void> {
+    this.#holds.get(id)?.release();
+    this.#holds.delete(id);
+    this.#jobs.delete(id);
+    clearTimeout(this.#timers.get(id));
+    this.#timers.delete(id);
+    await rm(join(this.#o.dir, id), { recursive: true, force: true });
   }
 
   /** Resolves when the job has ended or `ms` has passed, whichever is first. */
@@ -154,13 +213,7 @@ export class JobManager {
     const job = this.#jobs.get(id);
     if (!job) return undefined;
     const file = join(this.#o.dir, id, stream);
-    const size = Math.min(
-      await stat(file).then(
-        (s) => s.size,
-        () => 0,
-      ),
-      this.#o.maxJobBytes,
-    );
+    const size = Math.min(await sizeOf(file), this.#o.maxJobBytes);
     const length = Math.max(0, Math.min(limit, size - offset));
     const buf = Buffer.alloc(length);
     if (length > 0) {
@@ -174,52 +227,70 @@ export class JobManager {
     return { data: buf, size, offset, eof: job.status !== 'running' && offset + length >= size };
   }
 
+  /** Sizes of both streams so far (capped at the per-job cap). */
+  async sizes(id: string): Promise<{ stdout_bytes: number; stderr_bytes: number }> {
+    const d = join(this.#o.dir, id);
+    const cap = this.#o.maxJobBytes;
+    const [o, e] = await Promise.all([sizeOf(join(d, 'stdout')), sizeOf(join(d, 'stderr'))]);
+    return { stdout_bytes: Math.min(o, cap), stderr_bytes: Math.min(e, cap) };
+  }
+
   /** INT, then TERM, then KILL to the job's group, each after a grace; what is left after. */
   async cancel(id: string): Promise<{ job: JobRecord; stopped: boolean; pids: number[] } | undefined> {
     const job = this.#jobs.get(id);
     if (!job) return undefined;
-    const members = async () => {
-      if (job.pgid <= 0) return [];
-      const pids = (await listProcesses()).filter((p) => p.pgrp === job.pgid).map((p) => p.pid);
-      // Zombies have stopped already; only their parent (maybe a container's init) can reap them.
-      const live = await Promise.all(pids.map(async (pid) => !(await isZombie(pid))));
-      return pids.filter((_, i) => live[i]);
-    };
-    if (job.status === 'running') {
-      this.#cancelling.add(id);
-      for (const sig of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
-        if ((await members()).length === 0) break;
-        try {
-          process.kill(-job.pgid, sig);
-        } catch {
-          break;
-        }
-        await new Promise((r) => setTimeout(r, this.#o.cancelGraceMs));
-      }
-      await this.#check(job, 'cancelled');
-    }
-    const left = await members();
+    const left = await this.#stop(job, 'cancelled', ['SIGINT', 'SIGTERM', 'SIGKILL']);
     return { job, stopped: left.length === 0, pids: left };
   }
 
+  async #stop(
+    job: JobRecord,
+    ending: 'cancelled' | 'timed_out',
+    signals: NodeJS.Signals[],
+  ): Promise<number[]> {
+    if (job.status === 'running') {
+      this.#ending.set(job.id, ending);
+      const left = await stopGroup(job.pgid, signals, this.#o.cancelGraceMs);
+      await this.#check(job, true);
+      return left;
+    }
+    return stopGroup(job.pgid, [], 0);
+  }
+
+  #armTimeout(job: JobRecord): void {
+    if (job.timeout_s === null || job.status !== 'running') return;
+    const ms = Date.parse(job.started_at) + job.timeout_s * 1000 - Date.now();
+    const t = setTimeout(() => void this.#stop(job, 'timed_out', ['SIGTERM', 'SIGKILL']), Math.max(0, ms));
+    t.unref();
+    this.#timers.set(job.id, t);
+  }
+
+  async #persist(job: JobRecord): Promise<void> {
+    if (this.#holds.has(job.id) || !this.#jobs.has(job.id)) return;
+    await saveJob(this.#o.dir, job);
+  }
+
   /** Whether a running job has ended (exit file, or its leader gone: lost), and caps. */
-  async #check(job: JobRecord, ending: 'cancelled' | undefined = undefined): Promise<void> {
-    if (job.status !== 'running') return;
-    if (this.#cancelling.has(job.id)) ending = 'cancelled';
+  async #check(job: JobRecord, stopped = false): Promise<void> {
+    const ending = this.#ending.get(job.id);
+    // While a stop is under way only its own last check ends the job (its waiters then see a
+    // group that is gone, not one between TERM and KILL).
+    if (job.status !== 'running' || (ending !== undefined && !stopped)) return;
     const d = join(this.#o.dir, job.id);
-    const exit = await readFile(join(d, 'exit'), 'utf8').catch(() => undefined);
+    const text = await readFile(join(d, 'exit'), 'utf8').catch(() => '');
+    const code = text.length < MAX_EXIT_FILE && text.endsWith('\n') ? Number.parseInt(text, 10) : Number.NaN;
     const st = job.pgid > 0 ? await readProcStat(job.pgid) : undefined;
     const alive = st !== undefined && st.start === job.proc_start && st.pgrp === job.pgid;
-    if (exit === undefined && alive && ending === undefined) return;
-    if (exit !== undefined) {
-      job.status = ending ?? 'exited';
-      job.exit_code = Number.parseInt(exit, 10);
-    } else {
-      job.status = ending ?? 'lost';
-    }
+    if (job.status !== 'running') return; // another #check ended it meanwhile
+    if (Number.isNaN(code) && alive && ending === undefined) return;
+    job.status = ending ?? (Number.isNaN(code) ? 'lost' : 'exited');
+    job.exit_code = Number.isNaN(code) ? null : code;
     job.ended_at = new Date().toISOString();
+    this.#ending.delete(job.id);
+    clearTimeout(this.#timers.get(job.id));
+    this.#timers.delete(job.id);
     await this.#capStreams(job);
-    await saveJob(this.#o.dir, job);
+    await this.#persist(job);
     for (const w of this.#waiters.get(job.id) ?? []) w();
     this.#waiters.delete(job.id);
   }
@@ -227,15 +298,11 @@ export class JobManager {
   async #capStreams(job: JobRecord): Promise<void> {
     for (const s of ['stdout', 'stderr']) {
       const file = join(this.#o.dir, job.id, s);
-      const size = await stat(file).then(
-        (x) => x.size,
-        () => 0,
-      );
-      if (size > this.#o.maxJobBytes) {
+      if ((await sizeOf(file)) > this.#o.maxJobBytes) {
         await truncate(file, this.#o.maxJobBytes);
         if (!job.cap_hit) {
           job.cap_hit = true;
-          await saveJob(this.#o.dir, job);
+          await this.#persist(job);
         }
       }
     }
@@ -254,12 +321,8 @@ export class JobManager {
     const sizes = new Map<string, number>();
     let total = 0;
     for (const job of this.#jobs.values()) {
-      let n = 0;
-      for (const s of ['stdout', 'stderr'])
-        n += await stat(join(this.#o.dir, job.id, s)).then(
-          (x) => x.size,
-          () => 0,
-        );
+      const d = join(this.#o.dir, job.id);
+      const n = (await sizeOf(join(d, 'stdout'))) + (await sizeOf(join(d, 'stderr')));
       sizes.set(job.id, n);
       total += n;
     }
@@ -272,3 +335,9 @@ export class JobManager {
     }
   }
 }
+
+const sizeOf = (file: string) =>
+  stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );

@@ -6,10 +6,14 @@ import { z } from 'zod';
 export const JobRecord = z.object({
   id: z.string().regex(/^job-[0-9a-f]{16}$/),
   cmd: z.string(),
+  /** The working directory as the caller named it (null: the client's default). */
+  cwd: z.string().nullable().default(null),
   caller: z.string(),
   started_at: z.string(),
   ended_at: z.string().nullable(),
-  status: z.enum(['running', 'exited', 'cancelled', 'lost']),
+  status: z.enum(['running', 'exited', 'cancelled', 'timed_out', 'lost']),
+  /** The command's own timeout: its group is stopped (TERM, then KILL) that long after start. */
+  timeout_s: z.number().positive().nullable().default(null),
   exit_code: z.number().int().nullable(),
   pgid: z.number().int(),
   /** Start time of the group leader in clock ticks after boot (/proc/<pid>/stat field 22). */
@@ -18,6 +22,7 @@ export const JobRecord = z.object({
   cap_hit: z.boolean().default(false),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
+export type JobStatus = JobRecord['status'];
 
 export const jobFile = (dir: string, id: string) => join(dir, id, 'job.json');
 
