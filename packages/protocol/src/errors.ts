@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   ROTATION_NOT_CONFIGURED: { rpc: -32051, http: 503 },
   R2_UPLOAD_ERROR: { rpc: -32052, http: 502 },
   R2_DOWNLOAD_ERROR: { rpc: -32053, http: 502 },
+  /** No job by that id on the client (never started, or pruned past the client's output cap). */
+  JOB_NOT_FOUND: { rpc: -32060, http: 404 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,6 +2,7 @@ export * from './agent-methods.ts';
 export * from './errors.ts';
 export * from './exchange-methods.ts';
 export * from './framing.ts';
+export * from './job-methods.ts';
 export * from './json-rpc.ts';
 export * from './limits.ts';
 export * from './link-methods.ts';

@@ -1,10 +1,16 @@
 import type { z } from 'zod';
 import { AGENT_METHODS } from './agent-methods.ts';
 import { EXCHANGE_METHODS } from './exchange-methods.ts';
+import { JOB_METHODS } from './job-methods.ts';
 import { SSH_SESSION_METHODS } from './ssh-session-methods.ts';
 
-/** Every method the server may call on a client's agent: the core, SSH-session and bucket-exchange ones. */
-export const LINK_METHODS = { ...AGENT_METHODS, ...SSH_SESSION_METHODS, ...EXCHANGE_METHODS } as const;
+/** Every method the server may call on a client's agent: the core, SSH-session, bucket-exchange and job ones. */
+export const LINK_METHODS = {
+  ...AGENT_METHODS,
+  ...SSH_SESSION_METHODS,
+  ...EXCHANGE_METHODS,
+  ...JOB_METHODS,
+} as const;
 export type LinkMethod = keyof typeof LINK_METHODS;
 export type LinkParams<M extends LinkMethod> = z.input<(typeof LINK_METHODS)[M]['params']>;
 export type LinkResult<M extends LinkMethod> = z.infer<(typeof LINK_METHODS)[M]['result']>;

@@ -7,6 +7,7 @@ import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
+import { PendingJobCancels } from './jobs/pending-cancels.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
 import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
@@ -100,6 +101,7 @@ export async function startTransports(
       operations: services.operations,
       exchange: services.exchange,
       prompts: new SecretPromptWatch(),
+      jobCancels: new PendingJobCancels({ clients: services.clients, log: log.child({ component: 'jobs' }) }),
       maxResultBytes: config.maxResultBytes,
     },
     tools: allTools,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ReachError } from '@reach/protocol';
@@ -9,6 +10,7 @@ import { PathPolicy } from '../agent/path-policy.ts';
 import { readAllowedFile } from '../agent/read-allowed-file.ts';
 import { detectCapabilities } from '../capabilities/detect.ts';
 import { loadConfig } from '../config/load-config.ts';
+import { JobManager } from '../jobs/job-manager.ts';
 import { createLogger } from '../log/logger.ts';
 import { OutputStore } from '../output-store/output-store.ts';
 import { POSIX_PLATFORM } from '../platform/platform.ts';
@@ -55,6 +57,13 @@ export const runAgentCommand: Command = {
             log,
           });
     await groups?.start();
+    // Commands that outlive their call, link and this process (run_command past its `wait`): Linux
+    // only, as they are found again after a restart through /proc (pgid and start time).
+    const jobs =
+      platform.procRoot !== null && existsSync('/proc/self/stat')
+        ? new JobManager({ dir: join(loaded.dir, 'jobs') })
+        : undefined;
+    await jobs?.start();
     // Before any write: sweep the temp files a previous run left in the directories it wrote into.
     const litter = new LitterSweeper({
       journalFile: join(loaded.dir, 'run', 'written-dirs.json'),
@@ -93,6 +102,7 @@ export const runAgentCommand: Command = {
       litter,
       operations,
       platform,
+      jobs,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -144,6 +154,7 @@ export const runAgentCommand: Command = {
       await tunnel.close();
       await sshSessions.close();
       groups?.close();
+      jobs?.close();
       await litter.close();
       await operations.close();
       outputs.close();

@@ -38,6 +38,8 @@ export function journaled(
 
 /** run_command's recorded copy: return code and duration whole, each stream's last 4 KiB. */
 export function recordCommandResult(result: Record<string, unknown>): unknown {
+  // A command that became a job: its id is the outcome (job_wait has the rest).
+  if (typeof result.job_id === 'string') return result;
   const tail = (s: unknown) => {
     const text = typeof s === 'string' ? s : '';
     const buf = Buffer.from(text, 'utf8');

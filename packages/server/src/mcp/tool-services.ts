@@ -2,6 +2,7 @@ import type { OperationJournal } from '@reach/protocol/node';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { SecretPromptWatch } from '../audit/secret-prompt.ts';
 import type { ClientService } from '../clients/client-service.ts';
+import type { PendingJobCancels } from '../jobs/pending-cancels.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import type { Exchange } from '../storage/build-exchange.ts';
 import type { TransferService } from '../transfer/transfer-service.ts';
@@ -19,6 +20,8 @@ export interface ToolServices {
   prompts: SecretPromptWatch;
   /** Transfers by operation id, as the server saw them (downloads are decided here). */
   operations?: OperationJournal;
+  /** job_cancel of jobs on offline clients, sent when they are back (absent: answered unknown, not queued). */
+  jobCancels?: PendingJobCancels;
   /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
   maxResultBytes: number;
 }

@@ -1,5 +1,6 @@
 import type { AgentMethod, RpcHandler, SshSessionMethod } from '@reach/protocol';
 import type { OperationJournal } from '@reach/protocol/node';
+import type { JobManager } from '../../jobs/job-manager.ts';
 import type { Logger } from '../../log/logger.ts';
 import {
   journaled,
@@ -14,6 +15,8 @@ import type { PathPolicy } from '../path-policy.ts';
 import { exchangeHandlers } from './exchange.ts';
 import { getMetricsHandler } from './get-metrics.ts';
 import { type ClientIdentity, helloHandler, type SystemInfo, systemInfo } from './hello.ts';
+import { jobHandlers } from './job-handlers.ts';
+import { jobRunHandler } from './job-run.ts';
 import { listFilesHandler } from './list-files.ts';
 import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './policy-and-status.ts';
 import { readFileHandler } from './read-file.ts';
@@ -53,17 +56,33 @@ export interface AgentHandlerDeps {
   operations?: OperationJournal | undefined;
   /** Shell, process tree and metrics sources of this OS; POSIX when absent. */
   platform?: Platform;
+  /** Commands that outlive their call (job_run, job_*); absent where there is no procfs. */
+  jobs?: JobManager | undefined;
 }
+
+/** Capability a client with jobs announces: the server then sends run_command's `wait` as job_run. */
+export const JOBS_CAPABILITY = 'jobs';
 
 /** Every core agent method, keyed by method name, ready for an RpcPeer. */
 export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHandler> {
   const now = deps.now ?? Date.now;
   const startedAt = now();
-  let capabilities = [...deps.capabilities];
+  const withJobs = (caps: readonly string[]) =>
+    deps.jobs ? [...new Set([...caps, JOBS_CAPABILITY])] : [...caps];
+  let capabilities = withJobs(deps.capabilities);
   const log = deps.log.child({ component: 'agent' });
   const ops = deps.operations;
   const once = (op: string, handler: RpcHandler, opts: Parameters<typeof journaled>[3] = {}) =>
     ops ? journaled(ops, op, handler, opts) : handler;
+  const commandDeps = {
+    policy: deps.policy,
+    log,
+    baseEnv: deps.baseEnv,
+    defaultCwd: deps.defaultCwd,
+    groups: deps.groups,
+    outputs: deps.outputs,
+    platform: deps.platform,
+  };
   const handlers: Record<CoreAgentMethod, RpcHandler> = {
     hello: helloHandler({
       identity: deps.identity,
@@ -75,19 +94,7 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
     }),
     set_policy: setPolicyHandler(deps.policy),
     heartbeat: heartbeatHandler(now, startedAt),
-    run_command: once(
-      'run_command',
-      runCommandHandler({
-        policy: deps.policy,
-        log,
-        baseEnv: deps.baseEnv,
-        defaultCwd: deps.defaultCwd,
-        groups: deps.groups,
-        outputs: deps.outputs,
-        platform: deps.platform,
-      }),
-      { record: recordCommandResult },
-    ),
+    run_command: once('run_command', runCommandHandler(commandDeps), { record: recordCommandResult }),
     read_file: readFileHandler({ policy: deps.policy }),
     read_output: readOutputHandler(deps.outputs),
     write_file: once('write_file', writeFileHandler({ policy: deps.policy, litter: deps.litter }), {
@@ -95,10 +102,24 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
     }),
     list_files: listFilesHandler({ policy: deps.policy }),
     get_metrics: getMetricsHandler(deps.platform, deps.baseEnv),
-    capabilities: capabilitiesHandler(deps.detectCapabilities, (caps) => {
-      capabilities = caps;
-    }),
+    capabilities: capabilitiesHandler(
+      async () => withJobs(await deps.detectCapabilities()),
+      (caps) => {
+        capabilities = caps;
+      },
+    ),
     operation_status: operationStatusHandler(ops),
   };
-  return new Map([...Object.entries(handlers), ...Object.entries(exchangeHandlers({ policy: deps.policy }))]);
+  const jobs: Record<string, RpcHandler> = {};
+  if (deps.jobs) {
+    jobs.job_run = once('run_command', jobRunHandler({ ...commandDeps, jobs: deps.jobs }), {
+      record: recordCommandResult,
+    });
+    Object.assign(jobs, jobHandlers(deps.jobs));
+  }
+  return new Map([
+    ...Object.entries(handlers),
+    ...Object.entries(exchangeHandlers({ policy: deps.policy })),
+    ...Object.entries(jobs),
+  ]);
 }

@@ -2,6 +2,7 @@ import type { ToolDefinition } from '../tool.ts';
 import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
 import { exchangeTools } from './exchange-tools.ts';
+import { jobTools } from './job-tools.ts';
 import { operationTools } from './operation-tools.ts';
 import { remoteTools } from './remote-tools.ts';
 import { rotationTools } from './rotation-tools.ts';
@@ -12,6 +13,7 @@ import { transferTools } from './transfer-tools.ts';
 export const allTools: readonly ToolDefinition[] = [
   ...clientTools,
   ...remoteTools,
+  ...jobTools,
   ...sshSessionTools,
   ...auditTools,
   ...transferTools,

@@ -1,12 +1,18 @@
-import { AbsolutePath, LIMITS, OutputStream } from '@reach/protocol';
+import { AbsolutePath, LIMITS, MAX_JOB_WAIT_S, OutputStream, RunningJobResult } from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
+import { ToolJobId, withToolJobIds } from './job-ids.ts';
 import { IdempotencyKey, operationId } from './operation-tools.ts';
 import { LINK_ERRORS, relayed } from './result-schemas.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
 const COMMAND_DEADLINE_GRACE_MS = 5_000;
+/**
+ * How long run_command waits before answering with a running job: under the 60 s after which the
+ * MCP SDK's default request timeout and Claude Code cut a tool call off, with room for the answer.
+ */
+const DEFAULT_WAIT_S = 25;
 /** How often a running command reports progress to a caller that asked for it. */
 const PROGRESS_INTERVAL_MS = 1_000;
 /** Deadline of the quick file and metrics calls. */
@@ -44,7 +50,8 @@ export const remoteTools = [
     name: 'run_command',
     description:
       'Run a shell command on the client. Past the result cap (256 KiB) stdout/stderr keep head and ' +
-      'tail: truncated:true, stdout_bytes/stderr_bytes, output_id for read_output.',
+      'tail: truncated:true, stdout_bytes/stderr_bytes, output_id for read_output. Still running ' +
+      'after wait s: returns {job_id, status:"running"}; it goes on (job_wait, job_output, job_cancel).',
     input: z.object({
       cmd: z.string().min(1).max(LIMITS.maxCommandChars),
       cwd: Path.optional(),
@@ -54,31 +61,44 @@ export const remoteTools = [
         .max(LIMITS.maxCommandTimeoutS)
         .default(LIMITS.defaultCommandTimeoutS)
         .describe('seconds'),
+      wait: z.number().min(0).max(MAX_JOB_WAIT_S).default(DEFAULT_WAIT_S).describe('seconds; 0: start a job'),
       env: z.record(z.string().max(256), z.string().max(32_768)).optional(),
       max_output_bytes: MaxOutputBytes.optional(),
       shell: z.enum(['cmd', 'powershell']).optional().describe('Windows clients only'),
       client_id: ClientRef.optional(),
       idempotency_key: IdempotencyKey.optional(),
     }),
-    result: relayed('run_command'),
+    result: z.union([relayed('run_command'), RunningJobResult.extend({ job_id: ToolJobId })]),
     errors: [...LINK_ERRORS, 'COMMAND_TIMEOUT', 'PATH_DENIED', 'FILE_NOT_FOUND', 'PERMISSION_DENIED'],
-    handler: ({ client_id, max_output_bytes, idempotency_key, ...rest }, ctx) =>
+    handler: ({ client_id, max_output_bytes, idempotency_key, wait, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
         const params = {
           ...rest,
           max_output_bytes: max_output_bytes ?? ctx.services.maxResultBytes,
           operation_id: operationId(idempotency_key, ctx),
         };
+        // A client without jobs (older, or Windows) runs it as before: the call lasts the command.
+        const asJob = wait < params.timeout && client.capabilities.includes('jobs');
         const started = Date.now();
+        const total = asJob ? wait : params.timeout;
         const ticker = setInterval(() => {
           const elapsed = Math.round((Date.now() - started) / 1000);
-          ctx.progress(elapsed, params.timeout, `running for ${elapsed} s`);
+          ctx.progress(elapsed, total, `running for ${elapsed} s`);
         }, PROGRESS_INTERVAL_MS);
         try {
-          return await ctx.services.clients.call(client.uuid, 'run_command', params, {
-            signal: ctx.signal,
-            timeoutMs: params.timeout * 1000 + COMMAND_DEADLINE_GRACE_MS,
-          });
+          if (!asJob) {
+            return await ctx.services.clients.call(client.uuid, 'run_command', params, {
+              signal: ctx.signal,
+              timeoutMs: params.timeout * 1000 + COMMAND_DEADLINE_GRACE_MS,
+            });
+          }
+          const result = await ctx.services.clients.call(
+            client.uuid,
+            'job_run',
+            { ...params, wait, caller: `mcp:${ctx.session.id}` },
+            { signal: ctx.signal, timeoutMs: wait * 1000 + COMMAND_DEADLINE_GRACE_MS },
+          );
+          return withToolJobIds(client.uuid, result);
         } finally {
           clearInterval(ticker);
         }
