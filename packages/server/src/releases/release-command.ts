@@ -96,7 +96,7 @@ async function install(
     const configured = await loadReleasePublicKey(config);
     if (configured === undefined) {
       throw new ReachError(
-        'INVALID_ARGUMENT',
+        'FILE_NOT_FOUND',
         `no release public key to check the signature against: put it at ${config.dataDir}/release.pub or pass --release-public-key FILE`,
       );
     }
