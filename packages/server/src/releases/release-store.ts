@@ -43,8 +43,7 @@ async function openNoFollow(path: string): Promise<FileHandle> {
  * The releases directory: `<dir>/<version>/` each holding what `npm run release` wrote (artifacts,
  * release.json, SHA256SUMS, release.json.minisig when signed), put there by `reach-server release
  * install|publish`. Serves only names release.json lists (or its aliases) and those three files:
- * nothing else in the directory is
- * reachable, and no listing exists beyond release.json.
+ * nothing else in the directory is reachable, and no listing exists beyond release.json.
  */
 export class ReleaseStore {
   readonly dir: string;
@@ -83,6 +82,10 @@ export class ReleaseStore {
     version: string,
   ): Promise<{ manifest: ReleaseManifest; bytes: Buffer; signature: string | undefined }> {
     const v = await this.resolveVersion(version);
+    return { ...(await this.#manifest(v)), signature: await this.#signature(v) };
+  }
+
+  async #manifest(v: string): Promise<{ manifest: ReleaseManifest; bytes: Buffer }> {
     const bytes = await this.#readSmall(join(this.dir, v, MANIFEST_FILE), `${v}/${MANIFEST_FILE}`);
     let json: unknown;
     try {
@@ -94,26 +97,32 @@ export class ReleaseStore {
     if (!parsed.success || parsed.data.version !== v) {
       throw new ReachError('INTERNAL_ERROR', `release ${v}: release.json is not valid`);
     }
-    const signature = await this.#readSmall(join(this.dir, v, SIGNATURE_FILE), `${v}/${SIGNATURE_FILE}`).then(
+    return { manifest: parsed.data, bytes };
+  }
+
+  /** The version's release.json.minisig text; undefined when the release is not signed. */
+  async #signature(v: string): Promise<string | undefined> {
+    return this.#readSmall(join(this.dir, v, SIGNATURE_FILE), `${v}/${SIGNATURE_FILE}`).then(
       (b) => b.toString('utf8'),
       (err: unknown) => {
         if (err instanceof ReachError && err.code === 'FILE_NOT_FOUND') return undefined;
         throw err;
       },
     );
-    return { manifest: parsed.data, bytes, signature };
   }
 
   /** Opens `name` (an artifact, an alias, release.json or SHA256SUMS) of `version` (or `latest`). */
   async open(version: string, name: string): Promise<OpenedReleaseFile> {
     if (!ARTIFACT_NAME.test(name)) throw notFound(name);
     const v = await this.resolveVersion(version);
-    const { manifest, bytes, signature } = await this.manifestFile(v);
+    const { manifest, bytes } = await this.#manifest(v);
     // release.json goes out as the bytes that were signed: a client checks them, not a re-encoding.
     if (name === MANIFEST_FILE) return memoryFile(name, v, bytes, 'application/json');
     if (name === SUMS_FILE)
       return memoryFile(name, v, Buffer.from(sha256Sums(manifest)), 'text/plain; charset=utf-8');
     if (name === SIGNATURE_FILE) {
+      // Read only when asked for: an artifact download opens release.json and the artifact, no more.
+      const signature = await this.#signature(v);
       if (signature === undefined) throw notFound(`${v}/${name} (release ${v} is not signed)`);
       return memoryFile(name, v, Buffer.from(signature), 'text/plain; charset=utf-8');
     }
