@@ -79,6 +79,14 @@ describe('release-key generate, release sign, publish, list', async () => {
     await assert.rejects(releaseKeyCommand(['generate', '--out', keys], io().io), /exists; pass --force/);
     assert.equal(await readFile(join(keys, 'release.pub'), 'utf8'), pub);
     await assert.rejects(releaseKeyCommand(['generate'], io().io), { code: 'INVALID_ARGUMENT' });
+    // --force replaces the pair whole (a spare directory: the tests below use the first pair).
+    const spare = join(root, 'spare-keys');
+    await releaseKeyCommand(['generate', '--out', spare], io().io);
+    const before = await readFile(join(spare, 'release.pub'), 'utf8');
+    assert.equal(await releaseKeyCommand(['generate', '--out', spare, '--force'], io().io), 0);
+    assert.notEqual(await readFile(join(spare, 'release.pub'), 'utf8'), before);
+    assert.equal((await stat(join(spare, 'release.key'))).mode & 0o777, 0o600);
+    assert.deepEqual((await readdir(spare)).sort(), ['release.key', 'release.pub']);
   });
 
   test('publish refuses an unsigned release, and any release while no public key is configured', async () => {
