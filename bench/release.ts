@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
-import { ReleaseManifestSchema } from '../packages/server/src/releases/release-manifest.ts';
+import { ReleaseManifestSchema } from '@reach/protocol';
 import { median } from './lib/measure.ts';
 import { startReach } from './lib/reach-under-test.ts';
 

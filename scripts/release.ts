@@ -1,6 +1,8 @@
 // `npm run release`: single executables, portable archives, release.json and SHA256SUMS in
 // dist/release/ for the version in package.json (see README "Deploying the client").
 // `--only NAME,…` builds just those executables (and the archives made from them), for quick tries.
+// `--sign-key FILE` (or REACH_RELEASE_SIGN_KEY=FILE) signs release.json into release.json.minisig
+// with the key `reach-server release-key generate` made; the key is read before the slow build.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
@@ -12,9 +14,11 @@ import {
   MANIFEST_FILE,
   type ReleaseArtifact,
   ReleaseManifestSchema,
+  SIGNATURE_FILE,
   SUMS_FILE,
   sha256Sums,
-} from '../packages/server/src/releases/release-manifest.ts';
+} from '@reach/protocol';
+import { readSecretKeyFile, signReleaseDir } from '../packages/server/src/releases/release-sign.ts';
 import { BINS, buildSeaBundle, REPO, readPackage } from './build/bundles.ts';
 import { makeArchive } from './release/archives.ts';
 import { nodeBinary, pinnedNodeVersion } from './release/node-binaries.ts';
@@ -30,6 +34,9 @@ const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((process.argv[onlyAt + 1] ?? '').split(',')) : undefined;
 const executables = EXECUTABLES.filter((t) => only === undefined || only.has(t.name));
 const archives = ARCHIVES.filter((a) => executables.some((e) => e.name === a.executable));
+const signAt = process.argv.indexOf('--sign-key');
+const signKeyFile = signAt >= 0 ? process.argv[signAt + 1] : process.env.REACH_RELEASE_SIGN_KEY || undefined;
+const signKey = signKeyFile === undefined ? undefined : await readSecretKeyFile(signKeyFile);
 
 const log = (line: string): void => {
   process.stderr.write(`release: ${line}\n`);
@@ -148,12 +155,15 @@ try {
   const manifest = ReleaseManifestSchema.parse({ version, node, artifacts });
   await writeFile(join(work, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   await writeFile(join(work, SUMS_FILE), sha256Sums(manifest));
+  const signed = signKey === undefined ? undefined : await signReleaseDir(work, signKey);
+  if (signed !== undefined) log(`${MANIFEST_FILE} signed by release key ${signed.keyId}`);
 
   // Only the artifacts, the manifest and the sums move into dist/release, replacing the last one.
   const staged = join(DIST, `.release-out-${process.pid}`);
   await rm(staged, { recursive: true, force: true });
   await mkdir(staged);
-  for (const name of [...artifacts.map((a) => a.name), MANIFEST_FILE, SUMS_FILE]) {
+  const extra = signed === undefined ? [] : [SIGNATURE_FILE];
+  for (const name of [...artifacts.map((a) => a.name), MANIFEST_FILE, SUMS_FILE, ...extra]) {
     await rename(join(work, name), join(staged, name));
   }
   await rm(OUT, { recursive: true, force: true });

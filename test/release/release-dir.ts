@@ -7,10 +7,7 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import {
-  type ReleaseManifest,
-  ReleaseManifestSchema,
-} from '../../packages/server/src/releases/release-manifest.ts';
+import { type ReleaseManifest, ReleaseManifestSchema } from '@reach/protocol';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const RELEASE = process.env.REACH_RELEASE_DIR ?? join(REPO, 'dist', 'release');

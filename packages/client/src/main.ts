@@ -31,6 +31,11 @@ const OPTIONS = {
   init: { type: 'boolean', help: initCommand.description },
   'generate-key': { type: 'boolean', help: generateKeyCommand.description },
   force: { type: 'boolean', help: 'with --generate-key: replace an existing key' },
+  'update-public-key': {
+    type: 'string',
+    arg: 'KEY',
+    help: 'with --init: the release key updates must be signed by (minisign key line or release.pub file)',
+  },
   'show-key': { type: 'boolean', help: showKeyCommand.description },
   'show-uuid': { type: 'boolean', help: showUuidCommand.description },
   'list-clients': { type: 'boolean', help: listClientsCommand.description },

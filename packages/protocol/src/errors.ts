@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   SSH_SESSION_RESTORE_ERROR: { rpc: -32038, http: 500 },
   TRANSFER_FAILED: { rpc: -32040, http: 500 },
   INTEGRITY_ERROR: { rpc: -32041, http: 500 },
+  /** A release signature that does not verify against the trusted release key (details.reason says why). */
+  SIGNATURE_INVALID: { rpc: -32042, http: 422 },
   R2_NOT_CONFIGURED: { rpc: -32050, http: 503 },
   ROTATION_NOT_CONFIGURED: { rpc: -32051, http: 503 },
   R2_UPLOAD_ERROR: { rpc: -32052, http: 502 },

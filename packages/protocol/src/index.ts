@@ -7,6 +7,18 @@ export * from './json-rpc.ts';
 export * from './limits.ts';
 export * from './link-methods.ts';
 export * from './paths.ts';
+export {
+  ARTIFACT_NAME,
+  MANIFEST_FILE,
+  MAX_MANIFEST_BYTES,
+  RELEASE_VERSION,
+  type ReleaseArtifact,
+  type ReleaseManifest,
+  ReleaseManifestSchema,
+  SIGNATURE_FILE,
+  SUMS_FILE,
+  sha256Sums,
+} from './release-manifest.ts';
 export * from './rpc-peer.ts';
 export * from './ssh-session-methods.ts';
 export {

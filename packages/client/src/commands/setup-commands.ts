@@ -3,6 +3,7 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import { ReachError } from '@reach/protocol';
 import { initConfig, type LoadedConfig, loadConfig } from '../config/load-config.ts';
+import { resolveUpdateKey } from '../config/update-key.ts';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { POSIX_PLATFORM } from '../platform/platform.ts';
 import { generateKeyPair, publicKeyFingerprint } from '../tunnel/keys.ts';
@@ -12,13 +13,20 @@ import type { Command, CommandContext } from './command.ts';
 export const initCommand: Command = {
   flag: 'init',
   description: 'create the config directory, a default config.yaml and this client’s UUID',
-  run: async ({ io, sources }) => {
-    const r = await initConfig(sources);
+  run: async ({ io, sources, flags }) => {
+    const keyArg = flags['update-public-key'];
+    const updateKey = typeof keyArg === 'string' ? await resolveUpdateKey(keyArg) : undefined;
+    const r = await initConfig(sources, { updateKey });
     io.stdout(
       r.created
         ? `Created ${r.path}\nUUID: ${r.uuid}\n`
         : `Config already exists at ${r.path} (kept)\nUUID: ${r.uuid}\n`,
     );
+    if (r.updateKey !== undefined) {
+      io.stdout(
+        `Updates must be signed by release key ${r.updateKey.keyId}${r.updateKey.written ? '' : ' (already set)'}\n`,
+      );
+    }
     io.stdout('Next: `reach --generate-key`, then authorize the key on the server.\n');
     return 0;
   },

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../fs/atomic-write.ts';
 import { type Platform, POSIX_PLATFORM } from '../platform/platform.ts';
 import { configFromEnv, readEnvVar } from './env.ts';
 import { ClientConfig, type ClientConfigInput, defaultConfigFile } from './schema.ts';
+import type { UpdateKey } from './update-key.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -118,26 +119,68 @@ export interface InitResult {
   path: string;
   created: boolean;
   uuid: string;
+  /** The update key now in config.yaml, and whether this run wrote it. */
+  updateKey?: UpdateKey & { written: boolean };
 }
 
-/** Creates the config directory (0700) and a default config.yaml with a new uuid, unless present. */
-export async function initConfig(sources: ConfigSources): Promise<InitResult> {
+export interface InitOptions {
+  /** `--update-public-key`: pinned into config.yaml (a new one, or an existing one without a key). */
+  updateKey?: UpdateKey | undefined;
+}
+
+/**
+ * Creates the config directory (0700) and a default config.yaml with a new uuid, unless present.
+ * An update key is written into a new file, or into an existing one that has none; an existing
+ * file that trusts another key keeps it and the run fails: the trusted key changes only by hand.
+ */
+export async function initConfig(sources: ConfigSources, options: InitOptions = {}): Promise<InitResult> {
   const dir = resolveConfigDir(sources);
   const platform = sources.platform ?? POSIX_PLATFORM;
   const path = platform.join(dir, CONFIG_FILE);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Windows: mode means nothing there; the directory's ACL is what keeps the key to its owner.
   await platform.restrictToOwner(dir, 'dir');
+  const key = options.updateKey;
   const existing = await readConfigDocument(path);
   if (existing) {
+    let written = false;
+    if (key !== undefined) {
+      const current: unknown = existing.get('update_public_key');
+      if (typeof current === 'string' && current !== '' && current !== key.line) {
+        throw new ReachError(
+          'INVALID_ARGUMENT',
+          `${path} already trusts another update key (${current}); edit update_public_key there to change it`,
+        );
+      }
+      if (current !== key.line) {
+        existing.set('update_public_key', key.line);
+        await writeFileAtomic(path, String(existing), { mode: 0o600 });
+        written = true;
+      }
+    }
     const loaded = await loadConfig(sources);
-    return { dir, path, created: false, uuid: loaded.config.uuid };
+    return {
+      dir,
+      path,
+      created: false,
+      uuid: loaded.config.uuid,
+      ...(key === undefined ? {} : { updateKey: { ...key, written } }),
+    };
   }
   const uuid = randomUUID();
-  const doc = new Document(defaultConfigFile(uuid));
+  const doc = new Document({
+    ...defaultConfigFile(uuid),
+    ...(key === undefined ? {} : { update_public_key: key.line }),
+  });
   doc.commentBefore = ' Reach client configuration. Environment REACH_* and command-line flags override it.';
   await writeFileAtomic(path, String(doc), { mode: 0o600 });
-  return { dir, path, created: true, uuid };
+  return {
+    dir,
+    path,
+    created: true,
+    uuid,
+    ...(key === undefined ? {} : { updateKey: { ...key, written: true } }),
+  };
 }
 
 function expandHome(p: string, home: string, platform: Platform = POSIX_PLATFORM): string {

@@ -1,5 +1,6 @@
 import { AbsolutePath, LINK } from '@reach/protocol';
 import { z } from 'zod';
+import { UPDATE_KEY_LINE } from './update-key.ts';
 
 /** Default SSH port of reach-server. */
 export const DEFAULT_SERVER_PORT = 2222;
@@ -41,6 +42,12 @@ export const ClientConfig = z
       .min(0)
       .max(16 * 1024 * 1024)
       .default(4096),
+    /**
+     * The release public key (minisign key line) an update must be signed with; empty: this
+     * client applies no update. Written by `--init --update-public-key` (or by hand), never by
+     * the server, so a server without the offline secret key cannot push code (#16).
+     */
+    update_public_key: z.union([z.literal(''), z.string().regex(UPDATE_KEY_LINE)]).default(''),
   })
   .refine((c) => c.max_reconnect_delay >= c.reconnect_delay, {
     message: 'max_reconnect_delay must be at least reconnect_delay',

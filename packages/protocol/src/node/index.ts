@@ -15,6 +15,21 @@ export {
 } from './litter-sweeper.ts';
 export { makeDirs } from './make-dirs.ts';
 export { raiseMallocThresholds } from './malloc-thresholds.ts';
+export {
+  formatPublicKey,
+  formatSignature,
+  keyIdHex,
+  MINISIGN,
+  type MinisignPublicKey,
+  type MinisignSignature,
+  parsePublicKey,
+  parseSignature,
+  prehash,
+  publicKeyFromRaw,
+  type SignatureRefusal,
+  signatureError,
+  verifyMinisign,
+} from './minisign.ts';
 export { isSymlinkRefusal, OPEN_DIR, OPEN_READ } from './open-flags.ts';
 export { openSource, type SendSource } from './open-source.ts';
 export { openedPath, procFdPath } from './opened-path.ts';
@@ -27,6 +42,7 @@ export {
 } from './operation-journal.ts';
 export { type PeerOverStreamOptions, peerOverStream } from './peer-over-stream.ts';
 export { type PresignedRequest, presignedRequest } from './presigned-http.ts';
+export { type VerifiedRelease, verifyReleaseManifest } from './release-signature.ts';
 export { SSH_ALGORITHMS, sshAlgorithms } from './ssh-algorithms.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { pathExists, realSystemOps, runOrThrow, type SystemOps, writeFileReplacing } from './system-ops.ts';

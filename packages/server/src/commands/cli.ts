@@ -98,11 +98,20 @@ const COMMANDS: readonly ServerCommand[] = [
   },
   {
     name: 'release',
-    usage: 'reach-server release install DIR [--force] [--data-dir D] [--releases-dir D]',
-    description: 'serve a dist/release of client executables at /latest and /releases',
+    usage: 'reach-server release install|publish|list|sign … (reach-server release --help)',
+    description: 'serve a dist/release at /latest and /releases; publish signed ones on a channel',
     run: async (argv, io) => {
       const { releaseCommand } = await import('../releases/release-command.ts');
       return releaseCommand(argv, { env: io.env, stdout: io.stdout, stderr: io.stderr });
+    },
+  },
+  {
+    name: 'release-key',
+    usage: 'reach-server release-key generate --out DIR [--force]',
+    description: 'make the offline release signing key pair (minisign format)',
+    run: async (argv, io) => {
+      const { releaseKeyCommand } = await import('../releases/release-key-command.ts');
+      return releaseKeyCommand(argv, { env: io.env, stdout: io.stdout, stderr: io.stderr });
     },
   },
   {

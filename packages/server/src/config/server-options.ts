@@ -254,6 +254,15 @@ export const SERVER_OPTIONS = {
     group: 'storage',
     path: true,
   },
+  releasePublicKey: {
+    flag: 'release-public-key',
+    env: 'RELEASE_PUBLIC_KEY',
+    arg: 'FILE',
+    type: z.string().min(1).optional(),
+    help: 'minisign public key that release publish and release list check signatures against (default <data-dir>/release.pub)',
+    group: 'storage',
+    path: true,
+  },
   releasesAuth: {
     flag: 'releases-auth',
     env: 'RELEASES_AUTH',

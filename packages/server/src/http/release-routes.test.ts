@@ -3,8 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { verifyReleaseManifest } from '@reach/protocol/node';
 import { fakeRelease } from '../../test/helpers/release-fixture.ts';
 import type { McpHttpEndpoints } from '../mcp/http-endpoints.ts';
+import { generateReleaseKey } from '../releases/release-key.ts';
+import { signReleaseDir } from '../releases/release-sign.ts';
 import { ReleaseStore } from '../releases/release-store.ts';
 import { createHttpApp } from './http-app.ts';
 import { parseRange } from './release-routes.ts';
@@ -99,6 +102,18 @@ describe('release routes', () => {
     }
     const m = await open.request('/latest/release.json');
     assert.equal(((await m.json()) as { version: string }).version, '1.4.0');
+  });
+
+  test('a signed release: what /latest serves verifies with the release key, as a client will check it', async () => {
+    assert.equal((await open.request('/latest/release.json.minisig')).status, 404);
+    const key = generateReleaseKey();
+    await signReleaseDir(rel.dir, key);
+    const manifest = Buffer.from(await (await open.request('/latest/release.json')).arrayBuffer());
+    const sig = await open.request('/latest/release.json.minisig');
+    assert.equal(sig.status, 200);
+    const v = verifyReleaseManifest(manifest, await sig.text(), key.publicText);
+    assert.equal(v.manifest.version, '1.4.0');
+    assert.equal(v.keyId, key.keyId);
   });
 
   test('with releases-auth api-key, downloads need the bearer key', async () => {

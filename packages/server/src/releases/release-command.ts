@@ -1,7 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ReachError } from '@reach/protocol';
-import { loadServerConfig } from '../config/server-config.ts';
-import { installRelease } from './release-install.ts';
+import { loadServerConfig, type ServerConfig } from '../config/server-config.ts';
+import { ReleaseChannelSchema, setChannel } from './release-channels.ts';
+import { type InstallResult, installRelease } from './release-install.ts';
+import { formatListing, listReleases } from './release-list.ts';
+import { loadReleasePublicKey } from './release-public-key.ts';
+import { readSecretKeyFile, signReleaseDir } from './release-sign.ts';
 import { releasesDir } from './releases-dir.ts';
 
 export interface ReleaseCommandIo {
@@ -10,36 +14,104 @@ export interface ReleaseCommandIo {
   stderr: { write(text: string): unknown };
 }
 
-/** `reach-server release install DIR [--force] [--data-dir D] [--releases-dir D]`. */
+const SHARED = '[--data-dir D] [--releases-dir D]';
+export const RELEASE_USAGE = [
+  `reach-server release install DIR [--force] ${SHARED}`,
+  `reach-server release publish DIR [--channel stable|beta] [--force] [--release-public-key FILE] ${SHARED}`,
+  `reach-server release list [--json] [--release-public-key FILE] ${SHARED}`,
+  'reach-server release sign DIR --sign-key FILE',
+] as const;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+  channel: { type: 'string' },
+  'sign-key': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'releases-dir': { type: 'string' },
+  'release-public-key': { type: 'string' },
+} as const;
+type Values = ReturnType<typeof parse>['values'];
+
+/** Which flags each subcommand takes beyond the shared config ones. */
+const ALLOWED: Record<string, readonly (keyof typeof OPTIONS)[]> = {
+  install: ['force'],
+  publish: ['force', 'channel', 'release-public-key'],
+  list: ['json', 'release-public-key'],
+  sign: ['sign-key'],
+};
+
+/** `reach-server release install|publish|list|sign …` (RELEASE_USAGE). */
 export async function releaseCommand(argv: string[], io: ReleaseCommandIo): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (err) {
-    throw new ReachError('INVALID_ARGUMENT', (err as Error).message);
+    throw usageError((err as Error).message);
   }
-  const [sub, from, ...extra] = parsed.positionals;
-  if (sub !== 'install' || from === undefined || extra.length > 0) {
-    throw new ReachError(
-      'INVALID_ARGUMENT',
-      'usage: reach-server release install DIR [--force] [--data-dir D] [--releases-dir D]',
-    );
+  if (parsed.values.help === true) {
+    io.stdout.write(`usage:\n${RELEASE_USAGE.map((u) => `  ${u}\n`).join('')}`);
+    return 0;
   }
-  const flags = [
-    ...(parsed.values['data-dir'] === undefined ? [] : ['--data-dir', parsed.values['data-dir']]),
-    ...(parsed.values['releases-dir'] === undefined ? [] : ['--releases-dir', parsed.values['releases-dir']]),
-  ];
-  const { config } = loadServerConfig(flags, io.env);
-  let r: Awaited<ReturnType<typeof installRelease>>;
+  const [sub = '', ...operands] = parsed.positionals;
+  const allowed = ALLOWED[sub];
+  const wantsDir = sub !== 'list';
+  if (allowed === undefined || operands.length !== (wantsDir ? 1 : 0)) throw usageError();
+  for (const flag of Object.keys(parsed.values) as (keyof typeof OPTIONS)[]) {
+    if (flag !== 'data-dir' && flag !== 'releases-dir' && !allowed.includes(flag)) {
+      throw usageError(`release ${sub} takes no --${flag}`);
+    }
+  }
+  const dir = operands[0] ?? '';
+  const config = configFrom(parsed.values, io.env);
   try {
-    r = await installRelease(from, releasesDir(config), parsed.values.force === true);
+    if (sub === 'sign') return await sign(dir, parsed.values, io);
+    if (sub === 'list') return await list(config, parsed.values, io);
+    return await install(sub, dir, config, parsed.values, io);
   } catch (err) {
-    // A missing or damaged release is the operator's to fix: one line, not a stack.
+    // A missing, damaged or badly signed release is the operator's to fix: one line, not a stack.
     if (err instanceof ReachError && err.code !== 'INTERNAL_ERROR' && err.code !== 'INVALID_ARGUMENT') {
       io.stderr.write(`reach-server: ${err.message}\n`);
       return 1;
     }
     throw err;
+  }
+}
+
+async function install(
+  sub: string,
+  from: string,
+  config: ServerConfig,
+  values: Values,
+  io: ReleaseCommandIo,
+): Promise<number> {
+  const target = releasesDir(config);
+  let r: InstallResult;
+  if (sub === 'install') {
+    r = await installRelease(from, target, { force: values.force === true });
+  } else {
+    const channel = ReleaseChannelSchema.safeParse(values.channel ?? 'stable');
+    if (!channel.success) throw usageError(`--channel is stable or beta, not ${values.channel}`);
+    const configured = await loadReleasePublicKey(config);
+    if (configured === undefined) {
+      throw new ReachError(
+        'FILE_NOT_FOUND',
+        `no release public key to check the signature against: put it at ${config.dataDir}/release.pub or pass --release-public-key FILE`,
+      );
+    }
+    r = await installRelease(from, target, {
+      force: values.force === true,
+      publicKey: configured.key,
+      keepIdentical: true,
+    });
+    const before = await setChannel(target, channel.data, r.version);
+    io.stdout.write(
+      `${r.unchanged ? 'already published' : r.replaced ? 'republished' : 'published'} release ${r.version} ` +
+        `(${r.artifacts} artifacts, signed by ${r.signedBy}) in ${r.path}\n` +
+        `channel ${channel.data}: ${r.version}${before !== undefined && before !== r.version ? ` (was ${before})` : ''}\n`,
+    );
+    return 0;
   }
   io.stdout.write(
     `${r.replaced ? 'replaced' : 'installed'} release ${r.version} (${r.artifacts} artifacts) in ${r.path}\n` +
@@ -48,15 +120,34 @@ export async function releaseCommand(argv: string[], io: ReleaseCommandIo): Prom
   return 0;
 }
 
+async function list(config: ServerConfig, values: Values, io: ReleaseCommandIo): Promise<number> {
+  const configured = await loadReleasePublicKey(config);
+  const rows = await listReleases(releasesDir(config), configured?.key);
+  io.stdout.write(values.json === true ? `${JSON.stringify(rows, null, 2)}\n` : formatListing(rows));
+  return 0;
+}
+
+async function sign(dir: string, values: Values, io: ReleaseCommandIo): Promise<number> {
+  const keyFile = values['sign-key'];
+  if (keyFile === undefined) throw usageError('release sign needs --sign-key FILE');
+  const r = await signReleaseDir(dir, await readSecretKeyFile(keyFile));
+  io.stdout.write(`signed release ${r.version} with key ${r.keyId}: ${r.path}\n`);
+  return 0;
+}
+
+/** The shared options go through the server's config loader (flags < env < defaults, one place). */
+function configFrom(values: Values, env: ReleaseCommandIo['env']): ServerConfig {
+  const flags = (['data-dir', 'releases-dir', 'release-public-key'] as const).flatMap((f) =>
+    values[f] === undefined ? [] : [`--${f}`, values[f]],
+  );
+  return loadServerConfig(flags, env).config;
+}
+
+function usageError(first?: string): ReachError {
+  const lines = [...(first ? [first] : []), 'usage:', ...RELEASE_USAGE.map((u) => `  ${u}`)];
+  return new ReachError('INVALID_ARGUMENT', lines.join('\n'));
+}
+
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      force: { type: 'boolean' },
-      'data-dir': { type: 'string' },
-      'releases-dir': { type: 'string' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
 }

@@ -14,7 +14,13 @@ test('install copies a verified release into <releases>/<version> and it is serv
   const rel = await fakeRelease('1.2.3', join(root, 'build-a'));
   const releases = join(root, 'releases-a');
   const r = await installRelease(rel.dir, releases);
-  assert.deepEqual(r, { version: '1.2.3', path: join(releases, '1.2.3'), artifacts: 3, replaced: false });
+  assert.deepEqual(r, {
+    version: '1.2.3',
+    path: join(releases, '1.2.3'),
+    artifacts: 3,
+    replaced: false,
+    signedBy: undefined,
+  });
   assert.deepEqual(await readdir(releases), ['1.2.3']);
   const body = rel.bodies['reach-linux-x86_64'];
   assert.deepEqual(await readFile(join(releases, '1.2.3', 'reach-linux-x86_64')), body);
@@ -41,7 +47,7 @@ test('an installed version is kept unless force; force replaces it whole', async
   const first = await fakeRelease('2.0.0', join(root, 'build-c1'));
   await installRelease(first.dir, releases);
   await assert.rejects(installRelease(first.dir, releases), { code: 'INVALID_ARGUMENT' });
-  const r = await installRelease(first.dir, releases, true);
+  const r = await installRelease(first.dir, releases, { force: true });
   assert.equal(r.replaced, true);
   assert.deepEqual(await readdir(releases), ['2.0.0']);
 });

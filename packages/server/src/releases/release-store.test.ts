@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -34,7 +34,13 @@ describe('ReleaseStore', async () => {
 
   test('release.json and SHA256SUMS are served; nothing else in the directory is', async () => {
     const m = await store.open('latest', 'release.json');
+    // The bytes on disk (what a signature covers), not a re-encoding of them.
+    assert.equal(await text(m.stream(0, m.size - 1)), await readFile(join(v2.dir, 'release.json'), 'utf8'));
     assert.equal(JSON.parse(await text(m.stream(0, m.size - 1))).version, '0.10.0');
+    await assert.rejects(store.open('latest', 'release.json.minisig'), /release 0\.10\.0 is not signed/);
+    await writeFile(join(v2.dir, 'release.json.minisig'), 'untrusted comment: x\n');
+    const sig = await store.open('latest', 'release.json.minisig');
+    assert.equal(await text(sig.stream(0, sig.size - 1)), 'untrusted comment: x\n');
     const s = await store.open('latest', 'SHA256SUMS');
     assert.match(await text(s.stream(0, s.size - 1)), /^[0-9a-f]{64} {2}reach-linux-x86_64\n/);
     await writeFile(join(v2.dir, 'notes.txt'), 'private');

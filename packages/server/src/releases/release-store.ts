@@ -3,20 +3,19 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { ReachError } from '@reach/protocol';
 import {
   ARTIFACT_NAME,
   MANIFEST_FILE,
+  MAX_MANIFEST_BYTES,
   RELEASE_VERSION,
+  ReachError,
   type ReleaseManifest,
   ReleaseManifestSchema,
+  SIGNATURE_FILE,
   SUMS_FILE,
   sha256Sums,
-} from './release-manifest.ts';
+} from '@reach/protocol';
 import { latestVersion } from './release-version.ts';
-
-/** release.json is a few KiB; anything far larger is not one of ours. */
-const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /** A release file opened for serving; the caller streams a range of it and closes it. */
 export interface OpenedReleaseFile {
@@ -42,9 +41,9 @@ async function openNoFollow(path: string): Promise<FileHandle> {
 
 /**
  * The releases directory: `<dir>/<version>/` each holding what `npm run release` wrote (artifacts,
- * release.json, SHA256SUMS), put there by `reach-server release install`. Serves only names
- * release.json lists (or its aliases) and the two manifest files: nothing else in the directory is
- * reachable, and no listing exists beyond release.json.
+ * release.json, SHA256SUMS, release.json.minisig when signed), put there by `reach-server release
+ * install|publish`. Serves only names release.json lists (or its aliases) and those three files:
+ * nothing else in the directory is reachable, and no listing exists beyond release.json.
  */
 export class ReleaseStore {
   readonly dir: string;
@@ -75,28 +74,57 @@ export class ReleaseStore {
   }
 
   async manifest(version: string): Promise<ReleaseManifest> {
+    return (await this.manifestFile(version)).manifest;
+  }
+
+  /** The manifest with its exact bytes (what its signature covers) and the signature, if any. */
+  async manifestFile(
+    version: string,
+  ): Promise<{ manifest: ReleaseManifest; bytes: Buffer; signature: string | undefined }> {
     const v = await this.resolveVersion(version);
-    const text = await this.#readSmall(join(this.dir, v, MANIFEST_FILE), `${v}/${MANIFEST_FILE}`);
-    const parsed = ReleaseManifestSchema.safeParse(JSON.parse(text));
+    return { ...(await this.#manifest(v)), signature: await this.#signature(v) };
+  }
+
+  async #manifest(v: string): Promise<{ manifest: ReleaseManifest; bytes: Buffer }> {
+    const bytes = await this.#readSmall(join(this.dir, v, MANIFEST_FILE), `${v}/${MANIFEST_FILE}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      json = undefined;
+    }
+    const parsed = ReleaseManifestSchema.safeParse(json);
     if (!parsed.success || parsed.data.version !== v) {
       throw new ReachError('INTERNAL_ERROR', `release ${v}: release.json is not valid`);
     }
-    return parsed.data;
+    return { manifest: parsed.data, bytes };
+  }
+
+  /** The version's release.json.minisig text; undefined when the release is not signed. */
+  async #signature(v: string): Promise<string | undefined> {
+    return this.#readSmall(join(this.dir, v, SIGNATURE_FILE), `${v}/${SIGNATURE_FILE}`).then(
+      (b) => b.toString('utf8'),
+      (err: unknown) => {
+        if (err instanceof ReachError && err.code === 'FILE_NOT_FOUND') return undefined;
+        throw err;
+      },
+    );
   }
 
   /** Opens `name` (an artifact, an alias, release.json or SHA256SUMS) of `version` (or `latest`). */
   async open(version: string, name: string): Promise<OpenedReleaseFile> {
     if (!ARTIFACT_NAME.test(name)) throw notFound(name);
     const v = await this.resolveVersion(version);
-    const manifest = await this.manifest(v);
-    if (name === MANIFEST_FILE || name === SUMS_FILE) {
-      const text = name === MANIFEST_FILE ? `${JSON.stringify(manifest, null, 2)}\n` : sha256Sums(manifest);
-      return memoryFile(
-        name,
-        v,
-        Buffer.from(text),
-        name === MANIFEST_FILE ? 'application/json' : 'text/plain; charset=utf-8',
-      );
+    const { manifest, bytes } = await this.#manifest(v);
+    // release.json goes out as the bytes that were signed: a client checks them, not a re-encoding.
+    if (name === MANIFEST_FILE) return memoryFile(name, v, bytes, 'application/json');
+    if (name === SUMS_FILE)
+      return memoryFile(name, v, Buffer.from(sha256Sums(manifest)), 'text/plain; charset=utf-8');
+    if (name === SIGNATURE_FILE) {
+      // Read only when asked for: an artifact download opens release.json and the artifact, no more.
+      const signature = await this.#signature(v);
+      if (signature === undefined) throw notFound(`${v}/${name} (release ${v} is not signed)`);
+      return memoryFile(name, v, Buffer.from(signature), 'text/plain; charset=utf-8');
     }
     const artifact = manifest.artifacts.find((a) => a.name === name || a.aliases.includes(name));
     if (artifact === undefined) throw notFound(`${v}/${name}`);
@@ -134,7 +162,7 @@ export class ReleaseStore {
     };
   }
 
-  async #readSmall(path: string, what: string): Promise<string> {
+  async #readSmall(path: string, what: string): Promise<Buffer> {
     let handle: FileHandle;
     try {
       handle = await openNoFollow(path);
@@ -147,7 +175,7 @@ export class ReleaseStore {
       if (!st.isFile() || st.size > MAX_MANIFEST_BYTES) {
         throw new ReachError('INTERNAL_ERROR', `${what} is not a release manifest`);
       }
-      return await handle.readFile('utf8');
+      return await handle.readFile();
     } finally {
       await handle.close();
     }

@@ -1,4 +1,4 @@
-import { RELEASE_VERSION } from './release-manifest.ts';
+import { RELEASE_VERSION } from '@reach/protocol';
 
 /** Orders `X.Y.Z[-pre]` versions (SemVer §11, pre-release identifiers compared as plain text). */
 export function compareVersions(a: string, b: string): number {

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReleaseManifest } from '../../src/releases/release-manifest.ts';
-import { sha256Sums } from '../../src/releases/release-manifest.ts';
+import type { ReleaseManifest } from '@reach/protocol';
+import { sha256Sums } from '@reach/protocol';
 
 export interface FakeRelease {
   dir: string;

@@ -6,6 +6,10 @@ export const RELEASE_VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 /** The files beside the artifacts that are served too. */
 export const MANIFEST_FILE = 'release.json';
 export const SUMS_FILE = 'SHA256SUMS';
+/** minisign's detached signature of release.json's exact bytes (release-signature.ts). */
+export const SIGNATURE_FILE = 'release.json.minisig';
+/** release.json is a few KiB; a file far larger is refused before it is read. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 const ArtifactSchema = z.object({
   name: z.string().regex(ARTIFACT_NAME),
@@ -22,7 +26,10 @@ const ArtifactSchema = z.object({
   crypto: z.enum(['native', 'js']).optional(),
 });
 
-/** `release.json`: what `npm run release` wrote and `reach-server release install` checks. */
+/**
+ * `release.json`: what `npm run release` wrote (and signed), `reach-server release install|publish`
+ * checks and a client verifies before it updates. Shared by both ends: the client reads it too.
+ */
 export const ReleaseManifestSchema = z
   .object({
     version: z.string().regex(RELEASE_VERSION),
@@ -31,7 +38,7 @@ export const ReleaseManifestSchema = z
     artifacts: z.array(ArtifactSchema).min(1),
   })
   .superRefine((m, ctx) => {
-    const seen = new Set<string>([MANIFEST_FILE, SUMS_FILE]);
+    const seen = new Set<string>([MANIFEST_FILE, SUMS_FILE, SIGNATURE_FILE]);
     for (const a of m.artifacts) {
       for (const n of [a.name, ...a.aliases]) {
         if (seen.has(n)) ctx.addIssue({ code: 'custom', message: `name ${n} appears twice` });
