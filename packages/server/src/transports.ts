@@ -7,6 +7,7 @@ import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
+import { JobWatcher } from './jobs/job-watcher.ts';
 import { PendingJobCancels } from './jobs/pending-cancels.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
@@ -17,7 +18,7 @@ import type { ToolCallRecord } from './mcp/tool.ts';
 import { allTools } from './mcp/tools/index.ts';
 import { RateLimiter } from './rate-limit/rate-limiter.ts';
 import { SERVER_VERSION } from './version.ts';
-import { toolCallEvent } from './webhooks/tool-call-events.ts';
+import { jobEndEvent, jobOutcome, toolCallEvent } from './webhooks/tool-call-events.ts';
 
 /** A started transport set (MCP stdio / HTTP); closed first on shutdown. */
 export interface Transports {
@@ -92,6 +93,23 @@ export async function startTransports(
     const event = toolCallEvent(record, { uuid: client.uuid, display_name: client.display_name });
     if (event) services.webhooks.enqueue(event);
   };
+  // Jobs run_command left running: their end is audited and webhooked like a finished command.
+  const jobWatch = new JobWatcher({
+    clients: services.clients,
+    log: log.child({ component: 'jobs' }),
+    onEnded: (uuid, job) => {
+      services.audit.record({
+        caller: job.caller,
+        client_uuid: uuid,
+        tool: 'job_ended',
+        arguments: { job_id: job.job_id, cmd: job.cmd, cwd: job.cwd, exit_code: job.exit_code },
+        outcome: jobOutcome(job.status),
+        duration_ms: job.elapsed_ms,
+      });
+      const client = services.store.get(uuid);
+      if (client) services.webhooks.enqueue(jobEndEvent(job, { uuid, display_name: client.display_name }));
+    },
+  });
   const factory = new McpEndpointFactory({
     services: {
       clients: services.clients,
@@ -101,6 +119,7 @@ export async function startTransports(
       operations: services.operations,
       exchange: services.exchange,
       prompts: new SecretPromptWatch(),
+      jobWatch,
       jobCancels: new PendingJobCancels({ clients: services.clients, log: log.child({ component: 'jobs' }) }),
       maxResultBytes: config.maxResultBytes,
     },
@@ -118,7 +137,13 @@ export async function startTransports(
     });
     await stdio.start(onEnded);
     log.info({ tools: factory.listing.length }, 'mcp stdio ready');
-    return { ended, close: () => stdio.close() };
+    return {
+      ended,
+      close: async () => {
+        jobWatch.close();
+        await stdio.close();
+      },
+    };
   }
 
   const apiKeys = await apiKeysOf(config);
@@ -178,6 +203,7 @@ export async function startTransports(
   return {
     httpPort: http.port,
     close: async () => {
+      jobWatch.close();
       await removeDaemonFile().catch((err: unknown) => log.warn({ err }, 'could not remove the daemon file'));
       await mcp.close();
       await http.close();

@@ -26,6 +26,8 @@ export function toolCallEvent(
   const result = record.result as Result;
   const common = { caller: record.caller, outcome: record.outcome, duration_ms: record.durationMs };
   if (record.tool === 'run_command') {
+    // It became a job: its command_executed comes when it ends (jobEndEvent).
+    if (typeof result?.job_id === 'string') return undefined;
     const cmd = String(args.cmd ?? '');
     return {
       event: 'command_executed',
@@ -61,4 +63,40 @@ export function toolCallEvent(
     };
   }
   return undefined;
+}
+
+/** Outcome of an ended job as audit rows and webhooks name outcomes (OK or an error code). */
+export function jobOutcome(status: string): string {
+  if (status === 'exited') return 'OK';
+  if (status === 'timed_out') return 'COMMAND_TIMEOUT';
+  return status.toUpperCase();
+}
+
+/** The `command_executed` webhook of a job that has ended (run_command that outlived its wait). */
+export function jobEndEvent(
+  job: {
+    job_id: string;
+    cmd: string;
+    cwd: string | null;
+    caller: string;
+    status: string;
+    exit_code: number | null;
+    elapsed_ms: number;
+  },
+  client: { uuid: string; display_name: string },
+): WebhookEventInput {
+  return {
+    event: 'command_executed',
+    client,
+    data: {
+      caller: job.caller,
+      outcome: jobOutcome(job.status),
+      duration_ms: job.elapsed_ms,
+      cmd: job.cmd.length > MAX_CMD_CHARS ? `${job.cmd.slice(0, MAX_CMD_CHARS)}…` : job.cmd,
+      cwd: job.cwd,
+      returncode: job.exit_code,
+      job_id: `${job.job_id}@${client.uuid}`,
+      job_status: job.status,
+    },
+  };
 }

@@ -98,6 +98,7 @@ export const remoteTools = [
             { ...params, wait, caller: `mcp:${ctx.session.id}` },
             { signal: ctx.signal, timeoutMs: wait * 1000 + COMMAND_DEADLINE_GRACE_MS },
           );
+          if ('job_id' in result) ctx.services.jobWatch?.watch(client.uuid, result.job_id);
           return withToolJobIds(client.uuid, result);
         } finally {
           clearInterval(ticker);
