@@ -4,7 +4,7 @@ import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
 import { ToolJobId, withToolJobIds } from './job-ids.ts';
 import { IdempotencyKey, operationId } from './operation-tools.ts';
-import { LINK_ERRORS, relayed } from './result-schemas.ts';
+import { AutoSelectedClient, LINK_ERRORS, relayed } from './result-schemas.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
 const COMMAND_DEADLINE_GRACE_MS = 5_000;
@@ -68,7 +68,10 @@ export const remoteTools = [
       client_id: ClientRef.optional(),
       idempotency_key: IdempotencyKey.optional(),
     }),
-    result: z.union([relayed('run_command'), RunningJobResult.extend({ job_id: ToolJobId })]),
+    result: z.union([
+      relayed('run_command'),
+      RunningJobResult.extend({ job_id: ToolJobId, auto_selected_client: AutoSelectedClient.optional() }),
+    ]),
     errors: [...LINK_ERRORS, 'COMMAND_TIMEOUT', 'PATH_DENIED', 'FILE_NOT_FOUND', 'PERMISSION_DENIED'],
     handler: ({ client_id, max_output_bytes, idempotency_key, wait, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
