@@ -1,3 +1,4 @@
+import type { Fanout, FanoutRow } from '../jobs/fanout.ts';
 import type { ToolCallRecord } from '../mcp/tool.ts';
 import type { WebhookEventInput } from './webhook-dispatcher.ts';
 
@@ -97,6 +98,30 @@ export function jobEndEvent(
       returncode: job.exit_code,
       job_id: `${job.job_id}@${client.uuid}`,
       job_status: job.status,
+    },
+  };
+}
+
+/** The `command_executed` webhook of one client's part of a run_on_clients fan-out. */
+export function fanoutRowEvent(
+  f: Fanout,
+  row: FanoutRow,
+  out: { returncode: number | null } | undefined,
+  outcome: string,
+  client: { uuid: string; display_name: string },
+): WebhookEventInput {
+  const cmd = f.spec.cmd;
+  return {
+    event: 'command_executed',
+    client,
+    data: {
+      caller: f.spec.caller,
+      outcome,
+      duration_ms: row.duration_ms ?? 0,
+      cmd: cmd.length > MAX_CMD_CHARS ? `${cmd.slice(0, MAX_CMD_CHARS)}…` : cmd,
+      cwd: f.spec.cwd ?? null,
+      returncode: out?.returncode ?? null,
+      fanout_id: f.id,
     },
   };
 }
