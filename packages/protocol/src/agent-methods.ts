@@ -30,7 +30,11 @@ const OperationFields = {
 /** A result cap in JSON-encoded bytes (LIMITS.defaultResultBytes unless asked). */
 export const ResultBytes = z.number().int().min(LIMITS.minResultBytes).max(LIMITS.maxResultBytes);
 
-export const HelloParams = z.object({ server_version: z.string().max(64) });
+export const HelloParams = z.object({
+  server_version: z.string().max(64),
+  /** Spread the first retry after a lost link over this many ms (reconnectWindowMs of the fleet). */
+  reconnect_window_ms: z.number().int().min(0).max(600_000).optional(),
+});
 export const HelloResult = z.object({
   uuid: z.uuid(),
   client_id: z.string().min(1).max(128),

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { reconnectWindowMs } from '@reach/protocol';
 import { bulkHeapPolicy, LitterSweeper, OperationJournal } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
@@ -136,6 +137,18 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     // Identity claims that write state: 5 at once, then 2 a minute, per UUID and per key. A real
     // client claims once per (re)connect; its backoff keeps it well below that.
     const claims = new ClaimLimiter({ burst: 5, perMinute: 2 });
+    // The fleet's reconnect window (retry-hint.ts), from the client count read at most every 5 s:
+    // a flood of refused sockets must not become a flood of COUNT(*) queries.
+    let windowAt = 0;
+    let windowMs = reconnectWindowMs(0);
+    const fleetWindow = (): number => {
+      const now = Date.now();
+      if (now - windowAt > 5_000) {
+        windowAt = now;
+        windowMs = reconnectWindowMs(store.count());
+      }
+      return windowMs;
+    };
     const ssh = new SshServer({
       host: config.sshHost,
       port: config.sshPort,
@@ -153,12 +166,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       },
       bannerTimeoutMs: config.bannerTimeoutS * 1000,
       authTimeoutMs: config.authTimeoutS * 1000,
+      // Turned away in a storm: come back at a random point of the fleet's window (20–100 %).
+      retryAfterMs: () => Math.round((0.2 + 0.8 * Math.random()) * fleetWindow()),
       onLink: (link) => {
         void registerLink(link, {
           store,
           registry,
           log: registrationLog,
           serverVersion: SERVER_VERSION,
+          reconnectWindowMs: fleetWindow,
           onUnhealthy: (uuid, failures) => clients.reportUnhealthy(uuid, failures),
           heartbeat: {
             graceMs: config.heartbeatGraceS * 1000,

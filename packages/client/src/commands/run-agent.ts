@@ -19,6 +19,7 @@ import { GroupLedger } from '../spawner/group-ledger.ts';
 import { GroupWatchdog } from '../spawner/group-watchdog.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
+import { ReconnectHints } from '../tunnel/reconnect-hints.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { VERSION } from '../version.ts';
 import type { Command } from './command.ts';
@@ -81,6 +82,7 @@ export const runAgentCommand: Command = {
     const operations = new OperationJournal({ file: join(loaded.dir, 'run', 'operations.jsonl') });
     await operations.start();
 
+    const hints = new ReconnectHints();
     const core = createAgentHandlers({
       identity: {
         uuid: config.uuid,
@@ -103,6 +105,7 @@ export const runAgentCommand: Command = {
       operations,
       platform,
       jobs,
+      hints,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -120,6 +123,7 @@ export const runAgentCommand: Command = {
         ),
       handlers,
       reconnectDelayS: config.reconnect_delay,
+      hints,
       maxReconnectDelayS: config.max_reconnect_delay,
       log,
       // The heap policy (bulk-heap-policy.ts) matters most on the receiving end: one probe of three

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { HelloParams, type HelloResult } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
+import type { ReconnectHints } from '../../tunnel/reconnect-hints.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 
@@ -41,12 +42,16 @@ export interface HelloDeps {
   system: SystemInfo;
   capabilities: () => string[];
   log: Logger;
+  /** Where the server's reconnect window goes (the tunnel spreads its first retry over it). */
+  hints?: ReconnectHints | undefined;
 }
 
 /** `hello`: the registration record the server stores for this client. */
 export function helloHandler(deps: HelloDeps) {
   return defineHandler(HelloParams.partial(), async (params): Promise<HelloResult> => {
     deps.log.debug({ serverVersion: params.server_version }, 'hello from server');
+    if (deps.hints && params.reconnect_window_ms !== undefined)
+      deps.hints.windowMs = params.reconnect_window_ms;
     return {
       ...deps.identity,
       capabilities: deps.capabilities(),
