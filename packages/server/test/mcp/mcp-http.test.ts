@@ -91,8 +91,9 @@ describe('MCP over Streamable HTTP, real server and clients', () => {
     // 30 tools (the seven exchange_*/r2_* ones since 11 KB was set) plus idempotency and
     // sensitivity parameters: about 440 bytes each, ~3,500 tokens for the whole listing.
     // read_output and the result-cap parameters and wording add ~1,200 bytes; operation_status
-    // and the four idempotency_key parameters ~700.
-    assert.ok(bytes < 15_500, `tools/list is ${bytes} bytes`);
+    // and the four idempotency_key parameters ~700. Paging list_clients and find_client
+    // (online_only, limit, cursor) ~270: 15,618 bytes then, so the cap moved by 150.
+    assert.ok(bytes < 15_650, `tools/list is ${bytes} bytes`);
   });
 
   test('list_clients and describe_client show identity derived from the handshake', async () => {
