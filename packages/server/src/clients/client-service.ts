@@ -143,7 +143,7 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
   /** How many clients are online and the first `limit` of them, without touching the rest. */
   onlineSample(limit: number): { count: number; sample: Array<{ uuid: string; display_name: string }> } {
     const sample: Array<{ uuid: string; display_name: string }> = [];
-    for (const c of this.#registry.all()) {
+    for (const c of this.#registry.values()) {
       if (sample.length >= limit) break;
       sample.push({
         uuid: c.uuid,
