@@ -5,7 +5,8 @@
  * heartbeats; the fleet of bench:memory) connect to a fresh server process. Printed: RSS of the
  * empty server and per idle client, the idle server's CPU over --minutes of heartbeats (and
  * whether SQLite was written meanwhile), list_clients and find_client latency over MCP
- * Streamable HTTP (first page, a page from the middle by cursor, online_only, by tag, by query),
+ * Streamable HTTP (first page, a page from the middle by cursor, online_only, by tag, by query;
+ * beside describe_client of one client, the floor every call pays on this machine),
  * and the disconnect of the whole fleet at once (server CPU, time until none online). The same
  * fleet is then run against --baseline (a git revision, default `main`: its list_clients and
  * find_client answer with every client) in the same run, and last_seen writes at N clients are
@@ -147,12 +148,14 @@ async function fleetRun(
     const measure = async (name: string, tool: string, args: Record<string, unknown>, n = reps) => {
       const first = await call(mcp!, tool, args);
       const stats = await sequential(n, () => call(mcp!, tool, args));
-      latency[name] = { ...stats, clients: first.body.clients.length, bytes: first.bytes };
+      latency[name] = { ...stats, clients: first.body.clients?.length ?? 1, bytes: first.bytes };
       log(
-        `${label}: ${name}: p50 ${ms(stats.p50)} ms (${first.body.clients.length} clients, ${first.bytes} B)`,
+        `${label}: ${name}: p50 ${ms(stats.p50)} ms (${latency[name]?.clients} clients, ${first.bytes} B)`,
       );
       return first.body;
     };
+    // The floor: one client looked up by uuid, what every call pays for MCP over HTTP here.
+    await measure('describe_client (floor: one client)', 'describe_client', { uuid: fleet.clients[0]?.uuid });
     if (paged) {
       await measure('list_clients first page (limit 100)', 'list_clients', { limit: 100 });
       // A cursor past half the fleet: walk big pages (cut to the result cap) until there.

@@ -59,15 +59,34 @@ export function pageClients(deps: PagingDeps, req: ClientPageRequest): ClientPag
   }
   const clients = rows.slice(0, req.limit).map((r) => deps.view(r, registry.get(r.uuid)));
   const last = clients.at(-1);
-  const unfiltered = Object.values(base).every((v) => v === undefined);
-  const online = unfiltered ? registry.size : store.countMatching({ ...base, online: true });
-  const total = req.online_only ? online : unfiltered ? store.count() : store.countMatching(base);
+  const counts = countsOf(deps, req, rows);
   return {
     clients,
     next_cursor: rows.length > req.limit && last ? cursorAfter(deps.cursors, req, last) : null,
-    total,
-    online,
+    ...counts,
   };
+}
+
+/**
+ * The counts of a page: the registry's and the table's own when nothing filters; the page's when
+ * it is the whole answer (first page, not full); else one counting scan of the matches.
+ */
+function countsOf(
+  deps: PagingDeps,
+  req: ClientPageRequest,
+  rows: readonly ClientRecord[],
+): { total: number; online: number } {
+  const base = req.filter ?? {};
+  if (Object.values(base).every((v) => v === undefined)) {
+    const online = deps.registry.size;
+    return { total: req.online_only ? online : deps.store.count(), online };
+  }
+  if (req.cursor === undefined && rows.length <= req.limit) {
+    const online = rows.filter((r) => deps.registry.get(r.uuid) !== undefined).length;
+    return { total: req.online_only ? online : rows.length, online };
+  }
+  const counts = deps.store.countMatching(req.online_only ? { ...base, online: true } : base);
+  return req.online_only ? { total: counts.online, online: counts.online } : counts;
 }
 
 /** The cursor of the page that starts right after `client`, one of a page of `req`. */

@@ -109,9 +109,9 @@ describe('client store paging', () => {
     const offline = pageAll(store, { online: false }, 4).map((c) => c.uuid);
     assert.equal(offline.length, 27);
     assert.ok(!offline.some((u) => expected.includes(u)));
-    assert.equal(store.countMatching({ online: true }), 3);
-    assert.equal(store.countMatching({ online: false }), 27);
-    assert.equal(store.countMatching({}), 30);
+    assert.deepEqual(store.countMatching({ online: true }), { total: 3, online: 3 });
+    assert.deepEqual(store.countMatching({ online: false }), { total: 27, online: 0 });
+    assert.deepEqual(store.countMatching({}), { total: 30, online: 3 });
   });
 
   test('filters in SQL: tags and capabilities all-of, query and purpose substrings, any case', () => {
@@ -137,7 +137,8 @@ describe('client store paging', () => {
     assert.deepEqual(names({ query: 'nas.lan' }), ['nas'], 'query matches the hostname');
     assert.deepEqual(names({ query: 'train' }), ['gpu-1'], 'query matches the purpose');
     assert.deepEqual(names({ query: '%' }), [], 'no wildcards');
-    assert.equal(store.countMatching({ tags: ['lab'] }), 2);
+    store.setOnline(uuidOf(2), true);
+    assert.deepEqual(store.countMatching({ tags: ['lab'] }), { total: 2, online: 1 });
   });
 
   test('a page deep in the fleet is a range search of the paging index, not a scan', () => {

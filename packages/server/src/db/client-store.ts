@@ -133,14 +133,21 @@ export class ClientStore {
       .map(toClientRecord);
   }
 
-  /** How many clients match `filter` (all pages). */
-  countMatching(filter: ClientFilter): number {
+  /**
+   * How many clients match `filter` (all pages), and how many of those are in the online set: one
+   * scan for both (a filter on text or tags reads every row: ~8 ms at 10,000 clients).
+   */
+  countMatching(filter: ClientFilter): { total: number; online: number } {
     this.#ensureOnlineTable();
     const { where, params } = clientFilterSql(filter);
-    const row = this.#db.prepare(`SELECT COUNT(*) AS n FROM clients WHERE ${where}`).get(...params) as {
-      n: number;
-    };
-    return row.n;
+    const row = this.#db
+      .prepare(
+        `SELECT COUNT(*) AS total,
+           COALESCE(SUM(EXISTS (SELECT 1 FROM ${ONLINE_TABLE} o WHERE o.uuid = clients.uuid)), 0) AS online
+         FROM clients WHERE ${where}`,
+      )
+      .get(...params) as { total: number; online: number };
+    return { total: row.total, online: row.online };
   }
 
   /**
