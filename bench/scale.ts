@@ -21,9 +21,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ClientStore } from '../packages/server/src/db/client-store.ts';
-import { openDatabase } from '../packages/server/src/db/database.ts';
-import { MIGRATIONS } from '../packages/server/src/db/migrations/index.ts';
 import {
   authorizeSimKeys,
   connectManyClients,
@@ -32,6 +29,7 @@ import {
 } from '../packages/server/test/helpers/many-clients.ts';
 import { type ServerProcess, spawnServerProcess } from '../packages/server/test/helpers/server-process.ts';
 import { extractRevision } from './lib/git-revision-tree.ts';
+import { lastSeenWrites } from './lib/last-seen-writes.ts';
 import { formatTable, type LatencyStats, ms, sequential } from './lib/measure.ts';
 import { cpuSeconds, settledRss, waitOnline } from './lib/sim-fleet.ts';
 
@@ -149,9 +147,7 @@ async function fleetRun(
       const first = await call(mcp!, tool, args);
       const stats = await sequential(n, () => call(mcp!, tool, args));
       latency[name] = { ...stats, clients: first.body.clients?.length ?? 1, bytes: first.bytes };
-      log(
-        `${label}: ${name}: p50 ${ms(stats.p50)} ms (${latency[name]?.clients} clients, ${first.bytes} B)`,
-      );
+      log(`${label}: ${name}: p50 ${ms(stats.p50)} ms (${latency[name]?.clients} clients, ${first.bytes} B)`);
       return first.body;
     };
     // The floor: one client looked up by uuid, what every call pays for MCP over HTTP here.
@@ -204,49 +200,6 @@ async function fleetRun(
     await fleet?.close();
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
-  }
-}
-
-/** last_seen of n clients written one transaction each (as before batching) and in one batch. */
-async function lastSeenWrites(n: number): Promise<{ perRowMs: number; batchMs: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'reach-bench-lastseen-'));
-  const db = openDatabase(join(dir, 'reach.db'), MIGRATIONS);
-  try {
-    const store = new ClientStore(db);
-    const uuids = Array.from(
-      { length: n },
-      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    );
-    db.exec('BEGIN');
-    for (const uuid of uuids) {
-      store.insert(
-        uuid,
-        { public_key: 'ssh-ed25519 x', fingerprint: 'SHA256:x' },
-        {
-          display_name: uuid,
-          purpose: '',
-          tags: [],
-          capabilities: [],
-          connection: {
-            client_id: uuid,
-            hostname: 'h',
-            platform: 'linux',
-            username: 'u',
-            connected_at: '2026-01-01T00:00:00.000Z',
-          },
-        },
-      );
-    }
-    db.exec('COMMIT');
-    const t0 = performance.now();
-    for (const uuid of uuids) store.touchLastSeen(uuid, '2026-02-01T00:00:00.000Z');
-    const perRowMs = performance.now() - t0;
-    const t1 = performance.now();
-    store.touchLastSeenMany(uuids.map((u) => [u, '2026-03-01T00:00:00.000Z'] as const));
-    return { perRowMs, batchMs: performance.now() - t1 };
-  } finally {
-    db.close();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
