@@ -105,6 +105,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     const registry = new ClientRegistry();
     closers.push(() => registry.closeAll());
     const clients = new ClientService({ store, registry, log: log.child({ component: 'clients' }) });
+    // Before the registry closes the links: stamps last_seen of every online client in one batch.
+    closers.push(() => clients.close());
     const webhooks = new WebhookDispatcher({
       store: new WebhookOutboxStore(db),
       config: parseWebhookConfig({

@@ -1,4 +1,5 @@
 import { ReachError } from '@reach/protocol';
+import type { ClientPageRequest } from '../clients/client-paging.ts';
 import type { ClientService, ClientView } from '../clients/client-service.ts';
 
 export interface FanoutTarget {
@@ -7,7 +8,7 @@ export interface FanoutTarget {
   tags?: string[] | undefined;
   /** Clients reporting every one of these capabilities. */
   capabilities?: string[] | undefined;
-  /** Case-insensitive substring of display name, client id or hostname. */
+  /** Case-insensitive substring of display name, purpose, hostname or a tag (list_clients' query). */
   query?: string | undefined;
   /** Leave offline clients out (true), or list them as `offline` rows (false). */
   online_only: boolean;
@@ -26,18 +27,42 @@ export function selectClients(clients: ClientService, t: FanoutTarget): ClientVi
       },
     );
   }
-  const byRef =
-    t.client_ids === undefined ? undefined : new Set(t.client_ids.map((ref) => clients.resolve(ref).uuid));
-  const q = t.query?.toLowerCase();
-  const picked = clients.list().filter((c) => {
-    if (byRef && !byRef.has(c.uuid)) return false;
-    if (t.tags && !t.tags.every((tag) => c.tags.includes(tag))) return false;
-    if (t.capabilities && !t.capabilities.every((cap) => c.capabilities.includes(cap))) return false;
-    if (q !== undefined) {
-      const hay = [c.display_name, c.client_id ?? '', c.hostname ?? ''].join('\n').toLowerCase();
-      if (!hay.includes(q)) return false;
-    }
-    return !t.online_only || c.online;
+  if (t.client_ids !== undefined) {
+    const q = t.query?.toLowerCase();
+    const named = [
+      ...new Map(t.client_ids.map((ref) => [clients.resolve(ref).uuid, clients.resolve(ref)])).values(),
+    ];
+    return named.filter((c) => {
+      if (t.tags && !t.tags.every((tag) => c.tags.includes(tag))) return false;
+      if (t.capabilities && !t.capabilities.every((cap) => c.capabilities.includes(cap))) return false;
+      if (q !== undefined) {
+        const hay = [c.display_name, c.client_id ?? '', c.hostname ?? ''].join('\n').toLowerCase();
+        if (!hay.includes(q)) return false;
+      }
+      return !t.online_only || c.online;
+    });
+  }
+  return everyPage(clients, {
+    filter: {
+      ...(t.tags ? { tags: t.tags } : {}),
+      ...(t.capabilities ? { capabilities: t.capabilities } : {}),
+      ...(t.query === undefined ? {} : { query: t.query }),
+    },
+    online_only: t.online_only,
   });
-  return picked;
+}
+
+/** Every client a listing request matches, page by page (1,000 a page, in SQL). */
+export function everyPage(
+  clients: ClientService,
+  req: Omit<ClientPageRequest, 'limit' | 'cursor'>,
+): ClientView[] {
+  const out: ClientView[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = clients.page({ ...req, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+    out.push(...page.clients);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return out;
 }

@@ -8,6 +8,7 @@ import {
   ReachError,
 } from '@reach/protocol';
 import { z } from 'zod';
+import { everyPage } from '../../jobs/fanout-select.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
 import { FanoutResult, FanoutRowsResult, fanoutRows, fanoutView } from './fanout-view.ts';
@@ -170,10 +171,9 @@ export const jobTools = [
       const params = status === undefined ? {} : { status };
       const targets =
         client_id === undefined
-          ? ctx.services.clients
-              .list()
-              .filter((c) => c.online && c.capabilities.includes('jobs'))
-              .map((c) => c.uuid)
+          ? everyPage(ctx.services.clients, { filter: { capabilities: ['jobs'] }, online_only: true }).map(
+              (c) => c.uuid,
+            )
           : [ctx.services.clients.resolveOnline(client_id).uuid];
       const jobs: Record<string, unknown>[] = [];
       const errors: { client: string; error: string }[] = [];
