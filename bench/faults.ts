@@ -7,7 +7,9 @@
  * command gone within 2 s and its marker never made, operation_status right, SQLite integrity ok.
  * Prints one line per fault, then faults per op × victim, checks per kind, latencies and integrity.
  *
- * Flags: --faults N (100, spread evenly over the 4 ops × 2 victims), --seed S (20),
+ * Flags: --faults N (100, spread evenly over the 4 ops × 2 victims), --seed S (20), --at-rename N
+ * (5: N more faults of each file operation that kill the side renaming its destination the instant
+ * the rename is seen, before the outcome is recorded),
  * --transfer-mib M (64), --keep (leave the work directory).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     faults: { type: 'string', default: '100' },
     seed: { type: 'string', default: '20' },
     'transfer-mib': { type: 'string', default: '64' },
+    'at-rename': { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -41,7 +44,8 @@ try {
       .map(([op, d]) => `${op} ${d.toFixed(0)} ms`)
       .join(', ')}`,
   );
-  for (const plan of planFaults(Number(values.seed), Number(values.faults))) await campaign.run(plan);
+  for (const plan of planFaults(Number(values.seed), Number(values.faults), Number(values['at-rename'])))
+    await campaign.run(plan);
   await campaign.finish();
 } finally {
   await campaign.close();

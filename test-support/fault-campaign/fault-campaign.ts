@@ -6,9 +6,9 @@
  * so a restarted server is found again by the running client.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
 import { mkdir, readFile, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { setupClient, startClientProcess } from '../../packages/client/test/helpers/client-process.ts';
@@ -28,8 +28,8 @@ import { FAULT_OPS, type FaultOp, type FaultPlan } from './fault-plan.ts';
 import { emptyChecks, type FaultRecord, judge, KILL_BOUND_MS } from './fault-record.ts';
 
 const API_KEY = 'fault-campaign-api-key-0123456789';
-/** The SDK's request timeout for a faulted call: far past the 2 s bound, so a stall is seen as one. */
-const CALL_TIMEOUT_MS = 30_000;
+/** The SDK's request timeout for a faulted call: 5× the 2 s bound, so a stall is seen as one. */
+const CALL_TIMEOUT_MS = 10_000;
 /** How long a restarted victim may take to be back (a loaded 2-core machine: a few seconds). */
 const BACK_WITHIN_MS = 30_000;
 
@@ -152,6 +152,7 @@ export class FaultCampaign {
       op: plan.op,
       victim: plan.victim,
       at: plan.at,
+      atRename: plan.moment === 'rename',
       killAfterMs: 0,
       inFlight: false,
       callEndMs: 0,
@@ -167,6 +168,8 @@ export class FaultCampaign {
       failures: [],
     };
     const mcp = this.#mustMcp();
+    // inotify on the destination's directory: its name appears (is renamed into place) only once.
+    const renamed = plan.moment === 'rename' ? watchRename(prepared.dest) : undefined;
     const started = performance.now();
     let endedAt = 0;
     const call = callTool(mcp, plan.op, prepared.args).finally(() => {
@@ -184,7 +187,9 @@ export class FaultCampaign {
       this.#strays.push(...pids);
       killAt = performance.now() + plan.at * (this.#opts.commandWindowMs ?? 4000);
     }
-    await sleep(killAt - performance.now());
+    if (renamed) await Promise.race([renamed.seen, call]);
+    else await sleep(killAt - performance.now());
+    renamed?.close();
     record.inFlight = endedAt === 0;
     const killedAt = performance.now();
     record.killAfterMs = killedAt - started;
@@ -354,11 +359,23 @@ export class FaultCampaign {
   }
 }
 
+/** Resolves `seen` when `dest` is renamed into place (a `rename` event naming it). */
+function watchRename(dest: string): { seen: Promise<void>; close(): void } {
+  let resolve: () => void = () => undefined;
+  const seen = new Promise<void>((r) => {
+    resolve = r;
+  });
+  const watcher = watch(dirname(dest), (event, name) => {
+    if (event === 'rename' && name === basename(dest)) resolve();
+  });
+  return { seen, close: () => watcher.close() };
+}
+
 /** One line per fault, for a log. */
 export function describe(r: FaultRecord): string {
   const failed = r.failures.length ? `  FAILED ${r.failures.join(' | ')}` : '';
   return (
-    `#${r.index} ${r.op} kill ${r.victim} at ${r.killAfterMs.toFixed(0)} ms${r.inFlight ? '' : ' (after the call ended)'}: ` +
+    `#${r.index} ${r.op} kill ${r.victim} at ${r.killAfterMs.toFixed(0)} ms${r.atRename ? ' (at the rename)' : ''}${r.inFlight ? '' : ' (after the call ended)'}: ` +
     `call ${r.callOutcome} ${r.callEndMs.toFixed(0)} ms after, back in ${r.reconnectMs.toFixed(0)} ms, ` +
     `destination ${r.destination}, status ${r.status}${failed}`
   );

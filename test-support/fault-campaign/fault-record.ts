@@ -23,6 +23,8 @@ export interface FaultRecord {
   victim: Victim;
   /** Seeded kill moment, as a fraction of the operation's window. */
   at: number;
+  /** Killed the instant the destination was renamed into place (not at a seeded moment). */
+  atRename: boolean;
   /** Call start → kill, ms. */
   killAfterMs: number;
   /** Whether the call was still running when the kill was sent. */

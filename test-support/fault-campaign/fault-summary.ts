@@ -21,8 +21,8 @@ const row = (cells: Array<string | number>, widths: number[]) =>
 /** Lines of text summarising `records`. */
 export function summarize(records: readonly FaultRecord[]): string[] {
   const out: string[] = [];
-  const w = [14, 8, 7, 10, 11, 11, 9];
-  out.push(row(['op', 'victim', 'faults', 'in flight', 'dest new', 'dest old', 'failed'], w));
+  const w = [14, 8, 7, 10, 10, 9, 9, 7];
+  out.push(row(['op', 'victim', 'faults', 'at rename', 'in flight', 'dest new', 'dest old', 'failed'], w));
   for (const op of FAULT_OPS) {
     for (const victim of VICTIMS) {
       const rs = records.filter((r) => r.op === op && r.victim === victim);
@@ -33,6 +33,7 @@ export function summarize(records: readonly FaultRecord[]): string[] {
             op,
             victim,
             rs.length,
+            rs.filter((r) => r.atRename).length,
             rs.filter((r) => r.inFlight).length,
             rs.filter((r) => r.destination === 'new').length,
             rs.filter((r) => r.destination === 'old').length,

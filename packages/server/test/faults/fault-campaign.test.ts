@@ -12,7 +12,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FaultCampaign } from '../../../../test-support/fault-campaign/fault-campaign.ts';
+import {
+  describe as describeFault,
+  FaultCampaign,
+} from '../../../../test-support/fault-campaign/fault-campaign.ts';
 import { FAULT_OPS, planFaults, VICTIMS } from '../../../../test-support/fault-campaign/fault-plan.ts';
 import { CHECK_KINDS } from '../../../../test-support/fault-campaign/fault-record.ts';
 import { summarize } from '../../../../test-support/fault-campaign/fault-summary.ts';
@@ -38,7 +41,15 @@ describe('fault campaign: 24 seeded SIGKILLs of the client or the server mid-mut
   test('every check holds after every fault', async () => {
     const c = campaign;
     assert.ok(c);
-    for (const plan of PLAN) await c.run(plan);
+    // Stops at the first fault that fails a check, with what was seen.
+    for (const plan of PLAN) {
+      const r = await c.run(plan);
+      assert.deepEqual(
+        r.failures,
+        [],
+        `fault #${r.index} (${r.op}, ${r.victim} killed)\n${describeFault(r)}`,
+      );
+    }
     await c.finish();
     const report = summarize(c.records).join('\n');
     for (const r of c.records) {
