@@ -1,7 +1,7 @@
 /**
  * The fault campaign of issue #20, a deterministic subset: 3 faults of each of write_file,
  * upload_file, download_file and run_command × a SIGKILLed client or server (24 faults, seed 20),
- * against a real server and client process on loopback. After every fault: the destination is
+ * and one kill of each file operation's renamer at its rename, against a real server and client process on loopback. After every fault: the destination is
  * the old or the new content, nothing stray is left, the in-flight call ended within 2 s of the
  * kill, a killed client's command died within 2 s and never made its marker, operation_status
  * says applied iff the destination is new, and the server's SQLite passes integrity_check.
@@ -17,13 +17,15 @@ import {
   FaultCampaign,
 } from '../../../../test-support/fault-campaign/fault-campaign.ts';
 import { FAULT_OPS, planFaults, VICTIMS } from '../../../../test-support/fault-campaign/fault-plan.ts';
-import { CHECK_KINDS } from '../../../../test-support/fault-campaign/fault-record.ts';
+import { CHECK_KINDS, type FaultRecord } from '../../../../test-support/fault-campaign/fault-record.ts';
 import { summarize } from '../../../../test-support/fault-campaign/fault-summary.ts';
 
 const SEED = 20;
-const PLAN = planFaults(SEED, FAULT_OPS.length * VICTIMS.length * 3);
+// 24 seeded faults, then 3 that kill the renamer of write_file, upload_file and download_file the
+// instant the destination is renamed into place (before its outcome is recorded).
+const PLAN = planFaults(SEED, FAULT_OPS.length * VICTIMS.length * 3, 1);
 
-describe('fault campaign: 24 seeded SIGKILLs of the client or the server mid-mutation', () => {
+describe('fault campaign: 27 SIGKILLs of the client or the server mid-mutation', () => {
   let root = '';
   let campaign: FaultCampaign | undefined;
 
@@ -62,6 +64,10 @@ describe('fault campaign: 24 seeded SIGKILLs of the client or the server mid-mut
         `${kind} was checked\n${report}`,
       );
     }
+    // The rename-moment kills land after the new content did (so their status must be applied).
+    const atRename = c.records.filter((r) => r.atRename);
+    assert.equal(atRename.length, 3);
+    for (const r of atRename) assert.equal(r.destination, 'new', `#${r.index} killed at its rename`);
     for (const victim of VICTIMS) {
       assert.ok(
         c.records.some((r) => r.victim === victim && r.inFlight),
@@ -70,11 +76,10 @@ describe('fault campaign: 24 seeded SIGKILLs of the client or the server mid-mut
     }
     for (const op of FAULT_OPS) {
       for (const victim of VICTIMS) {
-        assert.equal(
-          c.records.filter((r) => r.op === op && r.victim === victim).length,
-          3,
-          `${op} × ${victim}`,
+        const seeded: readonly FaultRecord[] = c.records.filter(
+          (r) => r.op === op && r.victim === victim && !r.atRename,
         );
+        assert.equal(seeded.length, 3, `${op} × ${victim}`);
       }
     }
   });
