@@ -9,13 +9,13 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, watch } from 'node:fs';
 import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { setupClient, startClientProcess } from '../../packages/client/test/helpers/client-process.ts';
 import { isDead, waitFor } from '../../packages/client/test/helpers/rpc-context.ts';
 import { type ServerProcess, startServerProcess } from '../../packages/client/test/helpers/server-process.ts';
 import { freePort } from '../openssh.ts';
 import { integrityCheck, sha256File, strayFiles } from './fault-checks.ts';
+import { API_KEY, callTool, connect } from './fault-mcp.ts';
 import {
   type CampaignDirs,
   DEFAULT_SIZES,
@@ -25,11 +25,8 @@ import {
   prepareSources,
 } from './fault-ops.ts';
 import { FAULT_OPS, type FaultOp, type FaultPlan } from './fault-plan.ts';
-import { emptyChecks, type FaultRecord, judge, KILL_BOUND_MS } from './fault-record.ts';
+import { describe, emptyChecks, type FaultRecord, judge, KILL_BOUND_MS } from './fault-record.ts';
 
-const API_KEY = 'fault-campaign-api-key-0123456789';
-/** The SDK's request timeout for a faulted call: 5× the 2 s bound, so a stall is seen as one. */
-const CALL_TIMEOUT_MS = 10_000;
 /** How long a restarted victim may take to be back (a loaded 2-core machine: a few seconds). */
 const BACK_WITHIN_MS = 30_000;
 
@@ -40,37 +37,6 @@ export interface CampaignOptions {
   /** run_command: the kill falls within this many ms of its pids being written (default 4000). */
   commandWindowMs?: number;
   log?: (line: string) => void;
-}
-
-interface ToolAnswer {
-  ok: boolean;
-  body: Record<string, unknown>;
-  /** `ok`, the error code of an isError result, or the message of a thrown error. */
-  outcome: string;
-}
-
-/** One SDK client session on `/mcp`, answered as plain JSON (no progress token). */
-async function connect(httpPort: number): Promise<Client> {
-  const mcp = new Client({ name: 'fault-campaign', version: '1' });
-  await mcp.connect(
-    new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${httpPort}/mcp`), {
-      requestInit: { headers: { Authorization: `Bearer ${API_KEY}` } },
-    }),
-  );
-  return mcp;
-}
-
-async function callTool(mcp: Client, name: string, args: Record<string, unknown>): Promise<ToolAnswer> {
-  try {
-    const r = await mcp.callTool({ name, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS });
-    const text = (r.content as Array<{ text?: string }>)[0]?.text ?? '{}';
-    const body = JSON.parse(text) as Record<string, unknown>;
-    if (r.isError) return { ok: false, body, outcome: String(body.error ?? 'isError') };
-    return { ok: true, body, outcome: 'ok' };
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    return { ok: false, body: {}, outcome: `thrown: ${message.slice(0, 120)}` };
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -369,14 +335,4 @@ function watchRename(dest: string): { seen: Promise<void>; close(): void } {
     if (event === 'rename' && name === basename(dest)) resolve();
   });
   return { seen, close: () => watcher.close() };
-}
-
-/** One line per fault, for a log. */
-export function describe(r: FaultRecord): string {
-  const failed = r.failures.length ? `  FAILED ${r.failures.join(' | ')}` : '';
-  return (
-    `#${r.index} ${r.op} kill ${r.victim} at ${r.killAfterMs.toFixed(0)} ms${r.atRename ? ' (at the rename)' : ''}${r.inFlight ? '' : ' (after the call ended)'}: ` +
-    `call ${r.callOutcome} ${r.callEndMs.toFixed(0)} ms after, back in ${r.reconnectMs.toFixed(0)} ms, ` +
-    `destination ${r.destination}, status ${r.status}${failed}`
-  );
 }

@@ -63,3 +63,13 @@ export function judge(record: FaultRecord, kind: CheckKind, ok: boolean, detail:
 export function emptyChecks(): Record<CheckKind, Verdict> {
   return Object.fromEntries(CHECK_KINDS.map((k) => [k, 'n/a'])) as Record<CheckKind, Verdict>;
 }
+
+/** One line per fault, for a log. */
+export function describe(r: FaultRecord): string {
+  const failed = r.failures.length ? `  FAILED ${r.failures.join(' | ')}` : '';
+  return (
+    `#${r.index} ${r.op} kill ${r.victim} at ${r.killAfterMs.toFixed(0)} ms${r.atRename ? ' (at the rename)' : ''}${r.inFlight ? '' : ' (after the call ended)'}: ` +
+    `call ${r.callOutcome} ${r.callEndMs.toFixed(0)} ms after, back in ${r.reconnectMs.toFixed(0)} ms, ` +
+    `destination ${r.destination}, status ${r.status}${failed}`
+  );
+}

@@ -12,12 +12,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  describe as describeFault,
-  FaultCampaign,
-} from '../../../../test-support/fault-campaign/fault-campaign.ts';
+import { FaultCampaign } from '../../../../test-support/fault-campaign/fault-campaign.ts';
 import { FAULT_OPS, planFaults, VICTIMS } from '../../../../test-support/fault-campaign/fault-plan.ts';
-import { CHECK_KINDS, type FaultRecord } from '../../../../test-support/fault-campaign/fault-record.ts';
+import {
+  CHECK_KINDS,
+  describe as describeFault,
+  type FaultRecord,
+} from '../../../../test-support/fault-campaign/fault-record.ts';
 import { summarize } from '../../../../test-support/fault-campaign/fault-summary.ts';
 
 const SEED = 20;
