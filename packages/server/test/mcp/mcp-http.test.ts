@@ -92,7 +92,7 @@ describe('MCP over Streamable HTTP, real server and clients', () => {
     // sensitivity parameters: about 440 bytes each, ~3,500 tokens for the whole listing.
     // read_output and the result-cap parameters and wording add ~1,200 bytes; operation_status
     // and the four idempotency_key parameters ~700; the five job_* tools and run_command's wait
-    // ~2,450 (job_wait 641 of them); run_on_clients ~1,450.
+    // ~2,450 (job_wait 641 of them); run_on_clients ~1,450; `execution.taskSupport` on those two 78.
     assert.ok(bytes < 19_500, `tools/list is ${bytes} bytes`);
   });
 
