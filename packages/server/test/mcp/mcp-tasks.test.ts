@@ -5,9 +5,11 @@
  * tasks/result answers what the call would have, tasks/cancel stops the job's process group.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   type CallToolResult,
@@ -15,11 +17,25 @@ import {
   CreateTaskResultSchema,
   type McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { type ClientProcess, eventually, type ServerProcess, startClient, startHttpServer } from './harness.ts';
+import {
+  type ClientProcess,
+  eventually,
+  NODE,
+  ROOT,
+  type ServerProcess,
+  startClient,
+  startHttpServer,
+} from './harness.ts';
 import { groupAlive, online, sdkClient } from './jobs-fixture.ts';
 import { ok } from './mcp-client.ts';
 
 const API_KEY = 'tasks-test-api-key-5b2e81';
+const run = promisify(execFile);
+const PYTHON = process.env.REACH_TEST_PYTHON ?? join(ROOT, '.ci/venv/bin/python');
+// CI installs the Python SDK (.ci/run); elsewhere that one test says how to get it instead of failing.
+const noPython = existsSync(PYTHON)
+  ? false
+  : `no Python with the mcp SDK at ${PYTHON} (bash .ci/run sets it up)`;
 
 const body = (r: { content?: unknown }) =>
   JSON.parse((r.content as { type: string; text: string }[])[0]!.text) as Record<string, any>;
@@ -103,7 +119,10 @@ describe('MCP tasks: run_command and run_on_clients as tasks over jobs', () => {
 
   // getTaskResult's schema is passed: 1.32.2 throws "reading '_zod'" on the answer without one.
   test('tasks/result blocks until the job ends', async () => {
-    const { task } = await createTask('run_command', { cmd: 'sleep 2; echo done', client_id: clients[1]!.uuid });
+    const { task } = await createTask('run_command', {
+      cmd: 'sleep 2; echo done',
+      client_id: clients[1]!.uuid,
+    });
     assert.equal(task.status, 'working');
     const r = body(await mcp.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema));
     assert.deepEqual([r.stdout, r.returncode], ['done\n', 0]);
@@ -131,19 +150,29 @@ describe('MCP tasks: run_command and run_on_clients as tasks over jobs', () => {
   });
 
   test('run_on_clients as a task: the fan-out, grouped, as its call would answer', async () => {
-    const { task } = await createTask('run_on_clients', { cmd: 'sleep 1; echo hi', target: { tags: ['tasks'] } });
+    const { task } = await createTask('run_on_clients', {
+      cmd: 'sleep 1; echo hi',
+      target: { tags: ['tasks'] },
+    });
     assert.match(task.taskId, /^fan-[0-9a-f]{16}$/);
     assert.equal(task.ttl, 3_600_000);
     const r = body(await mcp.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema));
     assert.equal(r.job_id, task.taskId);
     assert.equal(r.status, 'done');
-    assert.deepEqual([r.counts.ok, r.groups.length, r.groups[0].count, r.groups[0].stdout], [2, 1, 2, 'hi\n']);
+    assert.deepEqual(
+      [r.counts.ok, r.groups.length, r.groups[0].count, r.groups[0].stdout],
+      [2, 1, 2, 'hi\n'],
+    );
     const done = await mcp.experimental.tasks.getTask(task.taskId);
     assert.deepEqual([done.status, done.statusMessage], ['completed', r.recap]);
   });
 
   test('run_on_clients as a task, cancelled', async () => {
-    const { task } = await createTask('run_on_clients', { cmd: 'sleep 60', target: { tags: ['tasks'] }, wait: 0 });
+    const { task } = await createTask('run_on_clients', {
+      cmd: 'sleep 60',
+      target: { tags: ['tasks'] },
+      wait: 0,
+    });
     await eventually(async () => {
       const f = await ok(mcp, 'job_status', { job_id: task.taskId });
       return f.rows.every((row: { job_id?: string }) => row.job_id !== undefined) ? true : undefined;
@@ -164,5 +193,35 @@ describe('MCP tasks: run_command and run_on_clients as tasks over jobs', () => {
     // The same call without a task answers as before.
     const plain = await ok(mcp, 'run_command', { cmd: 'echo plain', client_id: clients[0]!.uuid });
     assert.deepEqual([plain.stdout, plain.returncode], ['plain\n', 0]);
+  });
+
+  // What the README's table says of other clients, measured against this server.
+  test('the MCP Python SDK 2.3.0 sees the capability but its ClientSession has no task API', {
+    skip: noPython && !process.env.CI ? noPython : false,
+  }, async () => {
+    const script = join(import.meta.dirname, 'python/tasks_probe.py');
+    const { stdout } = await run(PYTHON, [script, `http://127.0.0.1:${server.httpPort}/mcp`, API_KEY], {
+      timeout: 60_000,
+    });
+    const found = JSON.parse(stdout);
+    assert.deepEqual(found, {
+      protocol_version: '2025-11-25',
+      server_tasks_capability: { cancel: {}, requests: { tools: { call: {} } } },
+      run_command_task_support: 'optional',
+      session_task_methods: [],
+      call_tool_task_param: false,
+      known_task_methods: [],
+    });
+  });
+
+  test('the MCP Inspector CLI 1.0.3 offers no task methods', async () => {
+    const cwd = join(ROOT, 'node_modules/@modelcontextprotocol/inspector-cli/build');
+    const url = `http://127.0.0.1:${server.httpPort}/mcp`;
+    const auth = ['--transport', 'http', '--header', `Authorization: Bearer ${API_KEY}`];
+    const r = await run(NODE, [join(cwd, 'index.js'), url, ...auth, '--method', 'tasks/get'], { cwd }).then(
+      () => assert.fail('tasks/get was accepted'),
+      (e: { stderr: string; stdout: string }) => `${e.stdout}${e.stderr}`,
+    );
+    assert.match(r, /Unsupported method: tasks\/get/);
   });
 });
