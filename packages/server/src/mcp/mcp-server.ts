@@ -39,7 +39,11 @@ export class McpEndpointFactory {
     this.#deps = deps;
     this.#byName = new Map(deps.tools.map((t) => [t.name, t]));
     this.#listing = listTools(deps.tools);
-    this.#tasks = new ToolTasks(this.#byName);
+    this.#tasks = new ToolTasks(this.#byName, async (name, args, ctx) => {
+      const r = await this.#run(name, args, ctx, (tool, a) => tool.handler(a, ctx));
+      if (!r.ok) throw r.error;
+      return r.value;
+    });
   }
 
   /** The `tools/list` payload (also used to report its size). */

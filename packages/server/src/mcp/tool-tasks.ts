@@ -112,12 +112,21 @@ function fanTask(f: Fanout): Task {
   };
 }
 
+/** A tool call through the endpoint's own path (validation, audit trail); throws its ReachError. */
+export type AuditedCall = (name: string, args: Record<string, unknown>, ctx: ToolContext) => Promise<unknown>;
+
 /** Task-side answers built on the job tools, so their checks (offline cancels, fan-outs) apply. */
 export class ToolTasks {
   readonly #tools: ReadonlyMap<string, ToolDefinition>;
+  readonly #audited: AuditedCall;
 
-  constructor(tools: ReadonlyMap<string, ToolDefinition>) {
+  /**
+   * `audited` runs a tool as tools/call does (validated, audited): for tasks/cancel, which stops
+   * processes. tasks/get and tasks/result polls are not audited (one every 2 s per caller).
+   */
+  constructor(tools: ReadonlyMap<string, ToolDefinition>, audited: AuditedCall) {
     this.#tools = tools;
+    this.#audited = audited;
   }
 
   /** Serves tasks/get, tasks/result and tasks/cancel on `server`, each with the context `ctxOf` gives. */
@@ -212,7 +221,7 @@ export class ToolTasks {
     if (terminal(before.status)) {
       throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${before.status}`);
     }
-    const c = CancelView.parse(await this.#job('job_cancel', { job_id: id }, ctx));
+    const c = CancelView.parse(await this.#audited('job_cancel', { job_id: id }, ctx));
     if ('job' in c) return jobTask(id, c.job);
     if ('reason' in c)
       return { ...before, statusMessage: `cancel queued until the client is back: ${c.reason}` };

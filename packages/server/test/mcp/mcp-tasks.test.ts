@@ -142,6 +142,9 @@ describe('MCP tasks: run_command and run_on_clients as tasks over jobs', () => {
     assert.equal(cancelled.status, 'cancelled');
     assert.deepEqual(await groupAlive(rec.pgid), []);
     assert.equal((await ok(mcp, 'job_status', { job_id: task.taskId })).status, 'cancelled');
+    // The cancel is in the audit trail as a job_cancel of that job.
+    const audit = await ok(mcp, 'get_audit_log', { tool: 'job_cancel' });
+    assert.ok(JSON.stringify(audit.entries).includes(task.taskId), JSON.stringify(audit).slice(0, 600));
     const r = await mcp.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
     assert.equal(r.isError, true);
     assert.equal(body(r).error, 'CANCELLED');
