@@ -84,11 +84,12 @@ describe('MCP tasks: run_command and run_on_clients as tasks over jobs', () => {
     const seen: string[] = [];
     let taskId = '';
     let result: CallToolResult | undefined;
-    for await (const m of mcp.experimental.tasks.callToolStream(
-      { name: 'run_command', arguments: { cmd, client_id: clients[0]!.uuid } },
-      undefined,
-      { task: { ttl: 60_000 } },
-    )) {
+    // No task option: once tools/list has shown taskSupport, callToolStream asks for a task itself.
+    await mcp.listTools();
+    for await (const m of mcp.experimental.tasks.callToolStream({
+      name: 'run_command',
+      arguments: { cmd, client_id: clients[0]!.uuid },
+    })) {
       if (m.type === 'taskCreated') {
         taskId = m.task.taskId;
         seen.push(m.task.status);
