@@ -105,9 +105,10 @@ export class McpEndpointFactory {
     if (!this.#byName.get(name)?.startTask) {
       throw new McpError(ErrorCode.MethodNotFound, `${name} cannot run as a task; call it without task`);
     }
-    const r = await this.#run(name, rawArgs, ctx, async (tool, args) => ({
-      task_id: await (tool.startTask?.(args, ctx) ?? Promise.reject(new Error('no startTask'))),
-    }));
+    const r = await this.#run(name, rawArgs, ctx, async (tool, args) => {
+      if (!tool.startTask) throw new ReachError('INTERNAL_ERROR', `${name} has no startTask`);
+      return { task_id: await tool.startTask(args, ctx) };
+    });
     if (!r.ok) throw taskCreationError(r.error);
     return { task: createdTask(r.value.task_id) };
   }
