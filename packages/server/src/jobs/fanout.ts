@@ -106,6 +106,11 @@ export class Fanout {
     return this.endedAt === undefined;
   }
 
+  /** cancel() was called (job_cancel, tasks/cancel, or the caller gave up on run_on_clients). */
+  get cancelled(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
   /**
    * Resolves when every row is final, or after `ms` once every client has answered (with its
    * result or its job id: each was asked to wait less than `ms`, so the answer can name its job),

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,22 +20,10 @@ import {
   startClient,
   startHttpServer,
 } from './harness.ts';
-import { kill9, online, restartClient, sdkClient, waitOut } from './jobs-fixture.ts';
+import { groupAlive, kill9, online, restartClient, sdkClient, waitOut } from './jobs-fixture.ts';
 import { fails, ok } from './mcp-client.ts';
 
 const API_KEY = 'jobs-test-api-key-7c1d9e';
-
-/** Live members of a process group (zombies excluded: a container's init may never reap them). */
-async function groupAlive(pgid: number): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (f[0] !== 'Z' && Number(f[2]) === pgid) pids.push(Number(name));
-  }
-  return pids;
-}
 
 describe('jobs through MCP: run_command past its wait, job tools, restarts', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'reach-jobs-server-'));

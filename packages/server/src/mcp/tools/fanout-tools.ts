@@ -1,11 +1,38 @@
 import { AbsolutePath, LIMITS, MAX_JOB_WAIT_S, ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import { selectClients } from '../../jobs/fanout-select.ts';
-import { defineTool } from '../tool.ts';
+import { defineTool, type ToolContext } from '../tool.ts';
 import { FanoutResult, fanoutView } from './fanout-view.ts';
 import { LINK_ERRORS } from './result-schemas.ts';
 
 const Names = z.array(z.string().min(1).max(200)).min(1).max(10_000);
+
+interface FanoutArgs {
+  cmd: string;
+  target: Parameters<typeof selectClients>[1];
+  max_parallel: number;
+  wait: number;
+  timeout: number;
+  cwd?: string | undefined;
+}
+
+function startFanout({ cmd, target, max_parallel, wait, timeout, cwd }: FanoutArgs, ctx: ToolContext) {
+  const fanouts = ctx.services.fanouts;
+  if (!fanouts) throw new ReachError('INTERNAL_ERROR', 'fan-out is not set up on this server');
+  const targets = selectClients(ctx.services.clients, target);
+  return fanouts.start(
+    {
+      cmd,
+      cwd,
+      timeout,
+      wait,
+      maxParallel: max_parallel,
+      caller: `mcp:${ctx.session.id}`,
+      maxOutputBytes: ctx.services.maxResultBytes,
+    },
+    targets,
+  );
+}
 
 export const fanoutTools = [
   defineTool({
@@ -35,22 +62,9 @@ export const fanoutTools = [
     }),
     result: FanoutResult,
     errors: [...LINK_ERRORS, 'INVALID_ARGUMENT'],
-    handler: async ({ cmd, target, max_parallel, wait, timeout, cwd }, ctx) => {
-      const fanouts = ctx.services.fanouts;
-      if (!fanouts) throw new ReachError('INTERNAL_ERROR', 'fan-out is not set up on this server');
-      const targets = selectClients(ctx.services.clients, target);
-      const f = fanouts.start(
-        {
-          cmd,
-          cwd,
-          timeout,
-          wait,
-          maxParallel: max_parallel,
-          caller: `mcp:${ctx.session.id}`,
-          maxOutputBytes: ctx.services.maxResultBytes,
-        },
-        targets,
-      );
+    handler: async (args, ctx) => {
+      const f = startFanout(args, ctx);
+      const { wait } = args;
       const ticker = setInterval(() => {
         const c = f.counts();
         ctx.progress(f.rows.size - c.running, f.rows.size, f.recap());
@@ -64,5 +78,7 @@ export const fanoutTools = [
       if (ctx.signal.aborted) await f.cancel();
       return fanoutView(f);
     },
+    // As a task the fan-out is the same; each client's command still becomes a job past `wait`.
+    startTask: async (args, ctx) => startFanout(args, ctx).id,
   }),
 ];
