@@ -49,7 +49,10 @@ export interface HelloDeps {
 /** `hello`: the registration record the server stores for this client. */
 export function helloHandler(deps: HelloDeps) {
   return defineHandler(HelloParams.partial(), async (params): Promise<HelloResult> => {
-    deps.log.debug({ serverVersion: params.server_version }, 'hello from server');
+    deps.log.debug(
+      { serverVersion: params.server_version, reconnectWindowMs: params.reconnect_window_ms },
+      'hello from server',
+    );
     if (deps.hints && params.reconnect_window_ms !== undefined)
       deps.hints.windowMs = params.reconnect_window_ms;
     return {
