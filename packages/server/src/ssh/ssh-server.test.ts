@@ -48,22 +48,34 @@ describe('SshServer', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('past the per-source cap new connections are dropped; silent ones time out', {
+  test('past the per-source cap new connections are reset; a full server sends a retry hint; silent ones time out', {
     timeout: 20_000,
   }, async () => {
     const idle = tcpConnect(server.port, '127.0.0.1');
     const idleClosed = closed(idle);
     await new Promise((r) => idle.once('connect', r));
     await new Promise((r) => setTimeout(r, 100));
-    const extra = tcpConnect(server.port, '127.0.0.1');
-    let said = '';
-    extra.on('data', (c: Buffer) => {
-      said += c.toString('latin1');
-    });
-    await closed(extra); // dropped at once: this address's one slot is taken
-    // ...with a line before any SSH identification saying when to come back.
+    const heard = async (from: string) => {
+      const s = tcpConnect({ port: server.port, host: '127.0.0.1', localAddress: from });
+      let said = '';
+      s.on('data', (c: Buffer) => {
+        said += c.toString('latin1');
+      });
+      await closed(s);
+      return said;
+    };
+    // Dropped at once: this address's one slot is taken. A flood from one source is reset, no hint.
+    assert.equal(await heard('127.0.0.1'), '');
+    // A second address takes the last slot; a third finds the server full: it is told when to
+    // come back, in a line before any SSH identification.
+    const other = tcpConnect({ port: server.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+    const otherClosed = closed(other);
+    await new Promise((r) => other.once('connect', r));
+    await new Promise((r) => setTimeout(r, 100));
+    const said = await heard('127.0.0.3');
     assert.equal(parseRetryHint(said), 4321, JSON.stringify(said));
     assert.ok(!said.includes('SSH-'), 'no SSH identification was sent');
+    await otherClosed;
     await idleClosed; // the banner timeout ends the silent one
   });
 

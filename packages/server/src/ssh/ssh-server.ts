@@ -73,6 +73,10 @@ const ERROR_LINGER_MS = 1000;
 const DROP_LOG_INTERVAL_MS = 10_000;
 /** A turned-away socket that does not read its hint and close is destroyed after this, in ms. */
 const TURN_AWAY_LINGER_MS = 2_000;
+/** After the hint was handed to the kernel, time for it to reach the peer before the socket goes. */
+const TURN_AWAY_FLUSH_MS = 50;
+/** Turned-away sockets still taking their hint, at most; past it refusals are plain resets. */
+const MAX_LINGERING = 256;
 
 interface PendingSocket {
   socket: Socket;
@@ -93,6 +97,8 @@ export class SshServer {
   readonly #admission: Admission;
   /** Refusals since the last summary line, by verdict. */
   #dropped = new Map<AdmissionVerdict, number>();
+  /** Turned-away sockets whose retry hint is still on its way (#turnAway). */
+  #lingering = 0;
   #droppedLoggedAt = Number.NEGATIVE_INFINITY;
   #port = 0;
   #closing: Promise<void> | undefined;
@@ -172,7 +178,7 @@ export class SshServer {
     }
     const verdict = this.#admission.admit(source);
     if (verdict !== 'admitted') {
-      this.#turnAway(socket);
+      this.#turnAway(socket, verdict);
       this.#noteDropped(verdict, source);
       return;
     }
@@ -207,16 +213,26 @@ export class SshServer {
   }
 
   /**
-   * Closes a connection the server has no room for, telling it when to come back (a line before
-   * any SSH identification: RFC 4253 §4.2). About 80 bytes per refusal: a flood gains nothing.
+   * Closes a connection the server has no room for. In a storm (the server full, or dropping
+   * early) it is told when to come back: a line before any SSH identification (RFC 4253 §4.2),
+   * about 80 bytes. One source over its own cap is a flood, not a fleet: it is reset at once, as
+   * is everything past MAX_LINGERING sockets still taking their hint, so refusals hold no fds.
    */
-  #turnAway(socket: Socket): void {
-    const after = this.#opts.retryAfterMs?.();
+  #turnAway(socket: Socket, verdict: AdmissionVerdict): void {
+    const after =
+      verdict === 'per-source' || this.#lingering >= MAX_LINGERING ? undefined : this.#opts.retryAfterMs?.();
     if (after === undefined) {
       socket.destroy();
       return;
     }
-    socket.end(retryHintLine(after));
+    this.#lingering += 1;
+    socket.once('close', () => {
+      this.#lingering -= 1;
+    });
+    // Read (and drop) what the peer sends, so closing does not reset the connection over unread
+    // bytes and lose the hint; closed once the hint has left, at the latest after the linger.
+    socket.resume();
+    socket.end(retryHintLine(after), () => setTimeout(() => socket.destroy(), TURN_AWAY_FLUSH_MS).unref());
     setTimeout(() => socket.destroy(), TURN_AWAY_LINGER_MS).unref();
   }
 
