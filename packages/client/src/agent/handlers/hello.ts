@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { HelloParams, type HelloResult } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
+import type { Updater } from '../../update/updater.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 
@@ -41,6 +42,8 @@ export interface HelloDeps {
   system: SystemInfo;
   capabilities: () => string[];
   log: Logger;
+  /** auto_update and the last self-update, when this client can update itself. */
+  update?: Pick<Updater, 'autoUpdate' | 'lastUpdate'> | undefined;
 }
 
 /** `hello`: the registration record the server stores for this client. */
@@ -53,6 +56,12 @@ export function helloHandler(deps: HelloDeps) {
       ...deps.system,
       version: deps.version,
       allowed_paths: [...deps.policy.localPaths],
+      ...(deps.update
+        ? {
+            auto_update: deps.update.autoUpdate,
+            ...(deps.update.lastUpdate ? { last_update: deps.update.lastUpdate } : {}),
+          }
+        : {}),
     };
   });
 }
