@@ -31,7 +31,14 @@ export const UpdateApplyParams = z.object({
    * yet (README, "Client updates").
    */
   source: z.literal('url').default('url'),
-  url: z.url({ protocol: /^https?$/ }),
+  /**
+   * The release's directory URL, ending in `/` (`http://server:8765/releases/1.4.0/`): the client
+   * appends the name of the artifact the signed manifest lists for its platform and arch.
+   */
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .refine((u) => u.endsWith('/'), 'the release directory URL ends in /'),
   /** Apply a version that is not newer than the running one. */
   force: z.boolean().default(false),
 });

@@ -40,7 +40,7 @@ before(async () => {
     res.end(body.subarray(start));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases/2.0.0/${NAME}`;
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases/2.0.0/`;
 });
 after(() => server.close());
 

@@ -105,7 +105,11 @@ export class Updater {
         platform,
         arch,
       });
-      const file = await downloadArtifact(params.url, artifact, { dir: d.dir, signal, fetch: d.fetch });
+      const file = await downloadArtifact(new URL(artifact.name, params.url).href, artifact, {
+        dir: d.dir,
+        signal,
+        fetch: d.fetch,
+      });
       // Checked again after the download step: a file already there from an earlier try is the
       // one installed, and it must still be the signed one.
       await checkArtifactFile(file, artifact);

@@ -4,6 +4,7 @@ import type { SecretPromptWatch } from '../audit/secret-prompt.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import type { PendingJobCancels } from '../jobs/pending-cancels.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import type { RolloutService } from '../rollout/rollout-service.ts';
 import type { Exchange } from '../storage/build-exchange.ts';
 import type { TransferService } from '../transfer/transfer-service.ts';
 
@@ -24,4 +25,6 @@ export interface ToolServices {
   jobCancels?: PendingJobCancels;
   /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
   maxResultBytes: number;
+  /** update_clients / update_status (absent: they fail with INTERNAL_ERROR). */
+  rollouts?: RolloutService;
 }

@@ -8,6 +8,7 @@ import { remoteTools } from './remote-tools.ts';
 import { rotationTools } from './rotation-tools.ts';
 import { sshSessionTools } from './ssh-session-tools.ts';
 import { transferTools } from './transfer-tools.ts';
+import { updateTools } from './update-tools.ts';
 
 /** Every MCP tool Reach serves, in listing order. */
 export const allTools: readonly ToolDefinition[] = [
@@ -20,4 +21,5 @@ export const allTools: readonly ToolDefinition[] = [
   ...exchangeTools,
   ...rotationTools,
   ...operationTools,
+  ...updateTools,
 ];
