@@ -91,8 +91,10 @@ function startDetached(
   detached: boolean,
 ): ChildProcess {
   const fd = openSync(logFile, 'w', 0o600);
+  // A launcher's version belongs to that launcher: the new executable reports its own.
+  const { REACH_BUILD_VERSION: _launcherVersion, ...childEnv } = env;
   try {
-    return spawn(exe, [...args], { env: { ...env }, detached, stdio: ['ignore', fd, fd], windowsHide: true });
+    return spawn(exe, [...args], { env: childEnv, detached, stdio: ['ignore', fd, fd], windowsHide: true });
   } finally {
     closeSync(fd);
   }
