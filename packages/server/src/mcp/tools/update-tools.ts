@@ -14,15 +14,15 @@ export const updateTools = [
   defineTool({
     name: 'update_clients',
     description:
-      'Roll a signed release out to clients in batches: the next batch starts when the last one is back ' +
-      'healthy on the new version or failed; halts at max_failures. Returns the rollout (update_status polls it).',
+      'Roll a signed release out in batches: each batch starts once the last is back healthy or failed; ' +
+      'halts at max_failures. Poll update_status.',
     input: z.object({
-      version: z.string().max(64).optional().describe('exact version or latest; default: the channel'),
-      channel: ReleaseChannelSchema.optional().describe('default stable when no version is given'),
+      version: z.string().max(64).optional().describe('or latest; default: channel (stable)'),
+      channel: ReleaseChannelSchema.optional(),
       target: z
         .object({
-          client_ids: z.array(z.string().min(1).max(128)).max(10_000).optional(),
-          tags: z.array(z.string().min(1).max(64)).max(64).optional(),
+          client_ids: z.array(z.string().max(128)).max(10_000).optional(),
+          tags: z.array(z.string().max(64)).max(64).optional(),
           all: z.boolean().optional(),
         })
         .refine(
@@ -31,7 +31,7 @@ export const updateTools = [
         ),
       batch_size: z.number().int().min(1).max(1000).default(10),
       max_failures: z.number().int().min(1).max(10_000).default(1),
-      force: z.boolean().default(false).describe('let clients install a version not newer than theirs'),
+      force: z.boolean().default(false).describe('allow versions not newer than the client'),
     }),
     result: RolloutView,
     errors: ['CLIENT_NOT_FOUND', 'FILE_NOT_FOUND'],
@@ -41,8 +41,8 @@ export const updateTools = [
   defineTool({
     name: 'update_status',
     description:
-      'A rollout (or every rollout since the server started): per client pending, downloading, applied, ' +
-      'healthy, rolled_back, failed or skipped, with the reason and a rolled-back version’s last log lines.',
+      'Per-client state of a rollout (default: all since start): pending, downloading, applied, healthy, ' +
+      'rolled_back, failed, skipped; reason, log_tail.',
     input: z.object({ rollout_id: z.string().max(64).optional() }),
     result: z.object({ rollouts: z.array(RolloutView) }),
     errors: [],
