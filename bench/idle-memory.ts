@@ -21,9 +21,9 @@ import {
   generateSimKeys,
   type ManyClients,
 } from '../packages/server/test/helpers/many-clients.ts';
-import { rssBytes, spawnServerProcess } from '../packages/server/test/helpers/server-process.ts';
-import { collectGarbage, inspectorUrl } from './lib/inspector-gc.ts';
-import { formatTable, median } from './lib/measure.ts';
+import { spawnServerProcess } from '../packages/server/test/helpers/server-process.ts';
+import { formatTable } from './lib/measure.ts';
+import { settledRss, waitOnline } from './lib/sim-fleet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,7 +45,6 @@ const KIB = 1024;
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const keys = generateSimKeys(total + WARMUP);
 
@@ -67,44 +66,21 @@ async function series(forceGc: boolean): Promise<Point[]> {
   const batches: ManyClients[] = [];
   const label = forceGc ? 'after GC' : 'plain';
 
-  const waitOnline = async (n: number): Promise<void> => {
-    const deadline = Date.now() + 60_000;
-    while ((await server.clientCounts()).online !== n) {
-      if (Date.now() > deadline) throw new Error(`${n} clients not online within 60 s`);
-      await sleep(100);
-    }
-  };
-  /** Median of five samples over about a second, after letting the server settle. */
-  const readRss = async (): Promise<number> => {
-    await sleep(settleMs);
-    if (forceGc) {
-      const url = inspectorUrl(server.stderr());
-      if (!url) throw new Error(`server printed no inspector URL:\n${server.stderr()}`);
-      await collectGarbage(url);
-      await collectGarbage(url);
-      await sleep(500);
-    }
-    const samples: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      samples.push(await rssBytes(server.pid));
-      await sleep(200);
-    }
-    return median(samples);
-  };
+  const readRss = (): Promise<number> => settledRss(server, { settleMs, forceGc });
 
   try {
     log(`${label}: server pid ${server.pid}; warming up with ${WARMUP} clients…`);
     const warm = await connectManyClients({ port: server.sshPort, keys: keys.slice(total) });
-    await waitOnline(WARMUP);
+    await waitOnline(server, WARMUP);
     await warm.close();
-    await waitOnline(0);
+    await waitOnline(server, 0);
     const points: Point[] = [{ n: 0, rss: await readRss() }];
     let connected = 0;
     for (let step = 1; step <= steps; step++) {
       const target = Math.round((total * step) / steps);
       batches.push(await connectManyClients({ port: server.sshPort, keys: keys.slice(connected, target) }));
       connected = target;
-      await waitOnline(connected);
+      await waitOnline(server, connected);
       const rss = await readRss();
       points.push({ n: connected, rss });
       log(`${label}: ${connected} idle clients, RSS ${(rss / 2 ** 20).toFixed(1)} MiB`);

@@ -7,7 +7,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -149,8 +149,21 @@ export function extraCaCertificates(): string {
       return [];
     }
   };
-  const image = new Set(read(join(ROOTFS, 'etc/ssl/certs/ca-certificates.crt')));
+  const image = read(join(ROOTFS, 'etc/ssl/certs/ca-certificates.crt'));
+  if (image.length === 0) {
+    // The image was built by an earlier run whose root file system is gone: the certificates a
+    // machine adds itself are the ones in Debian's local CA directory. (The whole host bundle,
+    // 220 KB, would not fit in one build argument: spawn fails with E2BIG past 128 KiB.)
+    let local: string[] = [];
+    try {
+      local = readdirSync('/usr/local/share/ca-certificates').filter((n) => n.endsWith('.crt'));
+    } catch {
+      // none
+    }
+    return local.flatMap((n) => read(join('/usr/local/share/ca-certificates', n))).join('\n');
+  }
+  const known = new Set(image);
   return read('/etc/ssl/certs/ca-certificates.crt')
-    .filter((c) => !image.has(c))
+    .filter((c) => !known.has(c))
     .join('\n');
 }

@@ -94,7 +94,7 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
     const running = server;
     const proc = client;
     const deadline = Date.now() + 20_000;
-    while (!running.services.clients.list().some((c) => c.uuid === uuid && c.online)) {
+    while (running.services.registry.get(uuid) === undefined) {
       if (proc.exitCode !== null) throw new Error(`client exited (${proc.exitCode}):\n${clientStderr}`);
       if (Date.now() > deadline) throw new Error(`client not online within 20 s:\n${clientStderr}`);
       await new Promise((r) => setTimeout(r, 50));

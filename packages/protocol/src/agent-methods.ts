@@ -31,7 +31,11 @@ const OperationFields = {
 /** A result cap in JSON-encoded bytes (LIMITS.defaultResultBytes unless asked). */
 export const ResultBytes = z.number().int().min(LIMITS.minResultBytes).max(LIMITS.maxResultBytes);
 
-export const HelloParams = z.object({ server_version: z.string().max(64) });
+export const HelloParams = z.object({
+  server_version: z.string().max(64),
+  /** Spread the first retry after a lost link over this many ms (reconnectWindowMs of the fleet). */
+  reconnect_window_ms: z.number().int().min(0).max(600_000).optional(),
+});
 export const HelloResult = z.object({
   uuid: z.uuid(),
   client_id: z.string().min(1).max(128),
@@ -228,13 +232,28 @@ export const ClientSummary = z.object({
   last_seen: z.string().nullable(),
   key_mismatch: z.boolean(),
 });
+/**
+ * A page of the control list_clients. Every field is optional, so `{}` (what clients before
+ * paging send) is the first page; unknown fields are ignored for later additions.
+ */
+export const ListClientsParams = z
+  .object({
+    /** Clients per page (server default 1000). */
+    limit: z.number().int().min(1).max(1000).optional(),
+    /** `next_cursor` of the previous page. */
+    cursor: z.string().max(1024).optional(),
+    online_only: z.boolean().optional(),
+  })
+  .loose();
 export const ListClientsResult = z.object({
   clients: z.array(ClientSummary),
   online_count: z.number().int(),
   total_count: z.number().int(),
+  /** Absent from servers before paging, which send every client at once; null on the last page. */
+  next_cursor: z.string().nullable().optional(),
 });
 export const CONTROL_METHODS = {
-  list_clients: { params: z.object({}).loose(), result: ListClientsResult },
+  list_clients: { params: ListClientsParams, result: ListClientsResult },
 } as const;
 
 /** SSH names the link uses. */

@@ -19,6 +19,7 @@ export {
   SUMS_FILE,
   sha256Sums,
 } from './release-manifest.ts';
+export * from './retry-hint.ts';
 export * from './rpc-peer.ts';
 export * from './ssh-session-methods.ts';
 export {

@@ -35,6 +35,8 @@ export const JobInfo = z.object({
   stderr_bytes: z.number().int().nonnegative(),
   /** A stream outgrew the per-job cap: the bytes past it were dropped. */
   cap_hit: z.boolean(),
+  /** The server has reported the job's end (webhook, audit): job_ack. */
+  reported: z.boolean(),
 });
 export type JobInfo = z.infer<typeof JobInfo>;
 
@@ -116,6 +118,8 @@ export const JobCancelResult = z.object({
 export const JobListParams = z.object({ status: JobStatus.optional() });
 export const JobListResult = z.object({ jobs: z.array(JobInfo).max(10_000) });
 
+export const JobAckResult = z.object({ job_id: JobId, acked: z.boolean() });
+
 export const JOB_METHODS = {
   job_run: { params: JobRunParams, result: JobRunResult },
   job_status: { params: ById, result: JobInfo },
@@ -123,5 +127,6 @@ export const JOB_METHODS = {
   job_wait: { params: JobWaitParams, result: JobWaitResult },
   job_cancel: { params: ById, result: JobCancelResult },
   job_list: { params: JobListParams, result: JobListResult },
+  job_ack: { params: ById, result: JobAckResult },
 } as const;
 export type JobMethod = keyof typeof JOB_METHODS;

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { reconnectWindowMs } from '@reach/protocol';
 import { bulkHeapPolicy, LitterSweeper, OperationJournal } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
@@ -12,6 +13,7 @@ import { ClientStore } from './db/client-store.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
+import { everyPage } from './jobs/fanout-select.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
@@ -113,6 +115,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     const registry = new ClientRegistry();
     closers.push(() => registry.closeAll());
     const clients = new ClientService({ store, registry, log: log.child({ component: 'clients' }) });
+    // Before the registry closes the links: stamps last_seen of every online client in one batch.
+    closers.push(() => clients.close());
     const webhooks = new WebhookDispatcher({
       store: new WebhookOutboxStore(db),
       config: parseWebhookConfig({
@@ -145,6 +149,18 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     // Identity claims that write state: 5 at once, then 2 a minute, per UUID and per key. A real
     // client claims once per (re)connect; its backoff keeps it well below that.
     const claims = new ClaimLimiter({ burst: 5, perMinute: 2 });
+    // The fleet's reconnect window (retry-hint.ts), from the client count read at most every 5 s:
+    // a flood of refused sockets must not become a flood of COUNT(*) queries.
+    let windowAt = 0;
+    let windowMs = reconnectWindowMs(0);
+    const fleetWindow = (): number => {
+      const now = Date.now();
+      if (now - windowAt > 5_000) {
+        windowAt = now;
+        windowMs = reconnectWindowMs(store.count());
+      }
+      return windowMs;
+    };
     const ssh = new SshServer({
       host: config.sshHost,
       port: config.sshPort,
@@ -162,12 +178,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       },
       bannerTimeoutMs: config.bannerTimeoutS * 1000,
       authTimeoutMs: config.authTimeoutS * 1000,
+      // Turned away in a storm: come back at a random point of the fleet's window (20–100 %).
+      retryAfterMs: () => Math.round((0.2 + 0.8 * Math.random()) * fleetWindow()),
       onLink: (link) => {
         void registerLink(link, {
           store,
           registry,
           log: registrationLog,
           serverVersion: SERVER_VERSION,
+          reconnectWindowMs: fleetWindow,
           onUnhealthy: (uuid, failures) => clients.reportUnhealthy(uuid, failures),
           heartbeat: {
             graceMs: config.heartbeatGraceS * 1000,
@@ -223,6 +242,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       releases,
       channels: () => readChannels(releasesDir(config)),
       clients,
+      listClients: () => everyPage(clients, {}),
       registry,
       webhooks,
       baseUrl: () => releaseBaseUrl.value,

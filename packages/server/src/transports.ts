@@ -7,6 +7,8 @@ import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
+import { FanoutStore } from './jobs/fanout.ts';
+import { JobWatcher } from './jobs/job-watcher.ts';
 import { PendingJobCancels } from './jobs/pending-cancels.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
@@ -14,10 +16,11 @@ import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
 import { McpEndpointFactory } from './mcp/mcp-server.ts';
 import { StdioEndpoint } from './mcp/stdio-endpoint.ts';
 import type { ToolCallRecord } from './mcp/tool.ts';
+import { limitsOf } from './mcp/tools/client-ref.ts';
 import { allTools } from './mcp/tools/index.ts';
 import { RateLimiter } from './rate-limit/rate-limiter.ts';
 import { SERVER_VERSION } from './version.ts';
-import { toolCallEvent } from './webhooks/tool-call-events.ts';
+import { fanoutRowEvent, jobEndEvent, jobOutcome, toolCallEvent } from './webhooks/tool-call-events.ts';
 
 /** A started transport set (MCP stdio / HTTP); closed first on shutdown. */
 export interface Transports {
@@ -92,6 +95,49 @@ export async function startTransports(
     const event = toolCallEvent(record, { uuid: client.uuid, display_name: client.display_name });
     if (event) services.webhooks.enqueue(event);
   };
+  // Jobs run_command left running: their end is audited and webhooked like a finished command.
+  const jobWatch = new JobWatcher({
+    clients: services.clients,
+    log: log.child({ component: 'jobs' }),
+    onEnded: (uuid, job) => {
+      services.audit.record({
+        caller: job.caller,
+        client_uuid: uuid,
+        tool: 'job_ended',
+        arguments: { job_id: job.job_id, cmd: job.cmd, cwd: job.cwd, exit_code: job.exit_code },
+        outcome: jobOutcome(job.status),
+        duration_ms: job.elapsed_ms,
+      });
+      const client = services.store.get(uuid);
+      if (client) services.webhooks.enqueue(jobEndEvent(job, { uuid, display_name: client.display_name }));
+    },
+  });
+  // run_on_clients: every client's part is rate limited, audited and webhooked like its own call.
+  const fanouts = new FanoutStore({
+    clients: services.clients,
+    rateLimiter,
+    limitsOf: (uuid) => limitsOf(services.clients.resolve(uuid)),
+    onJob: (uuid, jobId) => jobWatch.watch(uuid, jobId),
+    onRowDone: (f, row, out) => {
+      if (row.job_id !== undefined) return; // the job watcher reports it when it ends
+      const outcome =
+        row.state === 'ok' || row.state === 'failed' ? 'OK' : (row.error?.code ?? row.state.toUpperCase());
+      services.audit.record({
+        caller: f.spec.caller,
+        client_uuid: row.uuid,
+        tool: 'run_on_clients',
+        arguments: { cmd: f.spec.cmd, fanout_id: f.id },
+        outcome,
+        duration_ms: row.duration_ms ?? 0,
+      });
+      if (row.state === 'offline') return;
+      const client = services.store.get(row.uuid);
+      if (!client) return;
+      services.webhooks.enqueue(
+        fanoutRowEvent(f, row, out, outcome, { uuid: row.uuid, display_name: client.display_name }),
+      );
+    },
+  });
   const factory = new McpEndpointFactory({
     services: {
       clients: services.clients,
@@ -101,6 +147,8 @@ export async function startTransports(
       operations: services.operations,
       exchange: services.exchange,
       prompts: new SecretPromptWatch(),
+      jobWatch,
+      fanouts,
       jobCancels: new PendingJobCancels({ clients: services.clients, log: log.child({ component: 'jobs' }) }),
       maxResultBytes: config.maxResultBytes,
       rollouts: services.rollouts,
@@ -119,7 +167,13 @@ export async function startTransports(
     });
     await stdio.start(onEnded);
     log.info({ tools: factory.listing.length }, 'mcp stdio ready');
-    return { ended, close: () => stdio.close() };
+    return {
+      ended,
+      close: async () => {
+        jobWatch.close();
+        await stdio.close();
+      },
+    };
   }
 
   const apiKeys = await apiKeysOf(config);
@@ -185,6 +239,7 @@ export async function startTransports(
   return {
     httpPort: http.port,
     close: async () => {
+      jobWatch.close();
       await removeDaemonFile().catch((err: unknown) => log.warn({ err }, 'could not remove the daemon file'));
       await mcp.close();
       await http.close();

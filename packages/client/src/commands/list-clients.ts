@@ -2,12 +2,15 @@ import { ListClientsResult, ReachError } from '@reach/protocol';
 import type { z } from 'zod';
 import { loadConfig } from '../config/load-config.ts';
 import { createLogger, normaliseLevel } from '../log/logger.ts';
-import { callControl } from '../tunnel/control.ts';
+import { withControl } from '../tunnel/control.ts';
 import type { Command } from './command.ts';
 import { authorizeHint, linkTarget } from './link-credentials.ts';
 
-/** Deadline of the whole list_clients exchange, handshake included, in ms. */
+/** Deadline of each list_clients page, in ms. */
 const LIST_TIMEOUT_MS = 20_000;
+
+/** Pages followed at most: 100 of the server's 1,000 clients each, far past one server's fleet. */
+const MAX_PAGES = 100;
 
 /** `--list-clients`: asks the server over SSH (the client key is the credential). */
 export const listClientsCommand: Command = {
@@ -19,10 +22,20 @@ export const listClientsCommand: Command = {
     const log = createLogger(normaliseLevel(loaded.config.log_level) === 'debug' ? 'debug' : 'silent');
     const target = await linkTarget(loaded);
     const onPinned = (text: string): void => io.stderr(`reach: ${text}\n`);
-    const raw = await callControl(
+    const result = await withControl(
       { ...target, log, onPinned },
-      'list_clients',
-      {},
+      async (call) => {
+        // Pages on one connection until the server says there are no more (a server from before
+        // paging sends no next_cursor: everything came in the first answer).
+        const first = ListClientsResult.parse(await call('list_clients', {}));
+        let cursor = first.next_cursor;
+        for (let pages = 1; cursor && pages < MAX_PAGES; pages++) {
+          const next = ListClientsResult.parse(await call('list_clients', { cursor }));
+          first.clients.push(...next.clients);
+          cursor = next.next_cursor;
+        }
+        return { clients: first.clients, online_count: first.online_count, total_count: first.total_count };
+      },
       { timeoutMs: LIST_TIMEOUT_MS },
     ).catch((err: unknown) => {
       if (err instanceof ReachError && err.code === 'SSH_AUTH_FAILED') {
@@ -30,7 +43,6 @@ export const listClientsCommand: Command = {
       }
       throw err;
     });
-    const result = ListClientsResult.parse(raw);
     io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : formatClientTable(result));
     return 0;
   },

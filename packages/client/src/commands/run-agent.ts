@@ -19,6 +19,7 @@ import { GroupLedger } from '../spawner/group-ledger.ts';
 import { GroupWatchdog } from '../spawner/group-watchdog.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
+import { ReconnectHints } from '../tunnel/reconnect-hints.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { effectiveVersion, selfExecutable, underSystemd } from '../update/self-executable.ts';
 import { Updater } from '../update/updater.ts';
@@ -83,6 +84,8 @@ export const runAgentCommand: Command = {
     const operations = new OperationJournal({ file: join(loaded.dir, 'run', 'operations.jsonl') });
     await operations.start();
 
+    const hints = new ReconnectHints();
+
     const version = effectiveVersion(io.env, VERSION);
     // Self-update (#16): verified against config's update_public_key only; `tunnel` is made below
     // and closed by an applied update, whose restart runs once everything here is closed.
@@ -127,6 +130,7 @@ export const runAgentCommand: Command = {
       platform,
       jobs,
       updater,
+      hints,
     });
     const sshSessions = createSshSessionHandlers({
       configDir: loaded.dir,
@@ -144,6 +148,7 @@ export const runAgentCommand: Command = {
         ),
       handlers,
       reconnectDelayS: config.reconnect_delay,
+      hints,
       maxReconnectDelayS: config.max_reconnect_delay,
       log,
       // The heap policy (bulk-heap-policy.ts) matters most on the receiving end: one probe of three

@@ -125,6 +125,7 @@ export class JobManager {
       pgid: 0,
       proc_start: null,
       cap_hit: false,
+      reported: false,
     };
     mkdirSync(d, { recursive: true, mode: 0o700 });
     // O_APPEND, so truncating a stream back to the cap (#tick) makes the writer continue there.
@@ -176,6 +177,17 @@ export class JobManager {
     this.#holds.delete(id);
     await this.#persist(job);
     return job;
+  }
+
+  /** Records that the server has reported the job's end; false when there is no such ended job. */
+  async ack(id: string): Promise<boolean> {
+    const job = this.get(id);
+    if (!job || job.status === 'running') return false;
+    if (!job.reported) {
+      job.reported = true;
+      await this.#persist(job);
+    }
+    return true;
   }
 
   /** Forgets a provisional job that has ended and removes its files. */

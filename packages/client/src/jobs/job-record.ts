@@ -20,6 +20,8 @@ export const JobRecord = z.object({
   proc_start: z.number().int().nullable(),
   /** Set when a stream outgrew the per-job cap: bytes past it are not kept. */
   cap_hit: z.boolean().default(false),
+  /** The server has taken note of the job's end (its webhook and audit row are out): job_ack. */
+  reported: z.boolean().default(false),
 });
 export type JobRecord = z.infer<typeof JobRecord>;
 export type JobStatus = JobRecord['status'];

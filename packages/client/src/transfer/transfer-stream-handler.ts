@@ -84,6 +84,17 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
         await ch.writeFrame(transferFailure(fsError(err, request.path))).catch(() => {});
         throw err;
       }
+      const opId = request.operation_id;
+      const journal = deps.operations;
+      // A keyed file names its content in the journal before the rename (transfer-receiver.ts).
+      const beforeCommit =
+        opId === undefined || !journal
+          ? undefined
+          : (done: { path: string; size: number; sha256: string }) =>
+              journal.intend(opId, {
+                ...done,
+                result: { uploaded: request.path, kind: 'file', size: done.size, sha256: done.sha256 },
+              });
       const receive = () =>
         receiveTarget(
           ch,
@@ -99,7 +110,7 @@ async function serveTransfer(channel: Duplex, deps: TransferStreamDeps): Promise
             : // A received directory is extracted inside its temp directory, held open, which is
               // made and renamed inside the confirmed parent (prepare-dir.ts).
               { kind: 'dir', path, mode: request.mode ?? 0o755, overwrite: request.overwrite },
-          { confirm: deps.confirm, openDir: deps.openDir, litter: deps.litter },
+          { confirm: deps.confirm, openDir: deps.openDir, litter: deps.litter, beforeCommit },
         );
       // Applied means: the destination was renamed into place after its SHA-256 matched the
       // sender's. The record is made here, on the side that renames.

@@ -1,5 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { ReachError } from '@reach/protocol';
+import { parseRetryHint, ReachError } from '@reach/protocol';
 import { sshAlgorithms } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
@@ -17,6 +17,9 @@ export interface SshTarget {
   /** Told, in words, when a host key is pinned on first use (the CLI prints it, as ssh does). */
   onPinned?: ((text: string) => void) | undefined;
 }
+
+/** Bytes before the SSH identification looked at for a retry hint. */
+const PREAMBLE_MAX = 1024;
 
 /** Deadline of the TCP connect and of the SSH handshake after it, in ms. */
 const READY_TIMEOUT_MS = 20_000;
@@ -111,12 +114,26 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
     };
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    // What the server sent before its SSH identification: a retry hint when it turned us away.
+    let preamble = '';
+    const sniff = (chunk: Buffer): void => {
+      preamble += chunk.toString('latin1');
+      if (preamble.includes('SSH-') || preamble.length > PREAMBLE_MAX) sock.off('data', sniff);
+    };
     const fail = (err: ReachError): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       client.end();
-      reject(err);
+      const retryAfterMs = parseRetryHint(preamble.slice(0, PREAMBLE_MAX));
+      reject(
+        retryAfterMs === undefined || err.code !== 'SSH_CONNECTION_FAILED'
+          ? err
+          : new ReachError('SSH_CONNECTION_FAILED', `server ${name} is busy: retry in ${retryAfterMs} ms`, {
+              details: { retry_after_ms: retryAfterMs },
+              cause: err,
+            }),
+      );
     };
     client.on('ready', () => {
       if (settled) return;
@@ -141,6 +158,8 @@ export async function connectSsh(target: SshTarget, signal?: AbortSignal): Promi
     client.on('close', () => {
       fail(hostKeyError ?? new ReachError('SSH_CONNECTION_FAILED', `connection to ${name} closed`));
     });
+    // Together with ssh2's own listener (added by connect below, in this same tick): both see every byte.
+    sock.on('data', sniff);
     client.connect({
       sock,
       username: target.username,

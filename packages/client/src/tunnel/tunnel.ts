@@ -4,6 +4,7 @@ import { coalesceWrites, peerOverStream, widenReceiveWindow } from '@reach/proto
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
 import { backoffDelayMs } from './backoff.ts';
+import type { ReconnectHints } from './reconnect-hints.ts';
 import { connectSsh } from './ssh-connect.ts';
 
 export interface TunnelOptions {
@@ -24,6 +25,8 @@ export interface TunnelOptions {
   onPinned?: ((text: string) => void) | undefined;
   /** Uniform [0,1) source for the jitter; injectable for tests. */
   random?: () => number;
+  /** The server's reconnect window (hello): the first retry after a lost link is spread over it. */
+  hints?: ReconnectHints | undefined;
   /**
    * Called on the first SSH_AUTH_FAILED after start or after a successful connection (not on every
    * retry): the CLI prints what to run on the server once, while the tunnel keeps retrying.
@@ -93,7 +96,10 @@ export class Tunnel {
         }
         if (!this.#isOpen()) break;
         const refused = reachErr.code === 'SSH_AUTH_FAILED';
-        const delayMs = this.#delay(attempt++);
+        // A server that turned us away said when to come back: that, not our own backoff.
+        const hinted = reachErr.details?.retry_after_ms;
+        const backoff = this.#delay(attempt++);
+        const delayMs = typeof hinted === 'number' ? hinted : backoff;
         log[refused && !authRefusedTold ? 'error' : 'warn'](
           { code: reachErr.code, retry_in_ms: delayMs, attempt },
           reachErr.message,
@@ -118,7 +124,14 @@ export class Tunnel {
         authRefusedTold = false;
       }
       if (!this.#isOpen()) break;
-      const delayMs = this.#delay(attempt++);
+      // After a link that was up: anywhere in the fleet's window, so a server restart does not
+      // bring every client back in the same second.
+      const window = established ? this.#opts.hints?.windowMs : undefined;
+      const delayMs =
+        window === undefined
+          ? this.#delay(attempt++)
+          : Math.floor((this.#opts.random ?? Math.random)() * window);
+      if (window !== undefined) attempt++;
       log.warn({ retry_in_ms: delayMs }, 'link to server lost; reconnecting');
       await this.#sleep(delayMs);
     }

@@ -11,14 +11,22 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `reach-server --transport http` on ephemeral loopback ports and waits until it listens. */
-export async function startServerProcess(dataDir: string, apiKey: string): Promise<ServerProcess> {
+/**
+ * Starts `reach-server --transport http` on loopback and waits until it listens: on ephemeral
+ * ports, or on `ports` (so a server restarted on the same ports is found again by a running client).
+ */
+export async function startServerProcess(
+  dataDir: string,
+  apiKey: string,
+  ports: { ssh: number; http: number } = { ssh: 0, http: 0 },
+): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
     [
       join(REPO, 'packages/server/src/bin.ts'),
-      ...['--transport', 'http', '--host', '127.0.0.1', '--port', '0'],
-      ...['--ssh-host', '127.0.0.1', '--ssh-port', '0', '--data-dir', dataDir, '--api-key', apiKey],
+      ...['--transport', 'http', '--host', '127.0.0.1', '--port', String(ports.http)],
+      ...['--ssh-host', '127.0.0.1', '--ssh-port', String(ports.ssh), '--data-dir', dataDir],
+      ...['--api-key', apiKey],
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -108,6 +108,34 @@ describe('OperationJournal', () => {
     await j.close();
   });
 
+  test('intend: a transfer killed after naming its content is judged by its destination on reload', async () => {
+    const target = join(dir, 'transfer.bin');
+    const body = Buffer.from('transferred body');
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const j = await journal('intend.jsonl');
+    await j.intend('not-running', { path: target, sha256, size: body.length, result: {} });
+    assert.equal(j.get('not-running'), undefined, 'only a running operation takes an intent');
+    let renamed: (() => void) | undefined;
+    // The process "dies" here: the work never returns, so no applied line is ever written.
+    void j.run('t1', 'download_file', async () => {
+      await j.intend('t1', { path: target, sha256, size: body.length, result: { sha256 } });
+      await writeFile(target, body); // the rename into place
+      renamed?.();
+      return new Promise<object>(() => undefined);
+    });
+    await new Promise<void>((r) => {
+      renamed = r;
+    });
+    const again = await journal('intend.jsonl');
+    const s = await again.status('t1');
+    assert.equal(s.status, 'applied', JSON.stringify(s));
+    assert.deepEqual(s.result, { sha256 });
+    assert.match(s.reason ?? '', /received the new content/);
+    await writeFile(target, 'old');
+    assert.equal((await again.status('t1')).status, 'not_applied', 'judged by what is there now');
+    await again.close();
+  });
+
   test('bounded: past maxEntries the oldest are pruned, and a pruned id is unknown', async () => {
     const j = await journal('bounded.jsonl', { maxEntries: 40 });
     for (let i = 0; i < 100; i++) await j.run(`id-${i}`, 'run_command', async () => ({ i }));

@@ -178,6 +178,18 @@ export class OperationJournal {
     }
   }
 
+  /**
+   * Names what running operation `id` is about to put where, just before its destination is
+   * renamed into place, so a crash between that rename and the `applied` record is judged by what
+   * the destination holds (#judge) rather than read as not applied. Synced: the line must be on
+   * disk before the rename can be. A no-op unless `id` is running here.
+   */
+  async intend(id: string, intent: OperationIntent): Promise<void> {
+    const r = this.get(id);
+    if (!r || !this.#running.has(id)) return;
+    await this.#append({ id, op: r.op, state: 'started', at: this.#opts.now(), intent }, true);
+  }
+
   /** What is known of operation `id` here. */
   async status(id: string): Promise<OperationStatus> {
     if (this.#running.has(id)) {

@@ -123,6 +123,7 @@ async function receiveBody(
         },
       });
     }
+    if (target.kind === 'file') await opts.beforeCommit?.({ path: target.path, size, sha256: done.sha256 });
     await prepared.commit();
     keepPartial = false;
     const outcome: TransferOutcome = {

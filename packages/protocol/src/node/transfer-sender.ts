@@ -55,6 +55,12 @@ export interface TransferOptions extends TransferProgress {
    * receive (litter-sweeper.ts).
    */
   litter?: Pick<LitterSweeper, 'note' | 'afterFailure'> | undefined;
+  /**
+   * Receiving a file only: called once the bytes are verified, just before the temp file is
+   * renamed into place — where a journal names the content the destination is about to hold, so
+   * a receiver killed between the rename and its `applied` record is judged by the destination.
+   */
+  beforeCommit?: ((done: { path: string; size: number; sha256: string }) => Promise<void>) | undefined;
 }
 
 const OfferOrFailure = z.union([TransferOffer, TransferFailure]);

@@ -4,8 +4,12 @@ import { z } from 'zod';
 import type { ClientRecord, ClientStore } from '../db/client-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ClientRegistry, OnlineClient } from '../registry/client-registry.ts';
+import { ClientCursors } from './client-cursor.ts';
+import { type ClientPage, type ClientPageRequest, cursorAfter, pageClients } from './client-paging.ts';
 import { type ClientDetail, type ClientView, toClientDetail, toClientView } from './client-view.ts';
+import { LastSeenBatch } from './last-seen-batch.ts';
 
+export type { ClientPage, ClientPageRequest } from './client-paging.ts';
 export type { ClientDetail, ClientView } from './client-view.ts';
 
 export interface ClientEvent {
@@ -39,6 +43,9 @@ export type ConfigurePatch = z.input<typeof ConfigurePatch>;
 /** How many close matches and online clients a CLIENT_NOT_FOUND names at most. */
 const NOT_FOUND_SAMPLE = 5;
 
+/** Longest a disconnect's last_seen waits in memory before its batch is written, in ms. */
+const LAST_SEEN_FLUSH_MS = 2000;
+
 function invalid(error: z.ZodError): ReachError {
   const issue = error.issues[0];
   return new ReachError(
@@ -55,51 +62,102 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
   readonly #store: ClientStore;
   readonly #registry: ClientRegistry;
   readonly #log: Logger;
+  readonly #cursors: ClientCursors;
+  readonly #lastSeen: LastSeenBatch;
 
-  constructor(deps: { store: ClientStore; registry: ClientRegistry; log: Logger }) {
+  constructor(deps: { store: ClientStore; registry: ClientRegistry; log: Logger; cursors?: ClientCursors }) {
     super();
     this.#store = deps.store;
     this.#registry = deps.registry;
     this.#log = deps.log;
+    this.#cursors = deps.cursors ?? new ClientCursors();
+    this.#lastSeen = new LastSeenBatch({
+      store: deps.store,
+      flushMs: LAST_SEEN_FLUSH_MS,
+      onError: (err) => this.#log.error({ err }, 'last_seen write failed'),
+    });
+    // The store's online set follows the registry (set to whatever the registry says now, so a
+    // `replaced` connection leaves its uuid online).
+    const mirror = (uuid: string): void =>
+      this.#store.setOnline(uuid, this.#registry.get(uuid) !== undefined);
     this.#registry.on('connected', (online) => {
+      mirror(online.uuid);
       const record = this.#store.get(online.uuid);
-      if (record) this.emit('connected', { client: toClientView(record, online) });
+      if (record) this.emit('connected', { client: this.#view(record, online) });
     });
     this.#registry.on('disconnected', (online, reason) => {
+      mirror(online.uuid);
       if (!online.quarantined && reason === 'closed') {
-        this.#store.touchLastSeen(online.uuid, new Date().toISOString());
+        this.#lastSeen.record(online.uuid, new Date().toISOString());
       }
       const record = this.#store.get(online.uuid);
-      if (record) this.emit('disconnected', { client: toClientView(record, undefined), reason });
+      if (record) this.emit('disconnected', { client: this.#view(record, undefined), reason });
     });
+  }
+
+  /**
+   * Shutdown, before the registry closes the links: every trusted online client is last seen
+   * now, written with the waiting disconnects in one transaction. Idempotent.
+   */
+  close(): void {
+    const now = new Date().toISOString();
+    for (const online of this.#registry.all()) {
+      if (!online.quarantined) this.#lastSeen.record(online.uuid, now);
+    }
+    this.#lastSeen.close();
   }
 
   /** Called by registration when heartbeats failed too often; `disconnected` follows. */
   reportUnhealthy(uuid: string, failures: number): void {
     const record = this.#store.get(uuid);
-    if (record) this.emit('unhealthy', { client: toClientView(record, this.#registry.get(uuid)), failures });
+    if (record) this.emit('unhealthy', { client: this.#view(record, this.#registry.get(uuid)), failures });
   }
 
   /** Called by registration when another key claims a known UUID. */
   reportKeyMismatch(record: ClientRecord, fingerprint: string): void {
     this.emit('key_mismatch', {
-      client: toClientView(record, this.#registry.get(record.uuid)),
+      client: this.#view(record, this.#registry.get(record.uuid)),
       fingerprint,
       expected_fingerprint: record.fingerprint,
     });
   }
 
-  /** Every known client, online first, then by display name. */
-  list(): ClientView[] {
-    const views = this.#store.list().map((r) => toClientView(r, this.#registry.get(r.uuid)));
-    return [...views.filter((v) => v.online), ...views.filter((v) => !v.online)];
+  /** One page of the clients matching `req`, online first (see pageClients). */
+  page(req: ClientPageRequest): ClientPage {
+    return pageClients(
+      {
+        store: this.#store,
+        registry: this.#registry,
+        cursors: this.#cursors,
+        view: (r, o) => this.#view(r, o),
+      },
+      req,
+    );
+  }
+
+  /** The cursor of the page that starts right after `client`, a client of a page of `req`. */
+  cursorAfter(req: ClientPageRequest, client: ClientView): string {
+    return cursorAfter(this.#cursors, req, client);
+  }
+
+  /** How many clients are online and the first `limit` of them, without touching the rest. */
+  onlineSample(limit: number): { count: number; sample: Array<{ uuid: string; display_name: string }> } {
+    const sample: Array<{ uuid: string; display_name: string }> = [];
+    for (const c of this.#registry.values()) {
+      if (sample.length >= limit) break;
+      sample.push({
+        uuid: c.uuid,
+        display_name: this.#store.get(c.uuid)?.display_name ?? c.registration.display_name,
+      });
+    }
+    return { count: this.#registry.size, sample };
   }
 
   /** By uuid, client_id or display name (case-insensitive); unknown → CLIENT_NOT_FOUND. */
   resolve(ref: string): ClientDetail {
     const record = this.#store.findByRef(ref);
     if (!record) throw this.#notFound(`no client matches "${ref}"`, ref);
-    return toClientDetail(record, this.#registry.get(record.uuid));
+    return toClientDetail(this.#withLastSeen(record), this.#registry.get(record.uuid));
   }
 
   /** Like resolve, but the client must be online and not quarantined. */
@@ -107,7 +165,7 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
     const record = this.#store.findByRef(ref);
     if (!record) throw this.#notFound(`no client matches "${ref}"`, ref);
     const online = this.#onlineOrThrow(record);
-    return toClientDetail(record, online);
+    return toClientDetail(this.#withLastSeen(record), online);
   }
 
   async update(uuid: string, patch: UpdatePatch): Promise<ClientDetail> {
@@ -127,7 +185,7 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
         online.link.close();
       }
     }
-    return toClientDetail(record, this.#registry.get(uuidOf));
+    return toClientDetail(this.#withLastSeen(record), this.#registry.get(uuidOf));
   }
 
   /** Trusts the pending key of a key-mismatched client and lifts the quarantine. */
@@ -141,7 +199,7 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
       this.#registry.setQuarantined(uuidOf, !trusted);
     }
     this.#log.info({ clientId: uuidOf, fingerprint: record.fingerprint }, 'client key accepted');
-    return toClientDetail(record, online);
+    return toClientDetail(this.#withLastSeen(record), online);
   }
 
   configure(uuid: string, patch: ConfigurePatch): ClientDetail {
@@ -153,7 +211,7 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
       ...limits,
       ...(webhook_url === undefined ? {} : { webhook_url: webhook_url === '' ? null : webhook_url }),
     });
-    return toClientDetail(record, this.#registry.get(uuidOf));
+    return toClientDetail(this.#withLastSeen(record), this.#registry.get(uuidOf));
   }
 
   /** Calls an agent method on an online, trusted client. */
@@ -188,6 +246,19 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
     return { online: this.#registry.size, total: this.#store.count() };
   }
 
+  /** A record as listed, with a disconnect's last_seen still waiting in the batch. */
+  #view(record: ClientRecord, online: OnlineClient | undefined): ClientView {
+    return toClientView(this.#withLastSeen(record), online);
+  }
+
+  #withLastSeen(record: ClientRecord): ClientRecord {
+    const pending = this.#lastSeen.pending(record.uuid);
+    // ISO 8601 UTC strings order as times; a reconnect's own last_seen may be the newer one.
+    return pending === undefined || (record.last_seen !== null && record.last_seen >= pending)
+      ? record
+      : { ...record, last_seen: pending };
+  }
+
   #onlineOrThrow(record: ClientRecord): OnlineClient {
     const online = this.#registry.get(record.uuid);
     if (!online) {
@@ -217,16 +288,9 @@ export class ClientService extends EventEmitter<ClientServiceEvents> {
         : this.#store
             .closeMatches(ref, NOT_FOUND_SAMPLE)
             .map((m) => ({ ...m, online: this.#registry.get(m.uuid) !== undefined }));
-    const online: Array<{ uuid: string; display_name: string }> = [];
-    for (const c of this.#registry.all()) {
-      if (online.length >= NOT_FOUND_SAMPLE) break;
-      online.push({
-        uuid: c.uuid,
-        display_name: this.#store.get(c.uuid)?.display_name ?? c.registration.display_name,
-      });
-    }
+    const { count, sample: online } = this.onlineSample(NOT_FOUND_SAMPLE);
     return new ReachError('CLIENT_NOT_FOUND', message, {
-      details: { matches, online, online_count: this.#registry.size },
+      details: { matches, online, online_count: count },
       recoveryHint:
         matches.length > 0 || online.length > 0
           ? 'Use one of the clients listed in details, or find_client to search.'

@@ -26,6 +26,8 @@ export interface RegistrationDeps {
   onUnhealthy?(uuid: string, failures: number): void;
   /** The first heartbeat's place in the interval, [0, 1); default Math.random (see Heartbeat). */
   heartbeatJitter?: () => number;
+  /** Told to the client at hello: the window its first retry after a lost link is spread over. */
+  reconnectWindowMs?: () => number;
   now?: () => Date;
 }
 
@@ -62,7 +64,15 @@ export async function registerLink(link: SshLink, deps: RegistrationDeps): Promi
     const channel = await link.openAgentChannel();
     agent = new AgentConnection(channel, log);
     const timeoutMs = deps.registrationTimeoutMs;
-    const hello = await agent.call('hello', { server_version: deps.serverVersion }, { timeoutMs });
+    const window = deps.reconnectWindowMs?.();
+    const hello = await agent.call(
+      'hello',
+      {
+        server_version: deps.serverVersion,
+        ...(window === undefined ? {} : { reconnect_window_ms: window }),
+      },
+      { timeoutMs },
+    );
     const clientLog = log.child({ clientId: hello.uuid });
     const info = registrationInfo(hello, (deps.now?.() ?? new Date()).toISOString());
     const key = { public_key: link.publicKey, fingerprint: link.fingerprint };

@@ -8,6 +8,13 @@ import type { Logger } from '../log/logger.ts';
 import type { SshLink } from '../ssh/ssh-server.ts';
 
 type ListClientsResult = z.infer<typeof CONTROL_METHODS.list_clients.result>;
+type ListClientsParams = z.infer<typeof CONTROL_METHODS.list_clients.params>;
+
+/**
+ * Clients per control page by default: ~200 bytes each, so 1,000 make a ~200 KB frame (the limit
+ * is 16 MiB) and a fleet of 10,000 comes in ten calls on one connection.
+ */
+const CONTROL_PAGE = 1000;
 
 /**
  * Serves control methods (client → server) on the `reach-control` subsystem. The SSH key is the
@@ -40,8 +47,13 @@ export class ControlServer {
         async (params) => {
           guard();
           const checked = CONTROL_METHODS.list_clients.params.safeParse(params);
-          if (!checked.success) throw new ReachError('INVALID_ARGUMENT', 'list_clients takes no parameters');
-          return this.listClients();
+          if (!checked.success) {
+            throw new ReachError(
+              'INVALID_ARGUMENT',
+              'list_clients takes limit (1-1000), cursor, online_only',
+            );
+          }
+          return this.listClients(checked.data);
         },
       ],
     ]);
@@ -57,8 +69,18 @@ export class ControlServer {
     });
   }
 
-  listClients(): ListClientsResult {
-    const clients = this.#clients.list().map((c) => ({
+  /**
+   * One page (CONTROL_PAGE clients unless the caller asks fewer); `reach --list-clients` follows
+   * next_cursor. A client from before paging asks once and shows the first page, with the counts
+   * line saying how many there are.
+   */
+  listClients(params: ListClientsParams = {}): ListClientsResult {
+    const page = this.#clients.page({
+      limit: params.limit ?? CONTROL_PAGE,
+      cursor: params.cursor,
+      online_only: params.online_only ?? false,
+    });
+    const clients = page.clients.map((c) => ({
       uuid: c.uuid,
       display_name: c.display_name,
       purpose: c.purpose,
@@ -70,6 +92,6 @@ export class ControlServer {
       key_mismatch: c.key_mismatch,
     }));
     const counts = this.#clients.counts();
-    return { clients, online_count: counts.online, total_count: counts.total };
+    return { clients, online_count: counts.online, total_count: counts.total, next_cursor: page.next_cursor };
   }
 }

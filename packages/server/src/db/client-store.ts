@@ -1,7 +1,10 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { LastUpdate } from '@reach/protocol';
 import { ReachError } from '@reach/protocol';
+import { type ClientFilter, clientFilterSql, ONLINE_TABLE, type PageKey } from './client-filter-sql.ts';
 import { toClientRecord } from './to-client-record.ts';
+
+export type { ClientFilter, PageKey } from './client-filter-sql.ts';
 
 /** Where and as whom a client last connected (from its `hello`; informational, not identity). */
 export interface ConnectionInfo {
@@ -76,6 +79,7 @@ export interface ConfigurePatch {
 /** The persistent client table (the only SQL about clients). */
 export class ClientStore {
   readonly #db: DatabaseSync;
+  #onlineTableReady = false;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -125,6 +129,52 @@ export class ClientStore {
       )
       .all(needle, needle, needle, prefix, limit)
       .map((r) => ({ uuid: String(r.uuid), display_name: String(r.display_name) }));
+  }
+
+  /**
+   * Up to `limit` clients matching `filter`, in (display_name COLLATE NOCASE, uuid) order, strictly
+   * after `after`: keyset paging, so rows inserted or removed elsewhere never shift a page.
+   */
+  page(filter: ClientFilter, limit: number, after?: PageKey): ClientRecord[] {
+    this.#ensureOnlineTable();
+    const { where, params } = clientFilterSql(filter, after);
+    return this.#db
+      .prepare(`SELECT * FROM clients WHERE ${where} ORDER BY display_name COLLATE NOCASE, uuid LIMIT ?`)
+      .all(...params, limit)
+      .map(toClientRecord);
+  }
+
+  /**
+   * How many clients match `filter` (all pages), and how many of those are in the online set: one
+   * scan for both (a filter on text or tags reads every row: ~8 ms at 10,000 clients).
+   */
+  countMatching(filter: ClientFilter): { total: number; online: number } {
+    this.#ensureOnlineTable();
+    const { where, params } = clientFilterSql(filter);
+    const row = this.#db
+      .prepare(
+        `SELECT COUNT(*) AS total,
+           COALESCE(SUM(EXISTS (SELECT 1 FROM ${ONLINE_TABLE} o WHERE o.uuid = clients.uuid)), 0) AS online
+         FROM clients WHERE ${where}`,
+      )
+      .get(...params) as { total: number; online: number };
+    return { total: row.total, online: row.online };
+  }
+
+  /**
+   * Marks a uuid in or out of the online set that `page`'s `online` filter reads: a temp table
+   * kept in step with the registry, so an online_only page costs ~0.8 ms at 10,000 clients where
+   * passing 5,000 online uuids as a JSON array to json_each on every call cost 6–10 ms.
+   */
+  setOnline(uuid: string, online: boolean): void {
+    this.#ensureOnlineTable();
+    this.#db
+      .prepare(
+        online
+          ? `INSERT OR IGNORE INTO ${ONLINE_TABLE} (uuid) VALUES (?)`
+          : `DELETE FROM ${ONLINE_TABLE} WHERE uuid = ?`,
+      )
+      .run(uuid);
   }
 
   count(): number {
@@ -230,7 +280,26 @@ export class ClientStore {
   }
 
   touchLastSeen(uuid: string, at: string): void {
-    this.#db.prepare('UPDATE clients SET last_seen = ? WHERE uuid = ?').run(at, uuid);
+    this.touchLastSeenMany([[uuid, at]]);
+  }
+
+  /**
+   * Writes many last_seen times in one transaction (one WAL commit, not one per client). A time
+   * older than the stored one is ignored: a batched disconnect never undoes the reconnect that
+   * followed it (ISO 8601 UTC strings order as times).
+   */
+  touchLastSeenMany(entries: Iterable<readonly [uuid: string, at: string]>): void {
+    const update = this.#db.prepare(
+      'UPDATE clients SET last_seen = ? WHERE uuid = ? AND (last_seen IS NULL OR last_seen < ?)',
+    );
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const [uuid, at] of entries) update.run(at, uuid, at);
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   /** Operator edits; `null` clears. Edited self-reported fields are locked against registration. */
@@ -272,6 +341,14 @@ export class ClientStore {
       this.#db.prepare(`UPDATE clients SET ${sets.join(', ')} WHERE uuid = ?`).run(...values, uuid);
     }
     return this.#mustGet(uuid);
+  }
+
+  #ensureOnlineTable(): void {
+    if (this.#onlineTableReady) return;
+    // TEMP: the online set is this process's registry, never persisted (it starts empty after a
+    // restart, as the registry does). WITHOUT ROWID: the uuid is the whole row.
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS ${ONLINE_TABLE} (uuid TEXT PRIMARY KEY) WITHOUT ROWID`);
+    this.#onlineTableReady = true;
   }
 
   #mustGet(uuid: string): ClientRecord {

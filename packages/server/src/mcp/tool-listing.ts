@@ -5,6 +5,8 @@ export interface ListedTool {
   name: string;
   description: string;
   inputSchema: { type: 'object'; [key: string]: unknown };
+  /** MCP 2025-11-25 tool-level task negotiation: absent means "forbidden". */
+  execution?: { taskSupport: 'optional' };
 }
 
 /** The `tools/list` entries, computed once: JSON Schema from each tool's zod input, kept lean. */
@@ -15,6 +17,7 @@ export function listTools(tools: readonly ToolDefinition[]): ListedTool[] {
       name: tool.name,
       description: tool.description,
       inputSchema: { ...schema, type: 'object' },
+      ...(tool.startTask ? { execution: { taskSupport: 'optional' as const } } : {}),
     };
   });
 }

@@ -2,6 +2,8 @@ import type { OperationJournal } from '@reach/protocol/node';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { SecretPromptWatch } from '../audit/secret-prompt.ts';
 import type { ClientService } from '../clients/client-service.ts';
+import type { FanoutStore } from '../jobs/fanout.ts';
+import type { JobWatcher } from '../jobs/job-watcher.ts';
 import type { PendingJobCancels } from '../jobs/pending-cancels.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
 import type { RolloutService } from '../rollout/rollout-service.ts';
@@ -23,6 +25,10 @@ export interface ToolServices {
   operations?: OperationJournal;
   /** job_cancel of jobs on offline clients, sent when they are back (absent: answered unknown, not queued). */
   jobCancels?: PendingJobCancels;
+  /** Follows the jobs run_command leaves running, to report their end (absent: nobody reports). */
+  jobWatch?: JobWatcher;
+  /** run_on_clients and its fan-out jobs (absent: run_on_clients fails with INTERNAL_ERROR). */
+  fanouts?: FanoutStore;
   /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
   maxResultBytes: number;
   /** update_clients / update_status (absent: they fail with INTERNAL_ERROR). */

@@ -50,6 +50,12 @@ export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   errors?: readonly ErrorCode[];
   handler(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
   /**
+   * The same work started as an MCP task (tools/call with `params.task`): starts it without
+   * waiting and returns the job id (`job-…@<uuid>` or `fan-…`) the task is mapped onto. A tool
+   * with it is listed with `execution.taskSupport: "optional"` (tool-tasks.ts).
+   */
+  startTask?(args: z.infer<S>, ctx: ToolContext): Promise<string>;
+  /**
    * What the audit trail records of arguments that failed validation, for a tool whose
    * arguments may hold a secret no key name marks (default: the raw arguments, redacted by key).
    */

@@ -42,8 +42,8 @@ function fleet(clients: FakeClient[]) {
         }) as never,
     },
     channels: async () => ({ stable: '2.0.0' }),
+    listClients: () => clients.map((c) => ({ uuid: c.uuid, display_name: c.uuid, tags: ['fleet'] })),
     clients: {
-      list: () => clients.map((c) => ({ uuid: c.uuid, display_name: c.uuid, tags: ['fleet'] })) as never,
       resolve: (ref: string) => ({ uuid: ref }) as never,
       call: (async (uuid: string, _m: string, params: { version: string }) => {
         calls.push(uuid);

@@ -26,7 +26,9 @@ export interface RolloutRequest {
 export interface RolloutDeps {
   releases: Pick<ReleaseStore, 'manifestFile'>;
   channels: () => Promise<ReleaseChannels>;
-  clients: Pick<ClientService, 'list' | 'resolve' | 'call'>;
+  clients: Pick<ClientService, 'resolve' | 'call'>;
+  /** Every known client (main.ts pages through ClientService.page). */
+  listClients: () => Array<{ uuid: string; display_name: string; tags: string[] }>;
   registry: Pick<ClientRegistry, 'get' | 'on' | 'off'>;
   webhooks: { enqueue(input: WebhookEventInput): unknown };
   /** Where clients fetch executables: `http://host:port` of this server's /releases route. */
@@ -146,7 +148,7 @@ export class RolloutService {
   #targets(t: RolloutTarget, version: string, now: string): RolloutClient[] {
     const wanted = new Set<string>();
     for (const ref of t.client_ids ?? []) wanted.add(this.#deps.clients.resolve(ref).uuid);
-    const all = this.#deps.clients.list();
+    const all = this.#deps.listClients();
     for (const c of all) {
       if (t.all || (t.tags ?? []).some((tag) => c.tags.includes(tag))) wanted.add(c.uuid);
     }

@@ -4,7 +4,7 @@ import { type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LINK } from '@reach/protocol';
+import { LINK, parseRetryHint } from '@reach/protocol';
 import { pino } from 'pino';
 import ssh2 from 'ssh2';
 import { ed25519KeyPair } from '../../../../test-support/ed25519-key-pair.ts';
@@ -37,6 +37,7 @@ describe('SshServer', () => {
       admission: { start: 2, rate: 100, full: 2, perSource: 1 },
       bannerTimeoutMs: 300,
       authTimeoutMs: 1500,
+      retryAfterMs: () => 4321,
       onLink: (link) => links.push(link),
       onControl: () => {},
     });
@@ -55,7 +56,14 @@ describe('SshServer', () => {
     await new Promise((r) => idle.once('connect', r));
     await new Promise((r) => setTimeout(r, 100));
     const extra = tcpConnect(server.port, '127.0.0.1');
+    let said = '';
+    extra.on('data', (c: Buffer) => {
+      said += c.toString('latin1');
+    });
     await closed(extra); // dropped at once: this address's one slot is taken
+    // ...with a line before any SSH identification saying when to come back.
+    assert.equal(parseRetryHint(said), 4321, JSON.stringify(said));
+    assert.ok(!said.includes('SSH-'), 'no SSH identification was sent');
     await idleClosed; // the banner timeout ends the silent one
   });
 

@@ -52,6 +52,8 @@ export interface TransferCallOptions {
   signal?: AbortSignal | undefined;
   /** Body bytes moved so far in this run, and the total when known. */
   onProgress?: ((done: number, total: number | undefined) => void) | undefined;
+  /** A download into a file: called just before it is renamed into place (TransferOptions). */
+  beforeCommit?: ((done: { path: string; size: number; sha256: string }) => Promise<void>) | undefined;
 }
 
 /** How the bytes moved: one SSH channel of its own; directories as a tar stream on it. */
@@ -208,6 +210,7 @@ export class TransferService extends EventEmitter<TransferServiceEvents> {
           confirm: (fh, p) => this.#deps.roots.confirmOpen(fh, p),
           openDir: (dir) => this.#deps.roots.openDir(dir),
           litter: this.#deps.litter,
+          beforeCommit: opts.beforeCommit,
         },
       );
     });

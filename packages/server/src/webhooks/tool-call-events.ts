@@ -1,3 +1,4 @@
+import type { Fanout, FanoutRow } from '../jobs/fanout.ts';
 import type { ToolCallRecord } from '../mcp/tool.ts';
 import type { WebhookEventInput } from './webhook-dispatcher.ts';
 
@@ -26,6 +27,8 @@ export function toolCallEvent(
   const result = record.result as Result;
   const common = { caller: record.caller, outcome: record.outcome, duration_ms: record.durationMs };
   if (record.tool === 'run_command') {
+    // It became a job: its command_executed comes when it ends (jobEndEvent).
+    if (typeof result?.job_id === 'string') return undefined;
     const cmd = String(args.cmd ?? '');
     return {
       event: 'command_executed',
@@ -61,4 +64,64 @@ export function toolCallEvent(
     };
   }
   return undefined;
+}
+
+/** Outcome of an ended job as audit rows and webhooks name outcomes (OK or an error code). */
+export function jobOutcome(status: string): string {
+  if (status === 'exited') return 'OK';
+  if (status === 'timed_out') return 'COMMAND_TIMEOUT';
+  return status.toUpperCase();
+}
+
+/** The `command_executed` webhook of a job that has ended (run_command that outlived its wait). */
+export function jobEndEvent(
+  job: {
+    job_id: string;
+    cmd: string;
+    cwd: string | null;
+    caller: string;
+    status: string;
+    exit_code: number | null;
+    elapsed_ms: number;
+  },
+  client: { uuid: string; display_name: string },
+): WebhookEventInput {
+  return {
+    event: 'command_executed',
+    client,
+    data: {
+      caller: job.caller,
+      outcome: jobOutcome(job.status),
+      duration_ms: job.elapsed_ms,
+      cmd: job.cmd.length > MAX_CMD_CHARS ? `${job.cmd.slice(0, MAX_CMD_CHARS)}…` : job.cmd,
+      cwd: job.cwd,
+      returncode: job.exit_code,
+      job_id: `${job.job_id}@${client.uuid}`,
+      job_status: job.status,
+    },
+  };
+}
+
+/** The `command_executed` webhook of one client's part of a run_on_clients fan-out. */
+export function fanoutRowEvent(
+  f: Fanout,
+  row: FanoutRow,
+  out: { returncode: number | null } | undefined,
+  outcome: string,
+  client: { uuid: string; display_name: string },
+): WebhookEventInput {
+  const cmd = f.spec.cmd;
+  return {
+    event: 'command_executed',
+    client,
+    data: {
+      caller: f.spec.caller,
+      outcome,
+      duration_ms: row.duration_ms ?? 0,
+      cmd: cmd.length > MAX_CMD_CHARS ? `${cmd.slice(0, MAX_CMD_CHARS)}…` : cmd,
+      cwd: f.spec.cwd ?? null,
+      returncode: out?.returncode ?? null,
+      fanout_id: f.id,
+    },
+  };
 }

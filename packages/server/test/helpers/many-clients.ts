@@ -35,6 +35,8 @@ export interface ManyClientsOptions {
   connectConcurrency?: number;
   /** Per-client wait for the handshake and for `hello`, in ms (default 30 s). */
   timeoutMs?: number;
+  /** Tags client `index` reports in hello (default ['sim']). */
+  tagsOf?: (index: number) => string[];
 }
 
 export interface ManyClients {

@@ -34,6 +34,8 @@ export async function spawnServerProcess(
   extraArgs: string[] = [],
   /** Node flags placed before the script (e.g. `--inspect=127.0.0.1:0`). */
   nodeArgs: string[] = [],
+  /** The server entry point (bench:scale runs another revision's beside this one). */
+  bin = SERVER_BIN,
 ): Promise<ServerProcess> {
   // The server does not print its HTTP port at log level warn: pick a free one (a lost race makes
   // the start fail loudly, it cannot pass wrongly).
@@ -42,7 +44,7 @@ export async function spawnServerProcess(
     process.execPath,
     [
       ...nodeArgs,
-      SERVER_BIN,
+      bin,
       '--transport',
       'http',
       '--port',

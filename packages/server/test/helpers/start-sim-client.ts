@@ -24,7 +24,7 @@ export function startSimClient(index: number, options: ManyClientsOptions): SimC
     client_id: `sim-${index}`,
     display_name: `sim-${index}`,
     purpose: 'idle test client',
-    tags: ['sim'],
+    tags: options.tagsOf?.(index) ?? ['sim'],
     capabilities: [],
     hostname: `sim-host-${index}`,
     platform: 'linux',
@@ -57,6 +57,14 @@ export function startSimClient(index: number, options: ManyClientsOptions): SimC
         async (params) => {
           count('set_policy');
           return { allowed_paths: SetPolicyParams.parse(params).allowed_paths };
+        },
+      ],
+      [
+        // Answers any command at once as `echo sim` would (fan-out tests and bench:fanout).
+        'run_command',
+        async () => {
+          count('run_command');
+          return { stdout: 'sim\n', stderr: '', returncode: 0, duration_ms: 0, truncated: false };
         },
       ],
       [

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CLIENT_BIN, eventually, LogWatch, NODE, type ServerProcess } from './harness.ts';
@@ -57,4 +58,16 @@ export async function waitOut(mcp: Client, jobId: string) {
     se = r.stderr_next_offset;
     if (r.status !== 'running' && !r.more) return { last: r, stdout, stderr, calls };
   }
+}
+
+/** Live members of a process group (zombies excluded: a container's init may never reap them). */
+export async function groupAlive(pgid: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] !== 'Z' && Number(f[2]) === pgid) pids.push(Number(name));
+  }
+  return pids;
 }

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { freePort } from '../../../../test-support/openssh.ts';
+import { type RunningWebhookTestReceiver, runWebhookTestReceiver } from '../../src/webhooks/test-receiver.ts';
 import {
   type ClientProcess,
   eventually,
@@ -20,22 +20,10 @@ import {
   startClient,
   startHttpServer,
 } from './harness.ts';
-import { kill9, online, restartClient, sdkClient, waitOut } from './jobs-fixture.ts';
+import { groupAlive, kill9, online, restartClient, sdkClient, waitOut } from './jobs-fixture.ts';
 import { fails, ok } from './mcp-client.ts';
 
 const API_KEY = 'jobs-test-api-key-7c1d9e';
-
-/** Live members of a process group (zombies excluded: a container's init may never reap them). */
-async function groupAlive(pgid: number): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (f[0] !== 'Z' && Number(f[2]) === pgid) pids.push(Number(name));
-  }
-  return pids;
-}
 
 describe('jobs through MCP: run_command past its wait, job tools, restarts', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'reach-jobs-server-'));
@@ -45,6 +33,12 @@ describe('jobs through MCP: run_command past its wait, job tools, restarts', () 
   let client: ClientProcess;
   let restarted: ReturnType<typeof restartClient> | undefined;
   let mcp: Client;
+  let receiver: RunningWebhookTestReceiver;
+  const hooks = () =>
+    (existsSync(join(work, 'hooks.jsonl')) ? readFileSync(join(work, 'hooks.jsonl'), 'utf8') : '')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).payload as { event: string; data: Record<string, unknown> });
   const pgidOf = async (jobId: string) => {
     const [job, uuid] = jobId.split('@');
     const rec = JSON.parse(readFileSync(join(client.home, 'jobs', job ?? '', 'job.json'), 'utf8'));
@@ -52,11 +46,17 @@ describe('jobs through MCP: run_command past its wait, job tools, restarts', () 
     return rec.pgid as number;
   };
   const startServer = async () => {
-    server = await startHttpServer({ apiKey: API_KEY, dataDir, args: ports });
+    server = await startHttpServer({
+      apiKey: API_KEY,
+      dataDir,
+      args: ports,
+      env: { REACH_WEBHOOK_URL: `http://127.0.0.1:${receiver.port}/hook` },
+    });
     mcp = await sdkClient(server, API_KEY);
   };
 
   before(async () => {
+    receiver = await runWebhookTestReceiver({ port: 0, logFile: join(work, 'hooks.jsonl') });
     ports = ['--port', String(await freePort()), '--ssh-port', String(await freePort())];
     await startServer();
     client = await startClient(server, { displayName: 'jobs-box', env: { REACH_RECONNECT_DELAY: '0.2' } });
@@ -66,6 +66,7 @@ describe('jobs through MCP: run_command past its wait, job tools, restarts', () 
     if (restarted) await kill9(restarted.proc);
     await client?.stop('SIGKILL');
     await kill9(server.proc);
+    await receiver?.close();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   });
@@ -100,6 +101,21 @@ describe('jobs through MCP: run_command past its wait, job tools, restarts', () 
     assert.equal(s.stdout_bytes, 11);
     const listed = await ok(mcp, 'job_list', {});
     assert.ok(listed.jobs.some((j: { job_id: string }) => j.job_id === r.job_id));
+    // Its end is webhooked once, with the exit code, and audited; the running answer was not.
+    const ended = await eventually(async () => {
+      const found = hooks().filter((h) => h.event === 'command_executed' && h.data.job_id === r.job_id);
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0]?.data.returncode, 5);
+    assert.equal(ended[0]?.data.outcome, 'OK');
+    assert.equal(
+      hooks().filter((h) => h.event === 'command_executed' && h.data.returncode === null).length,
+      0,
+    );
+    const audit = await ok(mcp, 'get_audit_log', { tool: 'job_ended' });
+    assert.ok(JSON.stringify(audit).includes(r.job_id.split('@')[0]), JSON.stringify(audit).slice(0, 500));
+    assert.equal((await ok(mcp, 'job_status', { job_id: r.job_id })).reported, true);
   });
 
   test('job_output pages 5 MiB of binary output exactly', async () => {
@@ -141,6 +157,12 @@ describe('jobs through MCP: run_command past its wait, job tools, restarts', () 
     const w = await waitOut(mcp, r.job_id);
     assert.equal(w.stdout, [1, 2, 3, 4, 5, 6].map((i) => `line ${i}\n`).join(''));
     assert.equal(w.last.exit_code, 0);
+    // The server that started it is gone: the new one's sweep on reconnect reports its end.
+    const ended = await eventually(async () => {
+      const found = hooks().filter((h) => h.event === 'command_executed' && h.data.job_id === r.job_id);
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(ended.length, 1);
   });
 
   test('job_cancel stops the whole group, a TERM-ignoring child included', async () => {

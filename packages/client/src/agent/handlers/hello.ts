@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { HelloParams, type HelloResult } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
+import type { ReconnectHints } from '../../tunnel/reconnect-hints.ts';
 import type { Updater } from '../../update/updater.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
@@ -44,12 +45,16 @@ export interface HelloDeps {
   log: Logger;
   /** auto_update and the last self-update, when this client can update itself. */
   update?: Pick<Updater, 'autoUpdate' | 'lastUpdate'> | undefined;
+  /** Where the server's reconnect window goes (the tunnel spreads its first retry over it). */
+  hints?: ReconnectHints | undefined;
 }
 
 /** `hello`: the registration record the server stores for this client. */
 export function helloHandler(deps: HelloDeps) {
   return defineHandler(HelloParams.partial(), async (params): Promise<HelloResult> => {
     deps.log.debug({ serverVersion: params.server_version }, 'hello from server');
+    if (deps.hints && params.reconnect_window_ms !== undefined)
+      deps.hints.windowMs = params.reconnect_window_ms;
     return {
       ...deps.identity,
       capabilities: deps.capabilities(),

@@ -11,6 +11,7 @@ import {
 import type { OutputStore } from '../../output-store/output-store.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
+import type { ReconnectHints } from '../../tunnel/reconnect-hints.ts';
 import type { Updater } from '../../update/updater.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { exchangeHandlers } from './exchange.ts';
@@ -58,6 +59,8 @@ export interface AgentHandlerDeps {
   operations?: OperationJournal | undefined;
   /** Shell, process tree and metrics sources of this OS; POSIX when absent. */
   platform?: Platform;
+  /** Where hello puts the server's reconnect window for the tunnel. */
+  hints?: ReconnectHints | undefined;
   /** Commands that outlive their call (job_run, job_*); absent where there is no procfs. */
   jobs?: JobManager | undefined;
   /** Self-update (update_apply; auto_update and last_update in hello); absent: no update_apply. */
@@ -96,6 +99,7 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       capabilities: () => capabilities,
       log,
       update: deps.updater,
+      hints: deps.hints,
     }),
     set_policy: setPolicyHandler(
       deps.policy,

@@ -32,6 +32,7 @@ async function info(jobs: JobManager, job: JobRecord, cmdChars = Number.POSITIVE
     timeout_s: job.timeout_s,
     ...(await jobs.sizes(job.id)),
     cap_hit: job.cap_hit,
+    reported: job.reported,
   };
 }
 
@@ -107,6 +108,11 @@ export function jobHandlers(
       if (!r) throw notFound(job_id);
       return { job: await info(jobs, r.job), outcome: r.stopped ? 'stopped' : 'unstopped', pids: r.pids };
     }),
+
+    job_ack: defineHandler(JOB_METHODS.job_ack.params, async ({ job_id }) => ({
+      job_id,
+      acked: await jobs.ack(job_id),
+    })),
 
     job_list: defineHandler(JOB_METHODS.job_list.params, async ({ status }) => {
       const list = jobs.list().filter((j) => status === undefined || j.status === status);

@@ -2,6 +2,7 @@ import { migration as clients } from './001-clients.ts';
 import { migration as webhookOutbox } from './002-webhook-outbox.ts';
 import { migration as audit } from './003-audit.ts';
 import { migration as exchanges } from './004-exchanges.ts';
+import { migration as clientPaging } from './005-client-paging.ts';
 
 /** One schema step: `up` is SQL run once, inside a transaction, in `version` order. */
 export interface Migration {
@@ -11,4 +12,4 @@ export interface Migration {
 }
 
 /** Every migration, in order. Add a new file `NNN-name.ts` and one line here. */
-export const MIGRATIONS: readonly Migration[] = [clients, webhookOutbox, audit, exchanges];
+export const MIGRATIONS: readonly Migration[] = [clients, webhookOutbox, audit, exchanges, clientPaging];

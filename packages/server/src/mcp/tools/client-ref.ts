@@ -6,6 +6,9 @@ import type { ToolContext } from '../tool.ts';
 /** `client_id` on any tool: a UUID, a client_id or a display name. */
 export const ClientRef = z.string().min(1).max(200).describe('uuid, client_id or name; default: selected');
 
+/** Online clients a NO_ACTIVE_CLIENT names at most (its `online_count` says how many there are). */
+const NAMED_ONLINE = 5;
+
 /** The client a tool acted on without being told which: named in its result. */
 export interface AutoSelected {
   uuid: string;
@@ -24,22 +27,21 @@ export function targetClient(
 ): { client: ClientDetail; auto?: AutoSelected } {
   const chosen = ref ?? ctx.session.selectedClient;
   if (chosen !== undefined) return { client: ctx.services.clients.resolveOnline(chosen) };
-  const online = ctx.services.clients
-    .list()
-    .filter((c) => c.online)
-    .map((c) => ({ uuid: c.uuid, display_name: c.display_name }));
-  const [only, ...others] = online;
-  if (only !== undefined && others.length === 0) {
+  // The registry's count decides; only a few online clients are named, never the fleet.
+  const { count, sample: online } = ctx.services.clients.onlineSample(NAMED_ONLINE);
+  const [only] = online;
+  if (only !== undefined && count === 1) {
     return { client: ctx.services.clients.resolveOnline(only.uuid), auto: only };
   }
   throw new ReachError(
     'NO_ACTIVE_CLIENT',
-    online.length === 0
+    count === 0
       ? 'no client is online'
-      : `${online.length} clients are online and none is selected in this session or named`,
+      : `${count} clients are online and none is selected in this session or named`,
     {
-      details: { online },
-      recoveryHint: 'pass client_id, or call select_client first',
+      details: { online, online_count: count },
+      recoveryHint:
+        'pass client_id, or call select_client first (find_client or list_clients to look one up)',
     },
   );
 }

@@ -1,8 +1,10 @@
 import { AbsolutePath } from '@reach/protocol';
 import { z } from 'zod';
-import type { ClientDetail, ClientView } from '../../clients/client-service.ts';
+import { MAX_CURSOR_CHARS } from '../../clients/client-cursor.ts';
+import type { ClientDetail, ClientPageRequest, ClientView } from '../../clients/client-service.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { limitsOf } from './client-ref.ts';
+import { fitPage } from './fit-page.ts';
 import { ClientDetailResult, ClientViewResult, RateLimitStatsResult } from './result-schemas.ts';
 
 /** Client management tools: list, select, find, describe, update, accept_key, configure, rate stats. */
@@ -12,30 +14,51 @@ function withSelection<T extends ClientView>(c: T, ctx: ToolContext): T & { is_s
   return { ...c, is_selected: c.uuid === ctx.session.selectedClient };
 }
 
-function includesCi(haystack: string | undefined | null, needle: string): boolean {
-  return (haystack ?? '').toLowerCase().includes(needle);
+/** Paging parameters of list_clients and find_client. */
+const PagingInput = {
+  online_only: z.boolean().default(false),
+  limit: z.number().int().min(1).max(1000).default(100),
+  // No description: `cursor` beside result's next_cursor says it (tools/list costs every caller).
+  cursor: z.string().max(MAX_CURSOR_CHARS).optional(),
+};
+const PageResult = {
+  next_cursor: z.string().nullable().describe('pass as cursor for the next page; null on the last'),
+  total: z.number().int().describe('matching, all pages'),
+  online: z.number().int().describe('of those, online'),
+};
+
+/** One page for `req`, cut to the result cap, each client marked if this session selected it. */
+function listPage(ctx: ToolContext, req: ClientPageRequest) {
+  const clients = ctx.services.clients;
+  const page = clients.page(req);
+  const fitted = fitPage(page, ctx.services.maxResultBytes, (last) => clients.cursorAfter(req, last));
+  return { ...page, ...fitted, clients: fitted.clients.map((c) => withSelection(c, ctx)) };
 }
 
 export const clientTools = [
   defineTool({
     name: 'list_clients',
-    description: 'List all known clients, online first.',
-    input: z.object({}),
+    description: 'List known clients, online first; paged.',
+    input: z.object(PagingInput),
     result: z.object({
       clients: z.array(ClientViewResult),
       active_client: z.string().nullable(),
-      online_count: z.number().int(),
-      total_count: z.number().int(),
+      online_count: z.number().int().describe('online in the whole fleet'),
+      total_count: z.number().int().describe('known in the whole fleet'),
+      ...PageResult,
     }),
     errors: [],
-    handler: async (_args, ctx) => {
-      const clients = ctx.services.clients.list().map((c) => withSelection(c, ctx));
+    handler: async (args, ctx) => {
+      const page = listPage(ctx, { online_only: args.online_only, limit: args.limit, cursor: args.cursor });
       const counts = ctx.services.clients.counts();
       return {
-        clients,
+        clients: page.clients,
         active_client: ctx.session.selectedClient ?? null,
         online_count: counts.online,
         total_count: counts.total,
+        next_cursor: page.next_cursor,
+        total: page.total,
+        online: page.online,
       };
     },
   }),
@@ -68,33 +91,23 @@ export const clientTools = [
       purpose: z.string().max(200).optional(),
       tags: z.array(z.string().max(64)).max(64).optional().describe('all of'),
       capabilities: z.array(z.string().max(64)).max(64).optional().describe('all of'),
-      online_only: z.boolean().default(false),
+      ...PagingInput,
     }),
-    result: z.object({ clients: z.array(ClientViewResult), count: z.number().int() }),
+    result: z.object({
+      clients: z.array(ClientViewResult),
+      count: z.number().int().describe('clients in this page'),
+      ...PageResult,
+    }),
     errors: [],
-    handler: async (args, ctx) => {
-      const query = args.query?.toLowerCase();
-      const purpose = args.purpose?.toLowerCase();
-      const tags = args.tags?.map((t) => t.toLowerCase()) ?? [];
-      const caps = args.capabilities?.map((t) => t.toLowerCase()) ?? [];
-      const clients = ctx.services.clients.list().filter((c) => {
-        if (args.online_only && !c.online) return false;
-        if (purpose !== undefined && !includesCi(c.purpose, purpose)) return false;
-        const ownTags = c.tags.map((t) => t.toLowerCase());
-        if (!tags.every((t) => ownTags.includes(t))) return false;
-        const ownCaps = c.capabilities.map((t) => t.toLowerCase());
-        if (!caps.every((t) => ownCaps.includes(t))) return false;
-        if (query !== undefined) {
-          const hit =
-            includesCi(c.display_name, query) ||
-            includesCi(c.purpose, query) ||
-            includesCi(c.hostname, query) ||
-            ownTags.some((t) => t.includes(query));
-          if (!hit) return false;
-        }
-        return true;
-      });
-      return { clients: clients.map((c) => withSelection(c, ctx)), count: clients.length };
+    handler: async ({ online_only, limit, cursor, ...filter }, ctx) => {
+      const page = listPage(ctx, { filter, online_only, limit, cursor });
+      return {
+        clients: page.clients,
+        count: page.clients.length,
+        next_cursor: page.next_cursor,
+        total: page.total,
+        online: page.online,
+      };
     },
   }),
 

@@ -2,6 +2,7 @@ import type { ToolDefinition } from '../tool.ts';
 import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
 import { exchangeTools } from './exchange-tools.ts';
+import { fanoutTools } from './fanout-tools.ts';
 import { jobTools } from './job-tools.ts';
 import { operationTools } from './operation-tools.ts';
 import { remoteTools } from './remote-tools.ts';
@@ -15,6 +16,7 @@ export const allTools: readonly ToolDefinition[] = [
   ...clientTools,
   ...remoteTools,
   ...jobTools,
+  ...fanoutTools,
   ...sshSessionTools,
   ...auditTools,
   ...transferTools,

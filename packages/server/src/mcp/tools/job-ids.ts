@@ -9,10 +9,13 @@ export const ToolJobId = z
   .string()
   .max(80)
   .regex(
-    /^job-[0-9a-f]{16}@[0-9a-f-]{36}$/,
-    'a job id as run_command returned it: job-<16 hex>@<client uuid>',
+    /^(job-[0-9a-f]{16}@[0-9a-f-]{36}|fan-[0-9a-f]{16})$/,
+    'a job id as run_command (job-<16 hex>@<client uuid>) or run_on_clients (fan-<16 hex>) returned it',
   )
-  .describe('job_id from run_command');
+  .describe('job_id from run_command or run_on_clients');
+
+/** A run_on_clients job: kept by the server, not by one client. */
+export const isFanoutId = (id: string) => id.startsWith('fan-');
 
 export const toolJobId = (uuid: string, id: string) => `${id}@${uuid}`;
 

@@ -8,9 +8,11 @@ import {
   ReachError,
 } from '@reach/protocol';
 import { z } from 'zod';
+import { everyPage } from '../../jobs/fanout-select.ts';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, withClient } from './client-ref.ts';
-import { parseToolJobId, ToolJobId, withToolJobIds } from './job-ids.ts';
+import { FanoutResult, FanoutRowsResult, fanoutRows, fanoutView } from './fanout-view.ts';
+import { isFanoutId, parseToolJobId, ToolJobId, withToolJobIds } from './job-ids.ts';
 import { LINK_ERRORS } from './result-schemas.ts';
 
 /** Deadline of the quick job calls (status, output, list); cancel gets INT, TERM and KILL's graces. */
@@ -19,6 +21,12 @@ const JOB_CALL_TIMEOUT_MS = 30_000;
 const LIST_PARALLEL = 16;
 
 const JOB_ERRORS = [...LINK_ERRORS, 'JOB_NOT_FOUND', 'INVALID_ARGUMENT'] as const;
+
+/** The fan-out a `fan-…` id names (kept in this server's memory for an hour). */
+function fanout(ctx: ToolContext, id: string) {
+  if (!ctx.services.fanouts) throw new ReachError('JOB_NOT_FOUND', `no fan-out ${id} on this server`);
+  return ctx.services.fanouts.get(id);
+}
 
 /** The tool-facing shape of a job method's result: job ids as `job-…@<uuid>`. */
 const tooled = (schema: z.ZodObject) => schema.extend({ job_id: ToolJobId });
@@ -48,9 +56,12 @@ export const jobTools = [
     name: 'job_status',
     description: 'A job run_command left running: status, exit_code, times, output sizes.',
     input: z.object({ job_id: ToolJobId }),
-    result: tooled(JOB_METHODS.job_status.result),
+    result: z.union([tooled(JOB_METHODS.job_status.result), FanoutResult]),
     errors: [...JOB_ERRORS],
-    handler: ({ job_id }, ctx) => onJobClient(ctx, job_id, 'job_status', {}, JOB_CALL_TIMEOUT_MS),
+    handler: ({ job_id }, ctx) =>
+      isFanoutId(job_id)
+        ? Promise.resolve(fanoutView(fanout(ctx, job_id)))
+        : onJobClient(ctx, job_id, 'job_status', {}, JOB_CALL_TIMEOUT_MS),
   }),
 
   defineTool({
@@ -62,20 +73,25 @@ export const jobTools = [
       offset: z.number().int().nonnegative().default(0),
       limit: z.number().int().min(1).max(LIMITS.maxResultBytes).optional(),
     }),
-    result: tooled(JOB_METHODS.job_output.result),
+    result: z.union([tooled(JOB_METHODS.job_output.result), FanoutRowsResult]),
     errors: [...JOB_ERRORS],
     handler: ({ job_id, limit, ...rest }, ctx) =>
-      onJobClient(
-        ctx,
-        job_id,
-        'job_output',
-        {
-          ...rest,
-          ...(limit === undefined ? {} : { limit }),
-          max_bytes: Math.max(LIMITS.minResultBytes, limit ?? ctx.services.maxResultBytes),
-        },
-        JOB_CALL_TIMEOUT_MS,
-      ),
+      isFanoutId(job_id)
+        ? Promise.resolve({
+            job_id,
+            ...fanoutRows(fanout(ctx, job_id), rest.offset, Math.min(limit ?? 200, 1000)),
+          })
+        : onJobClient(
+            ctx,
+            job_id,
+            'job_output',
+            {
+              ...rest,
+              ...(limit === undefined ? {} : { limit }),
+              max_bytes: Math.max(LIMITS.minResultBytes, limit ?? ctx.services.maxResultBytes),
+            },
+            JOB_CALL_TIMEOUT_MS,
+          ),
   }),
 
   defineTool({
@@ -89,9 +105,14 @@ export const jobTools = [
       stdout_offset: z.number().int().nonnegative().default(0),
       stderr_offset: z.number().int().nonnegative().default(0),
     }),
-    result: tooled(JOB_METHODS.job_wait.result),
+    result: z.union([tooled(JOB_METHODS.job_wait.result), FanoutResult]),
     errors: [...JOB_ERRORS],
-    handler: ({ job_id, ...rest }, ctx) => {
+    handler: async ({ job_id, ...rest }, ctx) => {
+      if (isFanoutId(job_id)) {
+        const f = fanout(ctx, job_id);
+        await f.wait(rest.timeout * 1000, ctx.signal);
+        return fanoutView(f);
+      }
       const started = Date.now();
       const ticker = setInterval(() => {
         const s = Math.round((Date.now() - started) / 1000);
@@ -112,9 +133,16 @@ export const jobTools = [
     result: z.union([
       JOB_METHODS.job_cancel.result.extend({ job: tooled(JOB_METHODS.job_status.result) }),
       z.object({ job_id: ToolJobId, outcome: z.literal('unknown'), reason: z.string(), queued: z.boolean() }),
+      FanoutResult,
     ]),
     errors: [...JOB_ERRORS],
     handler: async ({ job_id }, ctx) => {
+      if (isFanoutId(job_id)) {
+        const f = fanout(ctx, job_id);
+        await f.cancel();
+        await f.wait(JOB_CALL_TIMEOUT_MS, ctx.signal);
+        return fanoutView(f);
+      }
       const { uuid, job } = parseToolJobId(job_id);
       const client = ctx.services.clients.resolve(uuid);
       if (!client.online && ctx.services.jobCancels) {
@@ -143,10 +171,9 @@ export const jobTools = [
       const params = status === undefined ? {} : { status };
       const targets =
         client_id === undefined
-          ? ctx.services.clients
-              .list()
-              .filter((c) => c.online && c.capabilities.includes('jobs'))
-              .map((c) => c.uuid)
+          ? everyPage(ctx.services.clients, { filter: { capabilities: ['jobs'] }, online_only: true }).map(
+              (c) => c.uuid,
+            )
           : [ctx.services.clients.resolveOnline(client_id).uuid];
       const jobs: Record<string, unknown>[] = [];
       const errors: { client: string; error: string }[] = [];

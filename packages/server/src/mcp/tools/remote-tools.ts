@@ -1,10 +1,17 @@
-import { AbsolutePath, LIMITS, MAX_JOB_WAIT_S, OutputStream, RunningJobResult } from '@reach/protocol';
+import {
+  AbsolutePath,
+  LIMITS,
+  MAX_JOB_WAIT_S,
+  OutputStream,
+  ReachError,
+  RunningJobResult,
+} from '@reach/protocol';
 import { z } from 'zod';
 import { defineTool, type ToolContext } from '../tool.ts';
 import { ClientRef, callAgent, withClient } from './client-ref.ts';
-import { ToolJobId, withToolJobIds } from './job-ids.ts';
+import { ToolJobId, toolJobId, withToolJobIds } from './job-ids.ts';
 import { IdempotencyKey, operationId } from './operation-tools.ts';
-import { LINK_ERRORS, relayed } from './result-schemas.ts';
+import { AutoSelectedClient, LINK_ERRORS, relayed } from './result-schemas.ts';
 
 /** Grace past a command's own timeout for the agent's COMMAND_TIMEOUT (with partial output) to arrive. */
 const COMMAND_DEADLINE_GRACE_MS = 5_000;
@@ -45,6 +52,20 @@ function pageOf<P extends { length?: number | undefined }>(params: P, ctx: ToolC
   };
 }
 
+/** run_command's agent parameters, as a call and as a task. */
+function commandParams<R extends object>(
+  rest: R,
+  maxOutputBytes: number | undefined,
+  idempotencyKey: string | undefined,
+  ctx: ToolContext,
+) {
+  return {
+    ...rest,
+    max_output_bytes: maxOutputBytes ?? ctx.services.maxResultBytes,
+    operation_id: operationId(idempotencyKey, ctx),
+  };
+}
+
 export const remoteTools = [
   defineTool({
     name: 'run_command',
@@ -68,15 +89,14 @@ export const remoteTools = [
       client_id: ClientRef.optional(),
       idempotency_key: IdempotencyKey.optional(),
     }),
-    result: z.union([relayed('run_command'), RunningJobResult.extend({ job_id: ToolJobId })]),
+    result: z.union([
+      relayed('run_command'),
+      RunningJobResult.extend({ job_id: ToolJobId, auto_selected_client: AutoSelectedClient.optional() }),
+    ]),
     errors: [...LINK_ERRORS, 'COMMAND_TIMEOUT', 'PATH_DENIED', 'FILE_NOT_FOUND', 'PERMISSION_DENIED'],
     handler: ({ client_id, max_output_bytes, idempotency_key, wait, ...rest }, ctx) =>
       withClient(client_id, ctx, async (client) => {
-        const params = {
-          ...rest,
-          max_output_bytes: max_output_bytes ?? ctx.services.maxResultBytes,
-          operation_id: operationId(idempotency_key, ctx),
-        };
+        const params = commandParams(rest, max_output_bytes, idempotency_key, ctx);
         // A client without jobs (older, or Windows) runs it as before: the call lasts the command.
         const asJob = wait < params.timeout && client.capabilities.includes('jobs');
         const started = Date.now();
@@ -98,10 +118,35 @@ export const remoteTools = [
             { ...params, wait, caller: `mcp:${ctx.session.id}` },
             { signal: ctx.signal, timeoutMs: wait * 1000 + COMMAND_DEADLINE_GRACE_MS },
           );
+          if ('job_id' in result) ctx.services.jobWatch?.watch(client.uuid, result.job_id);
           return withToolJobIds(client.uuid, result);
         } finally {
           clearInterval(ticker);
         }
+      }),
+    // As a task the command is a job from the start (wait 0); `wait` does not apply.
+    startTask: ({ client_id, max_output_bytes, idempotency_key, wait: _wait, ...rest }, ctx) =>
+      withClient(client_id, ctx, async (client) => {
+        if (!client.capabilities.includes('jobs')) {
+          throw new ReachError(
+            'INVALID_ARGUMENT',
+            `client ${client.display_name || client.uuid} keeps no jobs`,
+            {
+              recoveryHint: 'call run_command without a task: this client (Windows or older) has no jobs',
+            },
+          );
+        }
+        const params = commandParams(rest, max_output_bytes, idempotency_key, ctx);
+        const result = await ctx.services.clients.call(
+          client.uuid,
+          'job_run',
+          { ...params, wait: 0, caller: `mcp:${ctx.session.id}` },
+          { signal: ctx.signal, timeoutMs: COMMAND_DEADLINE_GRACE_MS },
+        );
+        if (!('job_id' in result))
+          throw new ReachError('INTERNAL_ERROR', 'job_run with wait 0 answered no job');
+        ctx.services.jobWatch?.watch(client.uuid, result.job_id);
+        return toolJobId(client.uuid, result.job_id);
       }),
   }),
 

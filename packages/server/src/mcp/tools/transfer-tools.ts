@@ -104,7 +104,23 @@ export const transferTools = [
               localPath: args.local_path,
               resume: args.resume,
             },
-            { signal: ctx.signal, onProgress: progressReporter(ctx, 'downloaded') },
+            {
+              signal: ctx.signal,
+              onProgress: progressReporter(ctx, 'downloaded'),
+              // Renamed into place here: the journal names the content first, so a server killed
+              // between the rename and its `applied` record still answers applied.
+              beforeCommit: async (done) =>
+                ctx.services.operations?.intend(id, {
+                  ...done,
+                  result: {
+                    downloaded: args.remote_path,
+                    kind: 'file',
+                    size: done.size,
+                    sha256: done.sha256,
+                    local_path: done.path,
+                  },
+                }),
+            },
           ),
         );
       }),
