@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type LastUpdate, ReachError, toReachError } from '@reach/protocol';
+import { ReachError, toReachError } from '@reach/protocol';
 import type { ClientService } from '../clients/client-service.ts';
 import type { Logger } from '../log/logger.ts';
-import type { ClientRegistry, OnlineClient } from '../registry/client-registry.ts';
+import type { ClientRegistry } from '../registry/client-registry.ts';
 import type { ReleaseChannel, ReleaseChannels } from '../releases/release-channels.ts';
 import type { ReleaseStore } from '../releases/release-store.ts';
 import type { WebhookEventInput } from '../webhooks/webhook-dispatcher.ts';
+import { awaitReturn } from './await-return.ts';
 import type { ClientUpdateState, RolloutClient, RolloutView } from './rollout-types.ts';
 
 export interface RolloutTarget {
@@ -199,7 +200,13 @@ export class RolloutService {
       return this.#set(r, c, 'skipped', { reason: 'offline when its batch started' });
     if (online.registration.update?.auto_update === false)
       return this.#set(r, c, 'skipped', { reason: 'auto_update: false' });
-    const back = this.#awaitReturn(c.uuid, r.version, online);
+    const back = awaitReturn(d.registry, {
+      uuid: c.uuid,
+      version: r.version,
+      previous: online,
+      timeoutMs: d.returnTimeoutMs ?? 180_000,
+      signal: this.#stopped.signal,
+    });
     this.#set(r, c, 'downloading');
     try {
       await d.clients.call(c.uuid, 'update_apply', apply as never, {
@@ -221,45 +228,6 @@ export class RolloutService {
       });
     }
     this.#set(r, c, 'failed', { reason: outcome.reason });
-  }
-
-  /** Waits for `uuid`'s next registration after `previous`: on `version` (healthy) or reporting a rollback. */
-  #awaitReturn(uuid: string, version: string, previous: OnlineClient) {
-    const d = this.#deps;
-    type Outcome =
-      | { kind: 'healthy' }
-      | { kind: 'rolled_back'; last: LastUpdate }
-      | { kind: 'failed'; reason: string };
-    let finish!: (o: Outcome) => void;
-    const result = new Promise<Outcome>((resolve) => {
-      finish = resolve;
-    });
-    const timeoutMs = d.returnTimeoutMs ?? 180_000;
-    const onConnected = (client: OnlineClient) => {
-      if (client.uuid !== uuid || client === previous) return;
-      const u = client.registration.update;
-      if (u?.version === version) finish({ kind: 'healthy' });
-      else if (u?.last_update?.to === version && u.last_update.state === 'rolled_back') {
-        finish({ kind: 'rolled_back', last: u.last_update });
-      }
-    };
-    const timer = setTimeout(
-      () =>
-        finish({
-          kind: 'failed',
-          reason: `not registered on ${version} within ${Math.round(timeoutMs / 1000)} s`,
-        }),
-      timeoutMs,
-    );
-    const onStop = () => finish({ kind: 'failed', reason: 'server shutting down' });
-    this.#stopped.signal.addEventListener('abort', onStop, { once: true });
-    d.registry.on('connected', onConnected);
-    void result.finally(() => {
-      clearTimeout(timer);
-      d.registry.off('connected', onConnected);
-      this.#stopped.signal.removeEventListener('abort', onStop);
-    });
-    return { result, cancel: () => finish({ kind: 'failed', reason: 'cancelled' }) };
   }
 
   #set(
