@@ -147,6 +147,7 @@ export async function main(argv: string[], ioOverrides: Partial<CliIo> = {}): Pr
       force: values.force === true,
       json: values.json === true,
       flags: values,
+      argv,
     });
   } catch (err) {
     if (err instanceof ReachError && err.code !== 'INTERNAL_ERROR') {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.ts';
 import { AbsolutePath } from './paths.ts';
+import { LastUpdate } from './update-methods.ts';
 
 export { AbsolutePath };
 
@@ -47,6 +48,10 @@ export const HelloResult = z.object({
   username: z.string().max(128),
   version: z.string().max(64),
   allowed_paths: z.array(AbsolutePath).max(256),
+  /** false: the client's config says auto_update: false, and update_apply is refused (#16). */
+  auto_update: z.boolean().optional(),
+  /** The client's most recent self-update (update.json), so a rollout sees a rollback. */
+  last_update: LastUpdate.optional(),
 });
 export type HelloResult = z.infer<typeof HelloResult>;
 

@@ -44,6 +44,11 @@ export const ERROR_CODES = {
   R2_DOWNLOAD_ERROR: { rpc: -32053, http: 502 },
   /** No job by that id on the client (never started, or pruned past the client's output cap). */
   JOB_NOT_FOUND: { rpc: -32060, http: 404 },
+  /**
+   * A client would not apply an update: a downgrade, no update_public_key, auto_update off, another
+   * update under way, not a self-updatable executable, a full disk (details.reason says which).
+   */
+  UPDATE_REFUSED: { rpc: -32070, http: 409 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

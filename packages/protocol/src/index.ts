@@ -31,3 +31,9 @@ export {
   type UnitSection,
 } from './systemd-unit.ts';
 export * from './transfer.ts';
+export {
+  LastUpdate,
+  UPDATE_METHODS,
+  UpdateApplyParams,
+  UpdateApplyResult,
+} from './update-methods.ts';

@@ -13,11 +13,14 @@ import { ClientStore } from './db/client-store.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
+import { everyPage } from './jobs/fanout-select.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
+import { readChannels } from './releases/release-channels.ts';
 import { ReleaseStore } from './releases/release-store.ts';
 import { releasesDir } from './releases/releases-dir.ts';
+import { RolloutService } from './rollout/rollout-service.ts';
 import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
@@ -55,6 +58,13 @@ export interface ServerServices {
   releases: ReleaseStore;
   /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
   exchange: Exchange;
+  /** update_clients / update_status: staged, signed client updates (in memory). */
+  rollouts: RolloutService;
+  /**
+   * Where clients fetch update executables: --release-url, else set by the HTTP transport once it
+   * listens (`http://<host>:<port>`); undefined under stdio without --release-url.
+   */
+  releaseBaseUrl: { value: string | undefined };
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -226,6 +236,19 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       'ssh listening',
     );
 
+    const releases = new ReleaseStore(releasesDir(config));
+    const releaseBaseUrl: { value: string | undefined } = { value: config.releaseUrl };
+    const rollouts = new RolloutService({
+      releases,
+      channels: () => readChannels(releasesDir(config)),
+      clients,
+      listClients: () => everyPage(clients, {}),
+      registry,
+      webhooks,
+      baseUrl: () => releaseBaseUrl.value,
+      log: log.child({ component: 'rollout' }),
+    });
+    closers.push(() => rollouts.close());
     const services: ServerServices = {
       config,
       log,
@@ -239,8 +262,10 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       audit,
       transfers,
       operations,
-      releases: new ReleaseStore(releasesDir(config)),
+      releases,
       exchange,
+      rollouts,
+      releaseBaseUrl,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

@@ -22,6 +22,8 @@ export interface CommandContext {
   json: boolean;
   /** Every parsed flag, for commands with options of their own (`--user`, `--no-start`). */
   flags: Readonly<Record<string, string | boolean | undefined>>;
+  /** The arguments main was given: a self-update restarts the new version with them. */
+  argv?: readonly string[] | undefined;
 }
 
 /** One action of the CLI, selected by its flag; the agent runs when none is given. */

@@ -21,6 +21,8 @@ import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
 import { ReconnectHints } from '../tunnel/reconnect-hints.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
+import { effectiveVersion, selfExecutable, underSystemd } from '../update/self-executable.ts';
+import { Updater } from '../update/updater.ts';
 import { VERSION } from '../version.ts';
 import type { Command } from './command.ts';
 import { authorizeHint, linkTarget } from './link-credentials.ts';
@@ -32,7 +34,7 @@ import { authorizeHint, linkTarget } from './link-credentials.ts';
 export const runAgentCommand: Command = {
   flag: '',
   description: 'connect to the server and serve agent requests (the default)',
-  run: async ({ io, sources }) => {
+  run: async ({ io, sources, argv }) => {
     const loaded = await loadConfig(sources);
     const target = await linkTarget(loaded);
     const { config } = loaded;
@@ -83,6 +85,28 @@ export const runAgentCommand: Command = {
     await operations.start();
 
     const hints = new ReconnectHints();
+
+    const version = effectiveVersion(io.env, VERSION);
+    // Self-update (#16): verified against config's update_public_key only; `tunnel` is made below
+    // and closed by an applied update, whose restart runs once everything here is closed.
+    let tunnel: Tunnel | undefined;
+    const updater = new Updater({
+      dir: join(loaded.dir, 'update'),
+      exe: selfExecutable(io.env, process.argv, process.execPath),
+      args: argv ?? [],
+      env: io.env,
+      version,
+      publicKey: config.update_public_key,
+      autoUpdate: config.auto_update,
+      healthWindowMs: config.update_health_window_s * 1000,
+      systemd: underSystemd(io.env),
+      log,
+      stopAgent: () => {
+        tunnel?.close().catch((err: unknown) => log.error({ err }, 'closing the tunnel failed'));
+      },
+    });
+    await updater.start();
+
     const core = createAgentHandlers({
       identity: {
         uuid: config.uuid,
@@ -91,7 +115,7 @@ export const runAgentCommand: Command = {
         purpose: config.purpose,
         tags: config.tags,
       },
-      version: VERSION,
+      version,
       policy,
       log,
       baseEnv: io.env,
@@ -105,6 +129,7 @@ export const runAgentCommand: Command = {
       operations,
       platform,
       jobs,
+      updater,
       hints,
     });
     const sshSessions = createSshSessionHandlers({
@@ -113,7 +138,7 @@ export const runAgentCommand: Command = {
       readAllowedFile: (p, maxBytes) => readAllowedFile(policy, p, maxBytes),
     });
     const handlers = new Map([...core, ...sshSessions.handlers]);
-    const tunnel = new Tunnel({
+    tunnel = new Tunnel({
       ...target,
       onPinned: (text) => io.stderr(`reach: ${text}\n`),
       // Once per streak of refusals, not per retry: the fix is on the server, the retries go on.
@@ -140,13 +165,12 @@ export const runAgentCommand: Command = {
     });
     const stop = () => {
       log.info('shutting down');
-      tunnel.close().catch((err: unknown) => log.error({ err }, 'closing the tunnel failed'));
+      tunnel?.close().catch((err: unknown) => log.error({ err }, 'closing the tunnel failed'));
     };
     io.signal?.addEventListener('abort', stop, { once: true });
     try {
       if (io.signal?.aborted) return 0;
       await tunnel.start();
-      return 0;
     } catch (err) {
       if (err instanceof ReachError && err.code === 'SSH_HOST_KEY_MISMATCH') {
         io.stderr(`reach: ${err.message}\n`);
@@ -163,5 +187,7 @@ export const runAgentCommand: Command = {
       await operations.close();
       outputs.close();
     }
+    // With an applied update: start the new version and watch it (update-supervisor.ts).
+    return (await updater.afterRun()) ?? 0;
   },
 };

@@ -33,6 +33,8 @@ export const CONFIG_ENV_VARS: Readonly<Record<string, EnvVar>> = {
   TAGS: { key: 'tags', parse: list },
   PARTIAL_TTL_HOURS: { key: 'partial_ttl_hours', parse: text },
   PARTIAL_MAX_MIB: { key: 'partial_max_mib', parse: text },
+  AUTO_UPDATE: { key: 'auto_update', parse: text },
+  UPDATE_HEALTH_WINDOW_S: { key: 'update_health_window_s', parse: text },
 };
 
 const PREFIX = 'REACH_';

@@ -48,6 +48,12 @@ export const ClientConfig = z
      * the server, so a server without the offline secret key cannot push code (#16).
      */
     update_public_key: z.union([z.literal(''), z.string().regex(UPDATE_KEY_LINE)]).default(''),
+    /** false: update_apply is refused and rollouts skip this client (it says so in hello). */
+    auto_update: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(true),
+    /** How long a new version has to register before it is rolled back, in seconds. */
+    update_health_window_s: z.coerce.number().min(5).max(3600).default(60),
   })
   .refine((c) => c.max_reconnect_delay >= c.reconnect_delay, {
     message: 'max_reconnect_delay must be at least reconnect_delay',

@@ -44,6 +44,11 @@ export function registrationInfo(hello: HelloResult, connectedAt: string): Regis
       username: hello.username,
       connected_at: connectedAt,
     },
+    update: {
+      version: hello.version,
+      auto_update: hello.auto_update ?? true,
+      ...(hello.last_update ? { last_update: hello.last_update } : {}),
+    },
   };
 }
 

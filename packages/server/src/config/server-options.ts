@@ -263,6 +263,17 @@ export const SERVER_OPTIONS = {
     group: 'storage',
     path: true,
   },
+  releaseUrl: {
+    flag: 'release-url',
+    env: 'RELEASE_URL',
+    arg: 'URL',
+    type: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional(),
+    help: 'base URL clients fetch update executables from (…/releases/<v>/<name>; default http://<--host>:<--port>)',
+    group: 'storage',
+  },
   releasesAuth: {
     flag: 'releases-auth',
     env: 'RELEASES_AUTH',

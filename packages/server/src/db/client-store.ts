@@ -1,4 +1,5 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { LastUpdate } from '@reach/protocol';
 import { ReachError } from '@reach/protocol';
 import { type ClientFilter, clientFilterSql, ONLINE_TABLE, type PageKey } from './client-filter-sql.ts';
 import { toClientRecord } from './to-client-record.ts';
@@ -50,6 +51,16 @@ export interface RegistrationInfo {
   tags: string[];
   capabilities: string[];
   connection: ConnectionInfo;
+  /** What this connection's hello said about updates (not stored: a rollout reads it live). */
+  update?: ClientUpdateInfo;
+}
+
+/** A client's version, auto_update and last self-update, as its hello reported them (#16). */
+export interface ClientUpdateInfo {
+  version: string;
+  /** false when the client's config says auto_update: false; true when absent (older clients). */
+  auto_update: boolean;
+  last_update?: LastUpdate | undefined;
 }
 
 export interface OperatorPatch {

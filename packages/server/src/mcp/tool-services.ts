@@ -6,6 +6,7 @@ import type { FanoutStore } from '../jobs/fanout.ts';
 import type { JobWatcher } from '../jobs/job-watcher.ts';
 import type { PendingJobCancels } from '../jobs/pending-cancels.ts';
 import type { RateLimiter } from '../rate-limit/rate-limiter.ts';
+import type { RolloutService } from '../rollout/rollout-service.ts';
 import type { Exchange } from '../storage/build-exchange.ts';
 import type { TransferService } from '../transfer/transfer-service.ts';
 
@@ -30,4 +31,6 @@ export interface ToolServices {
   fanouts?: FanoutStore;
   /** Default cap on the text one result carries, in JSON bytes (--max-result-bytes). */
   maxResultBytes: number;
+  /** update_clients / update_status (absent: they fail with INTERNAL_ERROR). */
+  rollouts?: RolloutService;
 }

@@ -8,6 +8,10 @@ export const WEBHOOK_EVENTS = [
   'file_accessed',
   'file_transferred',
   'r2_transfer',
+  /** A rollout's client came back registered on the new version (#16). */
+  'client.updated',
+  /** A rollout's client refused the update, failed it, or was rolled back (#16). */
+  'client.update_failed',
 ] as const;
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 

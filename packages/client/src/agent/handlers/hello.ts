@@ -2,6 +2,7 @@ import os from 'node:os';
 import { HelloParams, type HelloResult } from '@reach/protocol';
 import type { Logger } from '../../log/logger.ts';
 import type { ReconnectHints } from '../../tunnel/reconnect-hints.ts';
+import type { Updater } from '../../update/updater.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
 
@@ -42,6 +43,8 @@ export interface HelloDeps {
   system: SystemInfo;
   capabilities: () => string[];
   log: Logger;
+  /** auto_update and the last self-update, when this client can update itself. */
+  update?: Pick<Updater, 'autoUpdate' | 'lastUpdate'> | undefined;
   /** Where the server's reconnect window goes (the tunnel spreads its first retry over it). */
   hints?: ReconnectHints | undefined;
 }
@@ -61,6 +64,12 @@ export function helloHandler(deps: HelloDeps) {
       ...deps.system,
       version: deps.version,
       allowed_paths: [...deps.policy.localPaths],
+      ...(deps.update
+        ? {
+            auto_update: deps.update.autoUpdate,
+            ...(deps.update.lastUpdate ? { last_update: deps.update.lastUpdate } : {}),
+          }
+        : {}),
     };
   });
 }

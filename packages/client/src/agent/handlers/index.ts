@@ -12,6 +12,7 @@ import type { OutputStore } from '../../output-store/output-store.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
 import type { ReconnectHints } from '../../tunnel/reconnect-hints.ts';
+import type { Updater } from '../../update/updater.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { exchangeHandlers } from './exchange.ts';
 import { getMetricsHandler } from './get-metrics.ts';
@@ -23,6 +24,7 @@ import { capabilitiesHandler, heartbeatHandler, setPolicyHandler } from './polic
 import { readFileHandler } from './read-file.ts';
 import { readOutputHandler } from './read-output.ts';
 import { runCommandHandler } from './run-command.ts';
+import { updateApplyHandler } from './update-apply.ts';
 import { type WriteFileDeps, writeFileHandler } from './write-file.ts';
 
 export type { ClientIdentity, SystemInfo };
@@ -61,6 +63,8 @@ export interface AgentHandlerDeps {
   hints?: ReconnectHints | undefined;
   /** Commands that outlive their call (job_run, job_*); absent where there is no procfs. */
   jobs?: JobManager | undefined;
+  /** Self-update (update_apply; auto_update and last_update in hello); absent: no update_apply. */
+  updater?: Updater | undefined;
 }
 
 /** Capability a client with jobs announces: the server then sends run_command's `wait` as job_run. */
@@ -94,9 +98,13 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
       system: deps.system ?? systemInfo(),
       capabilities: () => capabilities,
       log,
+      update: deps.updater,
       hints: deps.hints,
     }),
-    set_policy: setPolicyHandler(deps.policy),
+    set_policy: setPolicyHandler(
+      deps.policy,
+      deps.updater && (() => deps.updater?.registered() ?? Promise.resolve()),
+    ),
     heartbeat: heartbeatHandler(now, startedAt),
     run_command: once('run_command', runCommandHandler(commandDeps), { record: recordCommandResult }),
     read_file: readFileHandler({ policy: deps.policy }),
@@ -121,6 +129,7 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
     });
     Object.assign(jobs, jobHandlers(deps.jobs));
   }
+  if (deps.updater) jobs.update_apply = updateApplyHandler(deps.updater);
   return new Map([
     ...Object.entries(handlers),
     ...Object.entries(exchangeHandlers({ policy: deps.policy })),

@@ -6,10 +6,14 @@ import { defineHandler } from './define-handler.ts';
  * `set_policy`: the server's per-client allowed_paths narrow the client's own (PathPolicy); the
  * reply names the resolved roots in force.
  */
-export function setPolicyHandler(policy: PathPolicy) {
+export function setPolicyHandler(policy: PathPolicy, onApplied?: () => Promise<void>) {
   return defineHandler(SetPolicyParams, async ({ allowed_paths }) => {
     policy.setServerPaths(allowed_paths);
-    return { allowed_paths: await policy.effectivePaths() };
+    const result = { allowed_paths: await policy.effectivePaths() };
+    // Registration's last call before the client is online (after hello): a just-updated client
+    // counts as registered here (update/updater.ts).
+    await onApplied?.();
+    return result;
   });
 }
 

@@ -9,6 +9,7 @@ import { remoteTools } from './remote-tools.ts';
 import { rotationTools } from './rotation-tools.ts';
 import { sshSessionTools } from './ssh-session-tools.ts';
 import { transferTools } from './transfer-tools.ts';
+import { updateTools } from './update-tools.ts';
 
 /** Every MCP tool Reach serves, in listing order. */
 export const allTools: readonly ToolDefinition[] = [
@@ -22,4 +23,5 @@ export const allTools: readonly ToolDefinition[] = [
   ...exchangeTools,
   ...rotationTools,
   ...operationTools,
+  ...updateTools,
 ];

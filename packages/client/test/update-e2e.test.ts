@@ -1,0 +1,91 @@
+/**
+ * Client self-update end to end (#16): a real reach-server (HTTP transport, so clients fetch from
+ * its /releases route) and a real client whose "executable" is a small launcher script running
+ * the client bundle with REACH_BUILD_VERSION baked in: version A and each B differ only there, so
+ * no single executable is built per test. update_clients drives every case; run_command's
+ * `echo $REACH_BUILD_VERSION` says which version is serving.
+ */
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { testReleaseKey } from './helpers/release-signer.ts';
+import { waitFor } from './helpers/rpc-context.ts';
+import { ARTIFACT, launcher, startUpdateHarness, type UpdateHarness } from './helpers/update-harness.ts';
+
+describe('client self-update over a real server and client', { skip: process.platform === 'win32' }, () => {
+  const A = launcher('1.0.0');
+  let h: UpdateHarness;
+
+  before(async () => {
+    h = await startUpdateHarness(A);
+    await h.startClient();
+  });
+  after(() => h?.close());
+
+  test('a tampered artifact is refused: A keeps running, nothing replaced', async () => {
+    const b = launcher('1.1.0');
+    const served = Buffer.from(b);
+    served.writeUInt8((served.at(-2) ?? 0) ^ 1, served.length - 2);
+    await h.release('1.1.0', b, { served });
+    const c = await h.rollout('1.1.0');
+    assert.equal(c.state, 'failed');
+    assert.match(String(c.reason), /^INTEGRITY_ERROR/);
+    assert.deepEqual(await readFile(h.exe), A);
+    assert.equal(await h.runningVersion(), '1.0.0');
+  });
+
+  test('a manifest signed by another key is refused: A keeps running', async () => {
+    await h.release('1.2.0', launcher('1.2.0'), { signer: testReleaseKey() });
+    const c = await h.rollout('1.2.0');
+    assert.equal(c.state, 'failed');
+    assert.match(String(c.reason), /^SIGNATURE_INVALID/);
+    assert.deepEqual(await readFile(h.exe), A);
+    assert.equal(await h.runningVersion(), '1.0.0');
+  });
+
+  test('a B that exits at start-up is rolled back to A and reported with its last output', async () => {
+    await h.release(
+      '1.3.0',
+      Buffer.from('#!/bin/sh\necho $$ >> "$REACH_HOME/pids"\necho "B: cannot start" >&2\nexit 7\n'),
+    );
+    const c = await h.rollout('1.3.0');
+    assert.equal(c.state, 'rolled_back', JSON.stringify(c));
+    assert.match(String(c.reason), /exited with code 7/);
+    assert.match(String(c.log_tail), /B: cannot start/);
+    assert.deepEqual(await readFile(h.exe), A);
+    assert.equal(await h.runningVersion(), '1.0.0');
+  });
+
+  test('SIGKILL mid-download keeps A; the next try finishes, and A→B reconnects reporting B', async () => {
+    // 64 MiB: long enough on loopback for the partial file to be seen before it completes.
+    const b = launcher('2.0.0', 64 * 1024 * 1024);
+    await h.release('2.0.0', b);
+    const part = join(h.home, 'update', `${ARTIFACT}.part`);
+    const first = await h.rollout('2.0.0', async () => {
+      assert.ok(
+        await waitFor(async () => ((await stat(part).catch(() => undefined))?.size ?? 0) > 0, 20_000),
+        'the download started',
+      );
+      const pids = (await readFile(join(h.home, 'pids'), 'utf8')).trim().split('\n');
+      process.kill(Number(pids.at(-1)), 'SIGKILL');
+    });
+    assert.equal(first.state, 'failed');
+    assert.deepEqual(await readFile(h.exe), A);
+    const partial = (await stat(part)).size;
+    assert.ok(partial > 0 && partial < b.length, `partial ${partial} of ${b.length}`);
+    assert.ok(await waitFor(async () => !(await h.online()), 20_000), 'the killed client went offline');
+    await h.startClient();
+    assert.equal(await h.runningVersion(), '1.0.0');
+
+    const second = await h.rollout('2.0.0');
+    assert.equal(second.state, 'healthy', JSON.stringify(second));
+    assert.equal(second.from, '1.0.0');
+    assert.equal(await h.runningVersion(), '2.0.0');
+    assert.deepEqual(await readFile(h.exe), b);
+    assert.deepEqual(await readFile(`${h.exe}.prev`), A);
+    const state = JSON.parse(await readFile(join(h.home, 'update', 'update.json'), 'utf8'));
+    assert.equal(state.state, 'healthy');
+    assert.equal(state.to, '2.0.0');
+  });
+});
