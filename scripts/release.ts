@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   MANIFEST_FILE,
@@ -26,7 +26,10 @@ import { makeBlob, makeExecutable } from './release/sea.ts';
 import { ARCHIVES, EXECUTABLES, type ExecutableTarget } from './release/targets.ts';
 
 const DIST = join(REPO, 'dist');
-const OUT = join(DIST, 'release');
+// `--out DIR` writes the release elsewhere (a test building one executable beside a full build
+// must not replace the dist/release the release tests are reading).
+const outAt = process.argv.indexOf('--out');
+const OUT = outAt >= 0 ? resolve(process.argv[outAt + 1] ?? '') : join(DIST, 'release');
 const CACHE = join(DIST, 'cache');
 const SSHCRYPTO = join(REPO, 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node');
 
@@ -159,7 +162,7 @@ try {
   if (signed !== undefined) log(`${MANIFEST_FILE} signed by release key ${signed.keyId}`);
 
   // Only the artifacts, the manifest and the sums move into dist/release, replacing the last one.
-  const staged = join(DIST, `.release-out-${process.pid}`);
+  const staged = join(dirname(OUT), `.release-out-${process.pid}`);
   await rm(staged, { recursive: true, force: true });
   await mkdir(staged);
   const extra = signed === undefined ? [] : [SIGNATURE_FILE];

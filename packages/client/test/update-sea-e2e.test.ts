@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFile, readdir, readFile, readlink } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { VERSION } from '../src/version.ts';
@@ -28,16 +29,26 @@ async function processesRunning(exe: string): Promise<number[]> {
 describe('update into a real single executable', { skip: ARTIFACT !== 'reach-linux-x86_64' }, () => {
   let h: UpdateHarness;
   let sea: Buffer;
+  let outDir = '';
 
   before(async () => {
-    execFileSync(process.execPath, [join(REPO, 'scripts/release.ts'), '--only', ARTIFACT], {
-      stdio: 'ignore',
-    });
-    sea = await readFile(join(REPO, 'dist/release', ARTIFACT));
+    // Its own output directory: a full release build and its tests may be using dist/release.
+    outDir = await mkdtemp(join(tmpdir(), 'reach-sea-update-'));
+    execFileSync(
+      process.execPath,
+      [join(REPO, 'scripts/release.ts'), '--only', ARTIFACT, '--out', join(outDir, 'release')],
+      {
+        stdio: 'ignore',
+      },
+    );
+    sea = await readFile(join(outDir, 'release', ARTIFACT));
     h = await startUpdateHarness(launcher('0.0.1'));
     await h.startClient();
   });
-  after(() => h?.close());
+  after(async () => {
+    await h?.close();
+    await rm(outDir, { recursive: true, force: true });
+  });
 
   test('the launcher-run client updates into the SEA, which registers on its own version', async () => {
     await h.release(VERSION, sea);

@@ -2,7 +2,8 @@
  * Restart storms (#18): the server tells each client at hello how wide a window its first retry
  * after a lost link is spread over (1 s for a small fleet), and a client uses it instead of its
  * own backoff. With REACH_RECONNECT_DELAY 30 the old first retry fell anywhere in 0–30 s; with the
- * window it falls within 1 s, and the client is back right after the server restarts.
+ * window it falls within 1 s, and so does every retry while the server is down (for 30 s at
+ * least), so the client is back right after the server restarts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,4 +46,8 @@ test('after a server restart the first retry falls in the announced window, not 
     15_000,
   );
   assert.ok(back);
+  // While the server was down every retry stayed in the window, not only the first.
+  const retries = client.logs.lines.filter((l) => typeof l.retry_in_ms === 'number');
+  assert.ok(retries.length >= 1);
+  for (const r of retries) assert.ok(Number(r.retry_in_ms) <= 1000, `a retry in ${r.retry_in_ms} ms`);
 });

@@ -82,6 +82,8 @@ export class Tunnel {
     const log = this.#opts.log;
     let attempt = 0;
     let authRefusedTold = false;
+    /** When the last link that was up was lost (the window phase of retries starts there). */
+    let lostAt: number | undefined;
     while (this.#isOpen()) {
       this.#state = 'connecting';
       let client: ssh2.Client;
@@ -96,10 +98,23 @@ export class Tunnel {
         }
         if (!this.#isOpen()) break;
         const refused = reachErr.code === 'SSH_AUTH_FAILED';
-        // A server that turned us away said when to come back: that, not our own backoff.
+        // A server that turned us away said when to come back: that, not our own backoff. Until a
+        // lost link is back (a server restarting), retries stay spread over the fleet's window:
+        // N clients then arrive at about the rate the server takes handshakes, and no client
+        // backs off far past the moment the server is up again.
         const hinted = reachErr.details?.retry_after_ms;
         const backoff = this.#delay(attempt++);
-        const delayMs = typeof hinted === 'number' ? hinted : backoff;
+        const known = this.#opts.hints?.windowMs;
+        // For at most max(30 s, 3 windows) after the loss: a server down for longer gets backoff.
+        const inPhase =
+          lostAt !== undefined && known !== undefined && Date.now() - lostAt < Math.max(30_000, 3 * known);
+        const window = inPhase && !refused ? known : undefined;
+        const delayMs =
+          typeof hinted === 'number'
+            ? hinted
+            : window === undefined
+              ? backoff
+              : Math.floor((this.#opts.random ?? Math.random)() * window);
         log[refused && !authRefusedTold ? 'error' : 'warn'](
           { code: reachErr.code, retry_in_ms: delayMs, attempt },
           reachErr.message,
@@ -122,6 +137,7 @@ export class Tunnel {
       if (established) {
         attempt = 0;
         authRefusedTold = false;
+        lostAt = Date.now();
       }
       if (!this.#isOpen()) break;
       // After a link that was up: anywhere in the fleet's window, so a server restart does not
