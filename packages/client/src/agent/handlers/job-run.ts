@@ -13,13 +13,12 @@ import type { JobRecord } from '../../jobs/job-record.ts';
 import { CommandCapture } from '../../output-store/command-capture.ts';
 import { POSIX_PLATFORM } from '../../platform/platform.ts';
 import { defineHandler } from './define-handler.ts';
-import { fitOutputs, openCwd, type RunCommandDeps } from './run-command.ts';
+import { fitOutputs, openCwd, type RunCommandDeps, resultBudget } from './run-command.ts';
 
 export interface JobRunDeps extends RunCommandDeps {
   jobs: JobManager;
 }
 
-const FRAME_HEADROOM = 64 * 1024;
 const CHUNK = 256 * 1024;
 
 /** What the caller is told to do with a job it did not wait out. */
@@ -107,11 +106,7 @@ async function collect(deps: JobRunDeps, params: z.infer<typeof JobRunParams>, j
     }
   }
   const shaped = capture.finish();
-  const fitted = fitOutputs(
-    shaped.stdout,
-    shaped.stderr,
-    deps.maxResultBytes ?? LIMITS.maxFrameBytes - FRAME_HEADROOM,
-  );
+  const fitted = fitOutputs(shaped.stdout, shaped.stderr, resultBudget(deps));
   const ended = job.ended_at === null ? Date.now() : Date.parse(job.ended_at);
   return {
     stdout: fitted.stdout,

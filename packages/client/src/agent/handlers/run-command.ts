@@ -58,6 +58,10 @@ const FRAME_HEADROOM = 64 * 1024;
 
 const jsonBytes = (s: string) => Buffer.byteLength(JSON.stringify(s));
 
+/** JSON bytes a command's two outputs may take in one answer (job_run shapes its result the same). */
+export const resultBudget = (deps: Pick<RunCommandDeps, 'maxResultBytes'>) =>
+  deps.maxResultBytes ?? LIMITS.maxFrameBytes - FRAME_HEADROOM;
+
 /**
  * Two full streams (2 × 10 MiB), or output that JSON escaping inflates (control bytes become
  * \u00XX), would not fit in one frame: cut both streams' tails in proportion until they do.
@@ -179,11 +183,7 @@ export async function runChecked(
     'run_command finished',
   );
   const shaped = capture.finish();
-  const fitted = fitOutputs(
-    shaped.stdout,
-    shaped.stderr,
-    deps.maxResultBytes ?? LIMITS.maxFrameBytes - FRAME_HEADROOM,
-  );
+  const fitted = fitOutputs(shaped.stdout, shaped.stderr, resultBudget(deps));
   const { stdout, stderr } = fitted;
   const { duration_ms, returncode } = outcome.result;
   const truncated = shaped.truncated || fitted.cut;
