@@ -4,6 +4,7 @@ import type { WebhookEventInput } from './webhook-dispatcher.ts';
 
 /** Longest command text carried in a `command_executed` event. */
 const MAX_CMD_CHARS = 1000;
+const cutCmd = (cmd: string) => (cmd.length > MAX_CMD_CHARS ? `${cmd.slice(0, MAX_CMD_CHARS)}…` : cmd);
 
 const FILE_OPERATIONS: Record<string, string> = {
   read_file: 'read',
@@ -35,7 +36,7 @@ export function toolCallEvent(
       client,
       data: {
         ...common,
-        cmd: cmd.length > MAX_CMD_CHARS ? `${cmd.slice(0, MAX_CMD_CHARS)}…` : cmd,
+        cmd: cutCmd(cmd),
         cwd: args.cwd ?? null,
         returncode: result?.returncode ?? null,
       },
@@ -93,7 +94,7 @@ export function jobEndEvent(
       caller: job.caller,
       outcome: jobOutcome(job.status),
       duration_ms: job.elapsed_ms,
-      cmd: job.cmd.length > MAX_CMD_CHARS ? `${job.cmd.slice(0, MAX_CMD_CHARS)}…` : job.cmd,
+      cmd: cutCmd(job.cmd),
       cwd: job.cwd,
       returncode: job.exit_code,
       job_id: `${job.job_id}@${client.uuid}`,
@@ -118,7 +119,7 @@ export function fanoutRowEvent(
       caller: f.spec.caller,
       outcome,
       duration_ms: row.duration_ms ?? 0,
-      cmd: cmd.length > MAX_CMD_CHARS ? `${cmd.slice(0, MAX_CMD_CHARS)}…` : cmd,
+      cmd: cutCmd(cmd),
       cwd: f.spec.cwd ?? null,
       returncode: out?.returncode ?? null,
       fanout_id: f.id,
