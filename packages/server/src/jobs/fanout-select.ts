@@ -28,16 +28,24 @@ export function selectClients(clients: ClientService, t: FanoutTarget): ClientVi
     );
   }
   if (t.client_ids !== undefined) {
+    // Named clients are few: resolved one by one, then held to the same filters the SQL listing
+    // applies (client-filter-sql.ts: whole tags and capabilities, case-insensitive; the query a
+    // substring of name, purpose, hostname or a tag).
+    const lower = (xs: readonly string[]) => xs.map((x) => x.toLowerCase());
     const q = t.query?.toLowerCase();
-    const named = [
-      ...new Map(t.client_ids.map((ref) => [clients.resolve(ref).uuid, clients.resolve(ref)])).values(),
-    ];
-    return named.filter((c) => {
-      if (t.tags && !t.tags.every((tag) => c.tags.includes(tag))) return false;
-      if (t.capabilities && !t.capabilities.every((cap) => c.capabilities.includes(cap))) return false;
+    const byUuid = new Map<string, ClientView>();
+    for (const ref of t.client_ids) {
+      const c = clients.resolve(ref);
+      byUuid.set(c.uuid, c);
+    }
+    return [...byUuid.values()].filter((c) => {
+      const tags = lower(c.tags);
+      const caps = lower(c.capabilities);
+      if (t.tags && !lower(t.tags).every((tag) => tags.includes(tag))) return false;
+      if (t.capabilities && !lower(t.capabilities).every((cap) => caps.includes(cap))) return false;
       if (q !== undefined) {
-        const hay = [c.display_name, c.client_id ?? '', c.hostname ?? ''].join('\n').toLowerCase();
-        if (!hay.includes(q)) return false;
+        const fields = [c.display_name, c.purpose, c.hostname ?? '', ...c.tags].map((f) => f.toLowerCase());
+        if (!fields.some((f) => f.includes(q))) return false;
       }
       return !t.online_only || c.online;
     });

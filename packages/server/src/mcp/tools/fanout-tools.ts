@@ -47,7 +47,7 @@ export const fanoutTools = [
         client_ids: Names.optional(),
         tags: Names.optional().describe('all of these'),
         capabilities: Names.optional().describe('all of these'),
-        query: z.string().max(200).optional().describe('name, client_id or hostname contains'),
+        query: z.string().max(200).optional().describe('name, purpose, hostname or tag contains'),
         online_only: z.boolean().default(true),
       }),
       max_parallel: z.number().int().min(1).max(256).default(32),
