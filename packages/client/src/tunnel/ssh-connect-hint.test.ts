@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,13 +9,14 @@ import { pino } from 'pino';
 import { ed25519KeyPair } from '../../../../test-support/ed25519-key-pair.ts';
 import { connectSsh } from './ssh-connect.ts';
 
-test('a server that turns the connection away with a hint: the error carries retry_after_ms', async () => {
+/** The error connectSsh gives against a loopback server that treats each socket with `refuse`. */
+async function refusedBy(refuse: (s: Socket) => void): Promise<ReachError> {
   const dir = await mkdtemp(join(tmpdir(), 'reach-hint-'));
-  const server = createServer((s) => s.end(retryHintLine(2345)));
+  const server = createServer(refuse);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   try {
-    const err = (await connectSsh({
+    return (await connectSsh({
       host: '127.0.0.1',
       port,
       username: 'reach',
@@ -26,36 +27,21 @@ test('a server that turns the connection away with a hint: the error carries ret
       () => assert.fail('connected'),
       (e: unknown) => e,
     )) as ReachError;
-    assert.equal(err.code, 'SSH_CONNECTION_FAILED');
-    assert.equal(err.details?.retry_after_ms, 2345);
-    assert.match(err.message, /busy/);
   } finally {
     server.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+test('a server that turns the connection away with a hint: the error carries retry_after_ms', async () => {
+  const err = await refusedBy((s) => s.end(retryHintLine(2345)));
+  assert.equal(err.code, 'SSH_CONNECTION_FAILED');
+  assert.equal(err.details?.retry_after_ms, 2345);
+  assert.match(err.message, /busy/);
 });
 
 test('a server that closes without a hint: a plain connection failure', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'reach-hint-'));
-  const server = createServer((s) => s.destroy());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  try {
-    const err = (await connectSsh({
-      host: '127.0.0.1',
-      port,
-      username: 'reach',
-      privateKey: ed25519KeyPair().private,
-      knownHostsPath: join(dir, 'known_hosts'),
-      log: pino({ level: 'silent' }),
-    }).then(
-      () => assert.fail('connected'),
-      (e: unknown) => e,
-    )) as ReachError;
-    assert.equal(err.code, 'SSH_CONNECTION_FAILED');
-    assert.equal(err.details?.retry_after_ms, undefined);
-  } finally {
-    server.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  const err = await refusedBy((s) => s.destroy());
+  assert.equal(err.code, 'SSH_CONNECTION_FAILED');
+  assert.equal(err.details?.retry_after_ms, undefined);
 });
