@@ -55,6 +55,8 @@ export class JobManager {
   readonly #holds = new Map<string, GroupHold>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  /** Output bytes of ended jobs, read once (#bytesOf). */
+  readonly #endedBytes = new Map<string, number>();
   /** Jobs being stopped on purpose: however #check sees them end, they end this way. */
   readonly #ending = new Map<string, 'cancelled' | 'timed_out'>();
   #timer: NodeJS.Timeout | undefined;
@@ -195,6 +197,7 @@ export class JobManager {
     this.#holds.get(id)?.release();
     this.#holds.delete(id);
     this.#jobs.delete(id);
+    this.#endedBytes.delete(id);
     clearTimeout(this.#timers.get(id));
     this.#timers.delete(id);
     await rm(join(this.#o.dir, id), { recursive: true, force: true });
@@ -302,6 +305,7 @@ export class JobManager {
     clearTimeout(this.#timers.get(job.id));
     this.#timers.delete(job.id);
     await this.#capStreams(job);
+    this.#endedBytes.delete(job.id); // a #prune meanwhile may have read it before the cap cut it
     await this.#persist(job);
     for (const w of this.#waiters.get(job.id) ?? []) w();
     this.#waiters.delete(job.id);
@@ -329,21 +333,29 @@ export class JobManager {
   }
 
   /** Removes the oldest finished jobs while all output together is over the per-client cap. */
+  /**
+   * Output bytes of one job. An ended job's output no longer grows, so it is read once: every
+   * run_command that may become a job passes through #prune, and must not stat every job kept.
+   */
+  async #bytesOf(job: JobRecord): Promise<number> {
+    const known = this.#endedBytes.get(job.id);
+    if (known !== undefined) return known;
+    const d = join(this.#o.dir, job.id);
+    const n = (await sizeOf(join(d, 'stdout'))) + (await sizeOf(join(d, 'stderr')));
+    if (job.status !== 'running') this.#endedBytes.set(job.id, n);
+    return n;
+  }
+
   async #prune(): Promise<void> {
-    const sizes = new Map<string, number>();
     let total = 0;
-    for (const job of this.#jobs.values()) {
-      const d = join(this.#o.dir, job.id);
-      const n = (await sizeOf(join(d, 'stdout'))) + (await sizeOf(join(d, 'stderr')));
-      sizes.set(job.id, n);
-      total += n;
-    }
+    for (const job of this.#jobs.values()) total += await this.#bytesOf(job);
     for (const job of this.list()) {
       if (total <= this.#o.maxTotalBytes) break;
       if (job.status === 'running') continue;
+      total -= await this.#bytesOf(job);
       await rm(join(this.#o.dir, job.id), { recursive: true, force: true });
       this.#jobs.delete(job.id);
-      total -= sizes.get(job.id) ?? 0;
+      this.#endedBytes.delete(job.id);
     }
   }
 }
