@@ -298,14 +298,15 @@ export class JobManager {
     const alive = st !== undefined && st.start === job.proc_start && st.pgrp === job.pgid;
     if (job.status !== 'running') return; // another #check ended it meanwhile
     if (Number.isNaN(code) && alive && ending === undefined) return;
+    // Caps first: whoever sees the job ended (wait, get, a listing) sees its final output too.
+    await this.#capStreams(job);
+    if (job.status !== 'running') return;
     job.status = ending ?? (Number.isNaN(code) ? 'lost' : 'exited');
     job.exit_code = Number.isNaN(code) ? null : code;
     job.ended_at = new Date().toISOString();
     this.#ending.delete(job.id);
     clearTimeout(this.#timers.get(job.id));
     this.#timers.delete(job.id);
-    await this.#capStreams(job);
-    this.#endedBytes.delete(job.id); // a #prune meanwhile may have read it before the cap cut it
     await this.#persist(job);
     for (const w of this.#waiters.get(job.id) ?? []) w();
     this.#waiters.delete(job.id);
