@@ -91,7 +91,9 @@ describe('JobManager (real processes, real /proc)', () => {
     const old = await launch(m, 'head -c 2000 /dev/zero');
     await m.wait(old.id, 10_000);
     const running = await launch(m, 'head -c 2000 /dev/zero; sleep 30');
-    await new Promise((r) => setTimeout(r, 200));
+    // Its 2000 bytes must be on disk before the next start counts them, however loaded the machine.
+    while ((await m.read(running.id, 'stdout', 0, 1))?.size !== 2000)
+      await new Promise((r) => setTimeout(r, 20));
     const fresh = await launch(m, 'true');
     assert.equal(m.get(old.id), undefined);
     assert.equal(m.get(running.id)?.status, 'running');
