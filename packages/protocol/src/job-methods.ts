@@ -43,7 +43,8 @@ export type JobInfo = z.infer<typeof JobInfo>;
 /** What run_command answers when the command is still running at the end of its `wait`. */
 export const RunningJobResult = z.object({
   job_id: JobId,
-  status: z.literal('running'),
+  /** `running`, unless a `wait: 0` job has ended already (job_wait then has its result). */
+  status: JobStatus,
   elapsed_ms: z.number().int().nonnegative(),
   /** The last bytes of each stream so far (up to 4 KiB; job_output pages the whole). */
   stdout_tail: z.string(),

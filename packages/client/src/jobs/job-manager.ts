@@ -106,6 +106,11 @@ export class JobManager {
       .sort((a, b) => a.started_at.localeCompare(b.started_at));
   }
 
+  /** Status of any job, provisional ones included. */
+  statusOf(id: string): JobRecord['status'] | undefined {
+    return this.#jobs.get(id)?.status;
+  }
+
   get(id: string): JobRecord | undefined {
     return this.#holds.has(id) ? undefined : this.#jobs.get(id);
   }

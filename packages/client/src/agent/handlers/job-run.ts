@@ -75,7 +75,8 @@ async function runJob(
     await deps.jobs.discard(job.id);
     throw new ReachError('CANCELLED', 'command cancelled', { details: result });
   }
-  if (done === undefined || done.status === 'running') {
+  // wait 0 always answers with the job (a task maps onto it), even one that has ended already.
+  if (params.wait === 0 || done === undefined || done.status === 'running') {
     await deps.jobs.promote(job.id);
     return running(deps.jobs, job.id, Date.parse(job.started_at));
   }
@@ -131,7 +132,7 @@ async function running(jobs: JobManager, id: string, startedAt: number): Promise
   const [out, err] = await Promise.all([tailOf(jobs, id, 'stdout'), tailOf(jobs, id, 'stderr')]);
   return {
     job_id: id,
-    status: 'running',
+    status: jobs.statusOf(id) ?? 'running',
     elapsed_ms: Math.max(0, Date.now() - startedAt),
     stdout_tail: out.text,
     stderr_tail: err.text,
