@@ -1,7 +1,7 @@
 import { ERROR_CODES, type ErrorCode } from '@reach/protocol';
 import { z } from 'zod';
-import type { ToolDefinition } from '../../packages/server/src/mcp/tool.ts';
 import { allTools } from '../../packages/server/src/mcp/tools/index.ts';
+import type { ToolDefinition } from '../../packages/server/src/operations/operation-definition.ts';
 import { type JsonSchema, limitsText, typeText } from './json-schema-text.ts';
 
 function toJson(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {

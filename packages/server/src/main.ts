@@ -15,6 +15,9 @@ import { MIGRATIONS } from './db/migrations/index.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { everyPage } from './jobs/fanout-select.ts';
 import { createLogger, type Logger } from './log/logger.ts';
+import { allTools } from './mcp/tools/index.ts';
+import { buildOperations } from './operations/build-operations.ts';
+import type { Operations } from './operations/operations.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
 import { readChannels } from './releases/release-channels.ts';
@@ -53,7 +56,9 @@ export interface ServerServices {
   /** upload_file / download_file: streams between the transfer roots and clients. */
   transfers: TransferService;
   /** Transfers by operation id, as this server saw them; downloads are decided here. */
-  operations: OperationJournal;
+  journal: OperationJournal;
+  /** What callers may do to clients: the one layer MCP tools and HTTP routes call. */
+  operations: Operations;
   /** Client executables and archives served over HTTP (`reach-server release install`). */
   releases: ReleaseStore;
   /** exchange_* and r2_*: files through the S3-compatible bucket, and its key rotation. */
@@ -130,8 +135,6 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     });
     webhooks.start();
     closers.push(() => webhooks.close());
-    const detachWebhooks = forwardClientEvents(clients, webhooks);
-    closers.push(detachWebhooks);
     const auditLog = log.child({ component: 'audit' });
     const audit = new AuditLog({
       store: new AuditStore(db),
@@ -221,6 +224,41 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     closers.push(() => operations.close());
     const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
     closers.push(() => exchange.close());
+    const releases = new ReleaseStore(releasesDir(config));
+    const releaseBaseUrl: { value: string | undefined } = { value: config.releaseUrl };
+    const rollouts = new RolloutService({
+      releases,
+      channels: () => readChannels(releasesDir(config)),
+      clients,
+      listClients: () => everyPage(clients, {}),
+      registry,
+      webhooks,
+      baseUrl: () => releaseBaseUrl.value,
+      log: log.child({ component: 'rollout' }),
+    });
+    closers.push(() => rollouts.close());
+    // What callers may do to clients (MCP and HTTP alike), before any client can connect.
+    const ops = buildOperations({
+      definitions: allTools,
+      clients,
+      store,
+      audit,
+      webhooks,
+      transfers,
+      journal: operations,
+      exchange,
+      rollouts,
+      rateLimit: {
+        mode: config.rateLimitMode,
+        rpm: config.rateLimitRpm,
+        concurrent: config.rateLimitConcurrent,
+      },
+      maxResultBytes: config.maxResultBytes,
+      log,
+    });
+    closers.push(() => ops.close());
+    // Client lifecycle to the webhooks and the live view.
+    closers.push(forwardClientEvents(clients, ops.activity));
     const sshPort = await ssh.listen().catch((err: unknown) => {
       throw listenError(err, {
         what: 'SSH',
@@ -236,19 +274,6 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       'ssh listening',
     );
 
-    const releases = new ReleaseStore(releasesDir(config));
-    const releaseBaseUrl: { value: string | undefined } = { value: config.releaseUrl };
-    const rollouts = new RolloutService({
-      releases,
-      channels: () => readChannels(releasesDir(config)),
-      clients,
-      listClients: () => everyPage(clients, {}),
-      registry,
-      webhooks,
-      baseUrl: () => releaseBaseUrl.value,
-      log: log.child({ component: 'rollout' }),
-    });
-    closers.push(() => rollouts.close());
     const services: ServerServices = {
       config,
       log,
@@ -261,7 +286,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       webhooks,
       audit,
       transfers,
-      operations,
+      journal: operations,
+      operations: ops.operations,
       releases,
       exchange,
       rollouts,

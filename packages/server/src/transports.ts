@@ -1,5 +1,4 @@
 import { ReachError } from '@reach/protocol';
-import { SecretPromptWatch } from './audit/secret-prompt.ts';
 import { readApiKeyFile } from './config/api-key-file.ts';
 import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
@@ -7,20 +6,12 @@ import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
-import { FanoutStore } from './jobs/fanout.ts';
-import { JobWatcher } from './jobs/job-watcher.ts';
-import { PendingJobCancels } from './jobs/pending-cancels.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
 import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
 import { McpEndpointFactory } from './mcp/mcp-server.ts';
 import { StdioEndpoint } from './mcp/stdio-endpoint.ts';
-import type { ToolCallRecord } from './mcp/tool.ts';
-import { limitsOf } from './mcp/tools/client-ref.ts';
-import { allTools } from './mcp/tools/index.ts';
-import { RateLimiter } from './rate-limit/rate-limiter.ts';
 import { SERVER_VERSION } from './version.ts';
-import { fanoutRowEvent, jobEndEvent, jobOutcome, toolCallEvent } from './webhooks/tool-call-events.ts';
 
 /** A started transport set (MCP stdio / HTTP); closed first on shutdown. */
 export interface Transports {
@@ -64,99 +55,10 @@ export async function startTransports(
   config: ServerConfig,
   log: Logger,
 ): Promise<Transports> {
-  const rateLog = log.child({ component: 'rate-limit' });
-  // One warning per client and kind per minute: every excess request is counted in the stats,
-  // but a runaway caller must not also flood the log.
-  const lastWarned = new Map<string, number>();
-  const rateLimiter = new RateLimiter({
-    mode: config.rateLimitMode,
-    defaults: { rpm: config.rateLimitRpm, concurrent: config.rateLimitConcurrent },
-    onExceeded: (uuid, kind, stats) => {
-      const key = `${uuid}:${kind}`;
-      const now = Date.now();
-      if (now - (lastWarned.get(key) ?? 0) < 60_000) return;
-      lastWarned.set(key, now);
-      rateLog.warn({ clientId: uuid, kind, stats }, 'rate limit exceeded');
-    },
-  });
-  // Every tool call leaves an audit row; calls that act on a client may also raise an activity webhook.
-  const onToolCall = (record: ToolCallRecord): void => {
-    services.audit.record({
-      caller: record.caller,
-      client_uuid: record.client ?? null,
-      tool: record.tool,
-      arguments: record.args,
-      outcome: record.outcome,
-      duration_ms: record.durationMs,
-    });
-    if (record.client === undefined) return;
-    const client = services.store.get(record.client);
-    if (!client) return;
-    const event = toolCallEvent(record, { uuid: client.uuid, display_name: client.display_name });
-    if (event) services.webhooks.enqueue(event);
-  };
-  // Jobs run_command left running: their end is audited and webhooked like a finished command.
-  const jobWatch = new JobWatcher({
-    clients: services.clients,
-    log: log.child({ component: 'jobs' }),
-    onEnded: (uuid, job) => {
-      services.audit.record({
-        caller: job.caller,
-        client_uuid: uuid,
-        tool: 'job_ended',
-        arguments: { job_id: job.job_id, cmd: job.cmd, cwd: job.cwd, exit_code: job.exit_code },
-        outcome: jobOutcome(job.status),
-        duration_ms: job.elapsed_ms,
-      });
-      const client = services.store.get(uuid);
-      if (client) services.webhooks.enqueue(jobEndEvent(job, { uuid, display_name: client.display_name }));
-    },
-  });
-  // run_on_clients: every client's part is rate limited, audited and webhooked like its own call.
-  const fanouts = new FanoutStore({
-    clients: services.clients,
-    rateLimiter,
-    limitsOf: (uuid) => limitsOf(services.clients.resolve(uuid)),
-    onJob: (uuid, jobId) => jobWatch.watch(uuid, jobId),
-    onRowDone: (f, row, out) => {
-      if (row.job_id !== undefined) return; // the job watcher reports it when it ends
-      const outcome =
-        row.state === 'ok' || row.state === 'failed' ? 'OK' : (row.error?.code ?? row.state.toUpperCase());
-      services.audit.record({
-        caller: f.spec.caller,
-        client_uuid: row.uuid,
-        tool: 'run_on_clients',
-        arguments: { cmd: f.spec.cmd, fanout_id: f.id },
-        outcome,
-        duration_ms: row.duration_ms ?? 0,
-      });
-      if (row.state === 'offline') return;
-      const client = services.store.get(row.uuid);
-      if (!client) return;
-      services.webhooks.enqueue(
-        fanoutRowEvent(f, row, out, outcome, { uuid: row.uuid, display_name: client.display_name }),
-      );
-    },
-  });
   const factory = new McpEndpointFactory({
-    services: {
-      clients: services.clients,
-      rateLimiter,
-      audit: services.audit,
-      transfers: services.transfers,
-      operations: services.operations,
-      exchange: services.exchange,
-      prompts: new SecretPromptWatch(),
-      jobWatch,
-      fanouts,
-      jobCancels: new PendingJobCancels({ clients: services.clients, log: log.child({ component: 'jobs' }) }),
-      maxResultBytes: config.maxResultBytes,
-      rollouts: services.rollouts,
-    },
-    tools: allTools,
+    operations: services.operations,
     version: SERVER_VERSION,
     log: log.child({ component: 'mcp' }),
-    onToolCall,
   });
 
   if (config.transport === 'stdio') {
@@ -170,7 +72,6 @@ export async function startTransports(
     return {
       ended,
       close: async () => {
-        jobWatch.close();
         await stdio.close();
       },
     };
@@ -239,7 +140,6 @@ export async function startTransports(
   return {
     httpPort: http.port,
     close: async () => {
-      jobWatch.close();
       await removeDaemonFile().catch((err: unknown) => log.warn({ err }, 'could not remove the daemon file'));
       await mcp.close();
       await http.close();

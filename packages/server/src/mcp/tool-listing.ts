@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ToolDefinition } from './tool.ts';
+import type { ToolDefinition } from '../operations/operation-definition.ts';
 
 export interface ListedTool {
   name: string;

@@ -12,7 +12,7 @@ import {
 import { JobStatus, MAX_JOB_WAIT_S, ReachError, toReachError, toRpcError } from '@reach/protocol';
 import { z } from 'zod';
 import type { Fanout } from '../jobs/fanout.ts';
-import type { ToolContext, ToolDefinition } from './tool.ts';
+import type { ToolContext, ToolDefinition } from '../operations/operation-definition.ts';
 import { fanoutView } from './tools/fanout-view.ts';
 import { isFanoutId, ToolJobId } from './tools/job-ids.ts';
 

@@ -1,15 +1,18 @@
 import type { ClientService, ClientView } from '../clients/client-service.ts';
-import type { WebhookDispatcher } from './webhook-dispatcher.ts';
+import type { WebhookEventInput } from './webhook-dispatcher.ts';
 
 const who = (c: ClientView) => ({ uuid: c.uuid, display_name: c.display_name });
 
 /**
- * Turns the client service's lifecycle events into durable webhook events. Returns a function
- * that detaches the listeners.
+ * Turns the client service's lifecycle events into activity events (durable webhooks and the
+ * live view: ActivityRecorder.emit). Returns a function that detaches the listeners.
  */
-export function forwardClientEvents(clients: ClientService, webhooks: WebhookDispatcher): () => void {
+export function forwardClientEvents(
+  clients: ClientService,
+  activity: { emit(event: WebhookEventInput): void },
+): () => void {
   const onConnected: Parameters<typeof clients.on<'connected'>>[1] = ({ client }) => {
-    webhooks.enqueue({
+    activity.emit({
       event: 'client.connected',
       client: who(client),
       data: {
@@ -22,21 +25,21 @@ export function forwardClientEvents(clients: ClientService, webhooks: WebhookDis
     });
   };
   const onDisconnected: Parameters<typeof clients.on<'disconnected'>>[1] = ({ client, reason }) => {
-    webhooks.enqueue({
+    activity.emit({
       event: 'client.disconnected',
       client: who(client),
       data: { reason, last_seen: client.last_seen },
     });
   };
   const onUnhealthy: Parameters<typeof clients.on<'unhealthy'>>[1] = ({ client, failures }) => {
-    webhooks.enqueue({
+    activity.emit({
       event: 'client.unhealthy',
       client: who(client),
       data: { failed_heartbeats: failures },
     });
   };
   const onKeyMismatch: Parameters<typeof clients.on<'key_mismatch'>>[1] = (e) => {
-    webhooks.enqueue({
+    activity.emit({
       event: 'client.key_mismatch',
       client: who(e.client),
       data: { fingerprint: e.fingerprint, expected_fingerprint: e.expected_fingerprint },

@@ -1,5 +1,5 @@
 import type { Fanout, FanoutRow } from '../jobs/fanout.ts';
-import type { ToolCallRecord } from '../mcp/tool.ts';
+import type { OperationRecord } from '../operations/operation-record.ts';
 import type { WebhookEventInput } from './webhook-dispatcher.ts';
 
 /** Longest command text carried in a `command_executed` event. */
@@ -21,7 +21,7 @@ type Result = Record<string, unknown> | undefined;
  * Never carries file bodies, environment values or passwords.
  */
 export function toolCallEvent(
-  record: ToolCallRecord,
+  record: OperationRecord,
   client: { uuid: string; display_name: string },
 ): WebhookEventInput | undefined {
   const args = (record.args ?? {}) as Args;

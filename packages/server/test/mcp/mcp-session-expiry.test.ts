@@ -9,8 +9,10 @@ import { type HttpServerHandle, listenHttp } from '../../src/http/http-server.ts
 import { createLogger } from '../../src/log/logger.ts';
 import { McpHttpEndpoints } from '../../src/mcp/http-endpoints.ts';
 import { McpEndpointFactory } from '../../src/mcp/mcp-server.ts';
-import { defineTool } from '../../src/mcp/tool.ts';
-import type { ToolServices } from '../../src/mcp/tool-services.ts';
+import { LiveEvents } from '../../src/operations/live-events.ts';
+import { defineTool } from '../../src/operations/operation-definition.ts';
+import type { OperationServices } from '../../src/operations/operation-services.ts';
+import { Operations } from '../../src/operations/operations.ts';
 import { callTool } from './mcp-client.ts';
 
 /**
@@ -75,13 +77,15 @@ async function statusOf(sessionId: string): Promise<number> {
 
 before(async () => {
   const log = createLogger('silent');
-  const factory = new McpEndpointFactory({
-    // The two tools above use no service.
-    services: {} as ToolServices,
-    tools,
-    version: 'test',
+  const operations = new Operations({
+    // The two tools above use no service and act on no client.
+    services: {} as OperationServices,
+    definitions: tools,
+    activity: { operation: () => {} },
+    events: new LiveEvents(),
     log,
   });
+  const factory = new McpEndpointFactory({ operations, version: 'test', log });
   mcp = new McpHttpEndpoints(factory, { idleTimeoutMs: IDLE_MS, now: () => now, log });
   let allowed: string[] = [];
   const app = createHttpApp({

@@ -1,6 +1,6 @@
 import { ReachError } from '@reach/protocol';
 import { z } from 'zod';
-import { defineTool } from '../tool.ts';
+import { defineTool } from '../../operations/operation-definition.ts';
 import { AuditRecordResult } from './result-schemas.ts';
 
 export const auditTools = [

@@ -2,8 +2,8 @@ import { AbsolutePath } from '@reach/protocol';
 import { z } from 'zod';
 import { MAX_CURSOR_CHARS } from '../../clients/client-cursor.ts';
 import type { ClientDetail, ClientPageRequest, ClientView } from '../../clients/client-service.ts';
-import { defineTool, type ToolContext } from '../tool.ts';
-import { limitsOf } from './client-ref.ts';
+import { limitsOf } from '../../operations/client-ref.ts';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import { fitPage } from './fit-page.ts';
 import { ClientDetailResult, ClientViewResult, RateLimitStatsResult } from './result-schemas.ts';
 

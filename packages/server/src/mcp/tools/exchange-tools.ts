@@ -1,10 +1,10 @@
 import { AbsolutePath, LIMITS, ReachError } from '@reach/protocol';
 import { z } from 'zod';
+import { ClientRef, withClient } from '../../operations/client-ref.ts';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import type { ExchangeCatalog } from '../../storage/exchange-catalog.ts';
 import { SERVER_SOURCE } from '../../storage/exchange-events.ts';
 import type { ExchangeService } from '../../storage/exchange-service.ts';
-import { defineTool, type ToolContext } from '../tool.ts';
-import { ClientRef, withClient } from './client-ref.ts';
 import {
   ExchangeDownloadResult,
   ExchangeListResult,

@@ -1,7 +1,7 @@
 import { AbsolutePath, LIMITS, MAX_JOB_WAIT_S, ReachError } from '@reach/protocol';
 import { z } from 'zod';
 import { selectClients } from '../../jobs/fanout-select.ts';
-import { defineTool, type ToolContext } from '../tool.ts';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import { FanoutResult, fanoutView } from './fanout-view.ts';
 import { LINK_ERRORS } from './result-schemas.ts';
 
@@ -27,7 +27,7 @@ function startFanout({ cmd, target, max_parallel, wait, timeout, cwd }: FanoutAr
       timeout,
       wait,
       maxParallel: max_parallel,
-      caller: `mcp:${ctx.session.id}`,
+      caller: ctx.caller,
       maxOutputBytes: ctx.services.maxResultBytes,
     },
     targets,

@@ -1,4 +1,4 @@
-import type { ToolDefinition } from '../tool.ts';
+import type { ToolDefinition } from '../../operations/operation-definition.ts';
 import { auditTools } from './audit-tools.ts';
 import { clientTools } from './client-tools.ts';
 import { exchangeTools } from './exchange-tools.ts';

@@ -9,8 +9,8 @@ import {
 } from '@reach/protocol';
 import { z } from 'zod';
 import { everyPage } from '../../jobs/fanout-select.ts';
-import { defineTool, type ToolContext } from '../tool.ts';
-import { ClientRef, withClient } from './client-ref.ts';
+import { ClientRef, withClient } from '../../operations/client-ref.ts';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import { FanoutResult, FanoutRowsResult, fanoutRows, fanoutView } from './fanout-view.ts';
 import { isFanoutId, parseToolJobId, ToolJobId, withToolJobIds } from './job-ids.ts';
 import { LINK_ERRORS } from './result-schemas.ts';

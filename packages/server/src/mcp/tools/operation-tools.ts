@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { OperationId, OperationStatusResult, toReachError } from '@reach/protocol';
 import { z } from 'zod';
-import { defineTool, type ToolContext } from '../tool.ts';
-import { ClientRef, withClient } from './client-ref.ts';
+import { ClientRef, withClient } from '../../operations/client-ref.ts';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 
 /** The optional parameter every mutating tool takes. */
 export const IdempotencyKey = OperationId.describe('retry key: runs once, a retry gets the result');
@@ -54,7 +54,7 @@ export async function runTransfer<T extends object>(
     }
     return { ...(await work()), operation_id: id };
   };
-  const journal = ctx.services.operations;
+  const journal = ctx.services.journal;
   return journal ? journal.run(id, op, once) : once();
 }
 
@@ -93,7 +93,7 @@ export const operationTools = [
     }),
     errors: [],
     handler: async ({ operation_id, client_id }, ctx) => {
-      const journal = ctx.services.operations;
+      const journal = ctx.services.journal;
       const here = journal ? await journal.status(operation_id) : undefined;
       const record = journal?.get(operation_id);
       // Downloads are renamed into place here, so this journal decides them; an upload the

@@ -7,8 +7,8 @@ import {
   RunningJobResult,
 } from '@reach/protocol';
 import { z } from 'zod';
-import { defineTool, type ToolContext } from '../tool.ts';
-import { ClientRef, callAgent, withClient } from './client-ref.ts';
+import { ClientRef, callAgent, withClient } from '../../operations/client-ref.ts';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import { ToolJobId, toolJobId, withToolJobIds } from './job-ids.ts';
 import { IdempotencyKey, operationId } from './operation-tools.ts';
 import { AutoSelectedClient, LINK_ERRORS, relayed } from './result-schemas.ts';
@@ -115,7 +115,7 @@ export const remoteTools = [
           const result = await ctx.services.clients.call(
             client.uuid,
             'job_run',
-            { ...params, wait, caller: `mcp:${ctx.session.id}` },
+            { ...params, wait, caller: ctx.caller },
             { signal: ctx.signal, timeoutMs: wait * 1000 + COMMAND_DEADLINE_GRACE_MS },
           );
           if ('job_id' in result) ctx.services.jobWatch?.watch(client.uuid, result.job_id);
@@ -140,7 +140,7 @@ export const remoteTools = [
         const result = await ctx.services.clients.call(
           client.uuid,
           'job_run',
-          { ...params, wait: 0, caller: `mcp:${ctx.session.id}` },
+          { ...params, wait: 0, caller: ctx.caller },
           { signal: ctx.signal, timeoutMs: COMMAND_DEADLINE_GRACE_MS },
         );
         if (!('job_id' in result))

@@ -1,7 +1,7 @@
 import { ReachError } from '@reach/protocol';
 import { z } from 'zod';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import type { KeyRotation } from '../../storage/key-rotation.ts';
-import { defineTool, type ToolContext } from '../tool.ts';
 
 function rotation(ctx: ToolContext): KeyRotation {
   const e = ctx.services.exchange;

@@ -8,9 +8,9 @@ import {
 } from '@reach/protocol';
 import { z } from 'zod';
 import { summarizeSecretText } from '../../audit/secret-prompt.ts';
-import { defineTool } from '../tool.ts';
+import { ClientRef, callAgent, targetClient } from '../../operations/client-ref.ts';
+import { defineTool } from '../../operations/operation-definition.ts';
 import { capText } from './cap-text.ts';
-import { ClientRef, callAgent, targetClient } from './client-ref.ts';
 import { AutoSelectedClient, LINK_ERRORS, relayed } from './result-schemas.ts';
 
 /**

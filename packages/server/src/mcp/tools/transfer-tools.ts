@@ -1,8 +1,8 @@
 import { AbsolutePath, type ErrorCode, LIMITS, ReachError } from '@reach/protocol';
 import { z } from 'zod';
+import { ClientRef, withClient } from '../../operations/client-ref.ts';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import type { TransferService } from '../../transfer/transfer-service.ts';
-import { defineTool, type ToolContext } from '../tool.ts';
-import { ClientRef, withClient } from './client-ref.ts';
 import { IdempotencyKey, operationId, runTransfer } from './operation-tools.ts';
 import { DownloadResult, LINK_ERRORS, UploadResult } from './result-schemas.ts';
 
@@ -110,7 +110,7 @@ export const transferTools = [
               // Renamed into place here: the journal names the content first, so a server killed
               // between the rename and its `applied` record still answers applied.
               beforeCommit: async (done) =>
-                ctx.services.operations?.intend(id, {
+                ctx.services.journal?.intend(id, {
                   ...done,
                   result: {
                     downloaded: args.remote_path,

@@ -1,8 +1,8 @@
 import { ReachError } from '@reach/protocol';
 import { z } from 'zod';
+import { defineTool, type ToolContext } from '../../operations/operation-definition.ts';
 import { ReleaseChannelSchema } from '../../releases/release-channels.ts';
 import { RolloutView } from '../../rollout/rollout-types.ts';
-import { defineTool, type ToolContext } from '../tool.ts';
 
 function rollouts(ctx: ToolContext) {
   const r = ctx.services.rollouts;

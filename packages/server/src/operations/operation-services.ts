@@ -10,8 +10,8 @@ import type { RolloutService } from '../rollout/rollout-service.ts';
 import type { Exchange } from '../storage/build-exchange.ts';
 import type { TransferService } from '../transfer/transfer-service.ts';
 
-/** The services MCP tools call: the same ones the HTTP API calls. */
-export interface ToolServices {
+/** The services tool handlers call, whoever the caller (MCP or the HTTP API). */
+export interface OperationServices {
   clients: ClientService;
   rateLimiter: RateLimiter;
   /** upload_file / download_file (absent: those tools fail with INTERNAL_ERROR). */
@@ -22,7 +22,7 @@ export interface ToolServices {
   /** Last output per SSH session, so ssh_session_send knows when it answers a password prompt. */
   prompts: SecretPromptWatch;
   /** Transfers by operation id, as the server saw them (downloads are decided here). */
-  operations?: OperationJournal;
+  journal?: OperationJournal;
   /** job_cancel of jobs on offline clients, sent when they are back (absent: answered unknown, not queued). */
   jobCancels?: PendingJobCancels;
   /** Follows the jobs run_command leaves running, to report their end (absent: nobody reports). */

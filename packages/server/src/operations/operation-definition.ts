@@ -1,12 +1,23 @@
 import type { ErrorCode } from '@reach/protocol';
 import type { z } from 'zod';
-import type { McpSession } from './mcp-session.ts';
-import type { ToolServices } from './tool-services.ts';
+import type { OperationServices } from './operation-services.ts';
+
+/**
+ * The state a caller keeps between calls: an MCP session, or a browser's sign-in session. Two
+ * assistants on one daemon each select their own client.
+ */
+export interface CallerSession {
+  readonly id: string;
+  /** UUID of the client selected with select_client, if any. */
+  selectedClient: string | undefined;
+}
 
 /** What a tool handler gets besides its validated arguments. */
 export interface ToolContext {
-  services: ToolServices;
-  session: McpSession;
+  services: OperationServices;
+  /** Who asks, as audit rows and history name them: `mcp:<session>`, `ui:<session>`, `http:<key id>`. */
+  caller: string;
+  session: CallerSession;
   /** Aborted when the MCP caller cancels the request or its session closes. */
   signal: AbortSignal;
   /** Sends an MCP progress notification when the caller asked for progress; a no-op otherwise. */
@@ -18,19 +29,8 @@ export interface ToolContext {
    * one of them is a secret no key name marks (the text `ssh_session_send` types at a prompt).
    */
   auditArgs?: unknown;
-}
-
-/** One finished tool call, as told to observers (audit trail, activity webhooks). */
-export interface ToolCallRecord {
-  tool: string;
-  /** Validated arguments, or the raw ones when validation failed. Observers redact. */
-  args: unknown;
-  caller: string;
-  client: string | undefined;
-  /** 'OK' or the error code. */
-  outcome: string;
-  durationMs: number;
-  result: unknown;
+  /** The arguments once validated (set by Operations, for the audit trail). */
+  validArgs?: unknown;
 }
 
 /** One MCP tool: its schema and handler side by side. Handlers throw ReachError for typed failures. */

@@ -1,7 +1,7 @@
 import { type LinkMethod, type LinkParams, type LinkResult, ReachError } from '@reach/protocol';
 import { z } from 'zod';
-import type { ClientDetail } from '../../clients/client-service.ts';
-import type { ToolContext } from '../tool.ts';
+import type { ClientDetail } from '../clients/client-service.ts';
+import type { ToolContext } from './operation-definition.ts';
 
 /** `client_id` on any tool: a UUID, a client_id or a display name. */
 export const ClientRef = z.string().min(1).max(200).describe('uuid, client_id or name; default: selected');
