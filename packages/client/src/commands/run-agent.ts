@@ -33,7 +33,6 @@ import { authorizeHint, linkTarget } from './link-credentials.ts';
  */
 export const runAgentCommand: Command = {
   flag: '',
-  description: 'connect to the server and serve agent requests (the default)',
   run: async ({ io, sources, argv }) => {
     const loaded = await loadConfig(sources);
     const target = await linkTarget(loaded);
