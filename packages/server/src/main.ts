@@ -21,6 +21,7 @@ import type { Operations } from './operations/operations.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
 import { readChannels } from './releases/release-channels.ts';
+import { readPins } from './releases/release-pins.ts';
 import { ReleaseStore } from './releases/release-store.ts';
 import { serveReleaseStream } from './releases/release-stream.ts';
 import { releasesDir } from './releases/releases-dir.ts';
@@ -227,6 +228,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     const rollouts = new RolloutService({
       releases,
       channels: () => readChannels(releasesDir(config)),
+      pins: () => readPins(releasesDir(config)),
       clients,
       listClients: () => everyPage(clients, {}),
       registry,

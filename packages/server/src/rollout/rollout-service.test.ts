@@ -173,6 +173,32 @@ describe('RolloutService', () => {
     );
   });
 
+  test('a client pinned (itself or by tag) to another version is skipped; one pinned to this version updates', async () => {
+    const f = fleet([
+      { uuid: 'c1', version: '1.0.0', outcome: 'healthy' },
+      { uuid: 'c2', version: '1.0.0', outcome: 'healthy' },
+      { uuid: 'c3', version: '1.0.0', outcome: 'healthy' },
+    ]);
+    f.deps.pins = async () => ({ clients: { c1: '1.5.0', c3: '2.0.0' }, tags: { fleet: '1.9.0' } });
+    const service = new RolloutService(f.deps);
+    const started = await service.start({
+      version: '2.0.0',
+      target: { all: true },
+      batch_size: 10,
+      max_failures: 1,
+    });
+    const r = await finished(service, started.rollout_id);
+    assert.deepEqual(f.calls, ['c3']);
+    assert.deepEqual(
+      r.clients.map((c) => [c.uuid, c.state, c.reason ?? '']),
+      [
+        ['c1', 'skipped', 'pinned to 1.5.0'],
+        ['c2', 'skipped', 'pinned to 1.9.0'],
+        ['c3', 'healthy', ''],
+      ],
+    );
+  });
+
   test('an unsigned release is refused before any client is told', async () => {
     const f = fleet([{ uuid: 'c1', version: '1.0.0', outcome: 'healthy' }]);
     f.deps.releases = {

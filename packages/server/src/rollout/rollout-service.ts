@@ -4,6 +4,7 @@ import type { ClientService } from '../clients/client-service.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ClientRegistry } from '../registry/client-registry.ts';
 import type { ReleaseChannel, ReleaseChannels } from '../releases/release-channels.ts';
+import { pinOf, type ReleasePins } from '../releases/release-pins.ts';
 import type { ReleaseStore } from '../releases/release-store.ts';
 import type { WebhookEventInput } from '../webhooks/webhook-dispatcher.ts';
 import { awaitReturn } from './await-return.ts';
@@ -36,6 +37,8 @@ export interface RolloutDeps {
    * --release-url: clients fetch the executable over HTTP from `<url>/releases/<version>/`; unset,
    * each client fetches it over its own SSH link (source `link`).
    */
+  /** pins.json (release-pins.ts): clients held at a version are skipped by rollouts of another. */
+  pins?: () => Promise<ReleasePins>;
   releaseUrl?: string | undefined;
   log: Logger;
   /**
@@ -85,6 +88,7 @@ export class RolloutService {
     }
     const base = this.#deps.releaseUrl;
     const now = new Date().toISOString();
+    const pins = (await this.#deps.pins?.()) ?? { clients: {}, tags: {} };
     const rollout: Rollout = {
       rollout_id: `rollout-${randomUUID().slice(0, 8)}`,
       version: release.manifest.version,
@@ -97,7 +101,7 @@ export class RolloutService {
       created_at: now,
       ended_at: null,
       halted_reason: null,
-      clients: this.#targets(req.target, release.manifest.version, now),
+      clients: this.#targets(req.target, release.manifest.version, now, pins),
     };
     this.#rollouts.set(rollout.rollout_id, rollout);
     for (const id of [...this.#rollouts.keys()].slice(0, Math.max(0, this.#rollouts.size - KEEP_ROLLOUTS))) {
@@ -145,7 +149,7 @@ export class RolloutService {
     return v;
   }
 
-  #targets(t: RolloutTarget, version: string, now: string): RolloutClient[] {
+  #targets(t: RolloutTarget, version: string, now: string, pins: ReleasePins): RolloutClient[] {
     const wanted = new Set<string>();
     for (const ref of t.client_ids ?? []) wanted.add(this.#deps.clients.resolve(ref).uuid);
     const all = this.#deps.listClients();
@@ -165,9 +169,12 @@ export class RolloutService {
         state: 'pending',
         updated_at: now,
       };
-      // Skipped at once: a client that opted out, or one already on the version.
+      // Skipped at once: a client that opted out, one held at another version, one already on it.
+      const pinned = pinOf(pins, c);
       if (update?.auto_update === false)
         Object.assign(entry, { state: 'skipped', reason: 'auto_update: false' });
+      else if (pinned !== undefined && pinned !== version)
+        Object.assign(entry, { state: 'skipped', reason: `pinned to ${pinned}` });
       else if (update?.version === version)
         Object.assign(entry, { state: 'skipped', reason: `already on ${version}` });
       out.push(entry);
