@@ -12,6 +12,7 @@ import { AuditStore } from './db/audit-store.ts';
 import { ClientStore } from './db/client-store.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
+import { RolloutStore } from './db/rollout-store.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { everyPage } from './jobs/fanout-select.ts';
 import { createLogger, type Logger } from './log/logger.ts';
@@ -229,6 +230,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       releases,
       channels: () => readChannels(releasesDir(config)),
       pins: () => readPins(releasesDir(config)),
+      store: new RolloutStore(db),
       clients,
       listClients: () => everyPage(clients, {}),
       registry,
@@ -236,6 +238,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       releaseUrl: config.releaseUrl,
       log: log.child({ component: 'rollout' }),
     });
+    rollouts.restore();
     closers.push(() => rollouts.close());
     // What callers may do to clients (MCP and HTTP alike), before any client can connect.
     const ops = buildOperations({

@@ -8,7 +8,7 @@ import { pinOf, type ReleasePins } from '../releases/release-pins.ts';
 import type { ReleaseStore } from '../releases/release-store.ts';
 import type { WebhookEventInput } from '../webhooks/webhook-dispatcher.ts';
 import { awaitReturn } from './await-return.ts';
-import type { ClientUpdateState, RolloutClient, RolloutView } from './rollout-types.ts';
+import { type ClientUpdateState, type RolloutClient, RolloutView } from './rollout-types.ts';
 
 export interface RolloutTarget {
   client_ids?: string[] | undefined;
@@ -37,6 +37,8 @@ export interface RolloutDeps {
    * --release-url: clients fetch the executable over HTTP from `<url>/releases/<version>/`; unset,
    * each client fetches it over its own SSH link (source `link`).
    */
+  /** Where rollouts are kept across restarts (db/rollout-store.ts); absent: memory only. */
+  store?: { save(view: RolloutView): void; load(): unknown[] };
   /** pins.json (release-pins.ts): clients held at a version are skipped by rollouts of another. */
   pins?: () => Promise<ReleasePins>;
   releaseUrl?: string | undefined;
@@ -62,8 +64,9 @@ const KEEP_ROLLOUTS = 50;
  * the next batch starts only when every client of this one has registered again on the new
  * version (healthy), reported a rollback, or failed; at `max_failures` failures the rollout halts.
  * The server only relays the manifest and its signature: each client checks them against its own
- * update_public_key, so the server cannot forge an update. State is in memory (a server restart
- * forgets rollouts; the clients' own update.json keeps theirs).
+ * update_public_key, so the server cannot forge an update. Every change is written through to
+ * the store; a rollout a restart cut short is kept as halted (its clients' own update.json keeps
+ * their part), and is not resumed: the operator re-runs update_clients for the clients left.
  */
 export class RolloutService {
   readonly #deps: RolloutDeps;
@@ -72,6 +75,22 @@ export class RolloutService {
 
   constructor(deps: RolloutDeps) {
     this.#deps = deps;
+  }
+
+  /** Reads the stored rollouts (call once, before the first start or status). */
+  restore(): void {
+    for (const raw of this.#deps.store?.load() ?? []) {
+      const parsed = RolloutView.safeParse(raw);
+      if (!parsed.success) continue;
+      const r: Rollout = parsed.data;
+      if (r.state === 'running') {
+        r.state = 'halted';
+        r.halted_reason = 'the server restarted during the rollout; clients not yet told stay pending';
+        r.ended_at = new Date().toISOString();
+        this.#save(r);
+      }
+      this.#rollouts.set(r.rollout_id, r);
+    }
   }
 
   async start(req: RolloutRequest): Promise<RolloutView> {
@@ -104,6 +123,7 @@ export class RolloutService {
       clients: this.#targets(req.target, release.manifest.version, now, pins),
     };
     this.#rollouts.set(rollout.rollout_id, rollout);
+    this.#save(rollout);
     for (const id of [...this.#rollouts.keys()].slice(0, Math.max(0, this.#rollouts.size - KEEP_ROLLOUTS))) {
       this.#rollouts.delete(id);
     }
@@ -127,11 +147,7 @@ export class RolloutService {
   status(id?: string): RolloutView[] {
     if (id === undefined) return [...this.#rollouts.values()].reverse().map(view);
     const r = this.#rollouts.get(id);
-    if (!r)
-      throw new ReachError(
-        'INVALID_ARGUMENT',
-        `no rollout ${id} (rollouts are kept in memory until the server restarts)`,
-      );
+    if (!r) throw new ReachError('INVALID_ARGUMENT', `no rollout ${id} (the newest 50 rollouts are kept)`);
     return [view(r)];
   }
 
@@ -250,6 +266,7 @@ export class RolloutService {
       { rollout: r.rollout_id, client: c.uuid, state, reason: extra.reason },
       'rollout: client state',
     );
+    this.#save(r);
     const who = { uuid: c.uuid, display_name: c.display_name };
     if (state === 'healthy') {
       this.#deps.webhooks.enqueue({
@@ -279,6 +296,16 @@ export class RolloutService {
     r.halted_reason = reason;
     r.ended_at = new Date().toISOString();
     this.#deps.log.info({ rollout: r.rollout_id, state, reason }, 'rollout ended');
+    this.#save(r);
+  }
+
+  /** Writes `r` through to the store; a failed write is logged, the rollout goes on. */
+  #save(r: Rollout): void {
+    try {
+      this.#deps.store?.save(view(r));
+    } catch (err) {
+      this.#deps.log.error({ err, rollout: r.rollout_id }, 'rollout state not saved');
+    }
   }
 }
 
