@@ -7,13 +7,18 @@
  * `echo $REACH_BUILD_VERSION` says which version is serving.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { testReleaseKey } from './helpers/release-signer.ts';
 import { waitFor } from './helpers/rpc-context.ts';
 import { ARTIFACT, launcher, startUpdateHarness, type UpdateHarness } from './helpers/update-harness.ts';
+
+const run = promisify(execFile);
+const REPO = join(import.meta.dirname, '..', '..', '..');
 
 describe('client self-update over a real server and client', { skip: process.platform === 'win32' }, () => {
   const A = launcher('1.0.0');
@@ -89,6 +94,24 @@ describe('client self-update over a real server and client', { skip: process.pla
     const state = JSON.parse(await readFile(join(h.home, 'update', 'update.json'), 'utf8'));
     assert.equal(state.state, 'healthy');
     assert.equal(state.to, '2.0.0');
+  });
+
+  test('reach-server update --wait rolls out through the running daemon; update status shows it', async () => {
+    const b = launcher('2.1.0');
+    await h.release('2.1.0', b);
+    const cli = (args: string[]) =>
+      run(process.execPath, [
+        join(REPO, 'packages/server/src/bin.ts'),
+        ...args,
+        ...['--data-dir', join(h.root, 'server'), '--ssh-port', String(h.server.sshPort)],
+      ]);
+    const out = await cli(['update', '--version', '2.1.0', '--client', h.uuid, '--wait']);
+    assert.match(out.stdout, /^rollout-\S+ {2}2\.1\.0 {2}completed/);
+    assert.match(out.stdout, /2\.0\.0 +healthy/);
+    assert.equal(await h.runningVersion(), '2.1.0');
+    const id = out.stdout.split(' ')[0] ?? '';
+    const status = JSON.parse((await cli(['update', 'status', id, '--json'])).stdout);
+    assert.equal(status[0].clients[0].state, 'healthy');
   });
 });
 
