@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -176,6 +176,30 @@ describe('self-update when the operator locks /releases or serves it elsewhere',
       assert.match(String(c.reason), /auto_update: false/);
       assert.deepEqual(await readFile(h.exe), A);
       assert.equal(await h.runningVersion(), '1.0.0');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("a client set to check on its own schedule updates to its channel's release with no rollout", async () => {
+    const A = launcher('1.0.0');
+    // 0.001 h = 3.6 s between checks (the first at a random point of that).
+    const h = await startUpdateHarness(A, { clientEnv: { REACH_UPDATE_CHECK_INTERVAL_H: '0.001' } });
+    try {
+      await h.startClient();
+      const b = launcher('1.8.0');
+      await h.release('1.8.0', b);
+      await writeFile(join(h.root, 'server', 'releases', 'channels.json'), '{"stable": "1.8.0"}\n');
+      const versionNow = async () => {
+        try {
+          return (await h.runningVersion()) === '1.8.0';
+        } catch {
+          return false; // between the old process and the new one
+        }
+      };
+      assert.ok(await waitFor(versionNow, 60_000), 'the client updated itself to 1.8.0');
+      assert.deepEqual(await readFile(h.exe), b);
+      assert.deepEqual(await readFile(`${h.exe}.prev`), A);
     } finally {
       await h.close();
     }

@@ -143,7 +143,19 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     closers.push(() => audit.close());
     const releases = new ReleaseStore(releasesDir(config));
     const releaseLog = log.child({ component: 'releases' });
-    const control = new ControlServer({ clients, store, log: log.child({ component: 'control' }) });
+    const control = new ControlServer({
+      clients,
+      store,
+      log: log.child({ component: 'control' }),
+      // A client checking on its own schedule gets its channel's signed release (or none).
+      updateOffer: async (channel) => {
+        const version = (await readChannels(releasesDir(config)))[channel];
+        if (version === undefined) return { version: null };
+        const f = await releases.manifestFile(version);
+        if (f.signature === undefined) return { version: null };
+        return { version, manifest: f.bytes.toString('base64'), signature: f.signature };
+      },
+    });
     const authorizedKeys = new AuthorizedKeys(
       join(config.dataDir, AUTHORIZED_KEYS_FILE),
       log.child({ component: 'authorized_keys' }),
