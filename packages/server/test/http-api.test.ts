@@ -358,4 +358,19 @@ describe('HTTP API, real server and client over loopback', () => {
       await second.stop();
     }
   });
+
+  // Last: it spends this source's sign-in attempts for the minute.
+  test('sign-in attempts are limited per source address: past 10 a minute, 429 even with the right key', async () => {
+    let status = 0;
+    for (let i = 0; i < 11 && status !== 429; i++)
+      status = (await post('/api/session', { api_key: 'wrong' })).status;
+    assert.equal(status, 429);
+    const right = await post('/api/session', { api_key: API_KEY });
+    assert.equal(right.status, 429);
+    const body = (await right.json()) as { error: string; recovery_hint: string };
+    assert.equal(body.error, 'RATE_LIMIT_EXCEEDED');
+    assert.equal(right.headers.get('set-cookie'), null);
+    // Bearer access is not sign-in: scripts keep working.
+    assert.equal((await api('/api/clients')).status, 200);
+  });
 });
