@@ -42,11 +42,20 @@ export function apiRouter(
       publicRoutes.some((r) => r.method === method.toLowerCase() && `/api${r.path}` === path),
     ),
   );
-  // Bodies are read into memory only once the caller is known; a streamed upload is not.
+  // Bodies are read into memory only once the caller is known, on every /api path (an unknown
+  // one too: the limit does not depend on the route existing); a streamed upload is not.
   const limit = bodyLimit(maxBodyBytes);
+  const raw = routes
+    .filter((r) => r.rawBody)
+    .map((r) => ({
+      method: r.method.toUpperCase(),
+      path: new RegExp(`^/api${r.path.replace(/:[A-Za-z_]+/g, '[^/]+')}$`),
+    }));
+  app.use('*', (c, next) =>
+    raw.some((r) => r.method === c.req.method && r.path.test(c.req.path)) ? next() : limit(c, next),
+  );
   for (const route of routes) {
-    const limited = route.rawBody ? (_c: Context, next: () => Promise<void>) => next() : limit;
-    app.on(route.method.toUpperCase(), route.path, limited, async (c: Context) => {
+    app.on(route.method.toUpperCase(), route.path, async (c: Context) => {
       const params = parse(route.params, c.req.param(), 'path parameters');
       const query = parse(route.query, c.req.query(), 'query');
       const body = route.body ? parse(route.body, await jsonBody(c), 'body') : undefined;
