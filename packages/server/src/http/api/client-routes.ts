@@ -109,11 +109,19 @@ export function clientRoutes(d: ClientRouteDeps): ApiRoute[] {
     apiRoute({
       method: 'post',
       path: '/clients/:uuid/accept-key',
-      summary: "Accept a client's new SSH key (accept_key)",
+      summary: "Accept a client's new SSH key (accept_key); answers the client as GET does",
       params: UuidParams,
-      response: resultOf(ops, 'accept_key'),
-      handler: ({ params, caller, signal }) =>
-        callTool(ops, 'accept_key', { uuid: params.uuid }, { caller, signal }),
+      response: resultOf(ops, 'describe_client'),
+      handler: async ({ params, caller, signal }) => {
+        await callTool(ops, 'accept_key', { uuid: params.uuid }, { caller, signal });
+        const c = (await callTool(
+          ops,
+          'describe_client',
+          { uuid: params.uuid },
+          { caller, signal },
+        )) as Listed;
+        return { ...c, status: d.unhealthy.statusOf(c) };
+      },
     }),
     apiRoute({
       method: 'post',
