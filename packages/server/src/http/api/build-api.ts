@@ -32,6 +32,12 @@ export interface HttpApiDeps {
   transfers: Pick<TransferService, 'upload' | 'download' | 'roots'>;
   maxBodyBytes: number;
   version: string;
+  /**
+   * Routes other parts add under /api (terminal recordings): same auth, validation, error body
+   * and OpenAPI entry as these. A Hono route mounted elsewhere under /api would be shadowed by
+   * this app's 404 and would not know the session cookie.
+   */
+  extraRoutes?: readonly ApiRoute[];
 }
 
 /** The REST API under /api, its WebSocket routes, and the upgrade check they share. */
@@ -56,6 +62,7 @@ export function buildHttpApi(d: HttpApiDeps): HttpApi {
     ...clientRoutes({ operations: d.operations, unhealthy }),
     ...fileContentRoutes({ operations: d.operations, transfers: d.transfers }),
     ...historyRoutes(d),
+    ...(d.extraRoutes ?? []),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(
