@@ -305,9 +305,9 @@ describe('HTTP API, real server and client over loopback', () => {
   });
 
   test('WS /ws: delivers client.connected; a foreign Origin and a missing key are refused before the handshake', async () => {
-    const refused = (headers: Record<string, string>) =>
+    const refused = (headers: Record<string, string>, path = '/ws') =>
       new Promise<number>((resolve, reject) => {
-        const req = request(`${base}/ws`, {
+        const req = request(`${base}${path}`, {
           headers: {
             connection: 'Upgrade',
             upgrade: 'websocket',
@@ -327,6 +327,11 @@ describe('HTTP API, real server and client over loopback', () => {
     assert.equal(await refused({ ...auth, origin: 'http://evil.example' }), 403);
     assert.equal(await refused({}), 401);
     assert.equal(await refused({ authorization: 'Bearer wrong' }), 401);
+    assert.equal(
+      await refused({ ...auth, origin }, `/ws?api_key=${API_KEY}`),
+      401,
+      'no key in a query string',
+    );
     assert.equal(await refused({ cookie: 'reach_session=forged', origin }), 401);
 
     const login = await post('/api/session', { api_key: API_KEY });
