@@ -34,7 +34,11 @@ function disposition(path: string): string {
  */
 export function fileContentRoutes(d: FileContentDeps): ApiRoute[] {
   const spoolDir = (): string => join(d.transfers.roots[0]!, '.http-spool');
+  // What a killed server left in the spool goes before the first request makes a new one.
+  let swept: Promise<void> | undefined;
   const spoolFile = async (): Promise<string> => {
+    swept ??= rm(spoolDir(), { recursive: true, force: true });
+    await swept;
     await mkdir(spoolDir(), { recursive: true, mode: 0o700 });
     return join(spoolDir(), `${randomUUID()}.part`);
   };
