@@ -362,6 +362,20 @@ describe('HTTP API, real server and client over loopback', () => {
       ws.close();
       await second.stop();
     }
+    // The killed client is listed offline; with limit 1 the online one (listed first) is read
+    // past, not answered as an empty page.
+    const offline = await eventually(async () => {
+      const r = await json('/api/clients?status=offline&limit=1');
+      return r.clients.length === 1 ? r : undefined;
+    });
+    assert.equal(offline.clients[0].uuid, second.uuid);
+    assert.equal(offline.clients[0].status, 'offline');
+    assert.equal(offline.total, 1);
+    const online = await json('/api/clients?status=online');
+    assert.deepEqual(
+      online.clients.map((c: { uuid: string }) => c.uuid),
+      [lab.uuid],
+    );
   });
 
   // Last: it spends this source's sign-in attempts for the minute.

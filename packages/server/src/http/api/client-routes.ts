@@ -9,6 +9,9 @@ export interface ClientRouteDeps {
   unhealthy: UnhealthyClients;
 }
 
+/** Pages one GET /api/clients with a status filter reads at most. */
+const MAX_SCANS = 20;
+
 const Status = z.enum(['online', 'offline', 'unhealthy', 'quarantined']);
 
 /** A tool's result schema (docs.test.ts requires one of every tool), for the OpenAPI document. */
@@ -41,24 +44,43 @@ export function clientRoutes(d: ClientRouteDeps): ApiRoute[] {
       }),
       handler: async ({ query, caller, signal }) => {
         const online = query.status === 'online' || query.status === 'unhealthy';
-        const page = (await callTool(
-          ops,
-          'find_client',
-          defined({
-            query: query.q,
-            tags: query.tag === undefined ? undefined : [query.tag],
-            online_only: online,
-            limit: query.limit,
-            cursor: query.cursor,
-          }),
-          { caller, signal },
-        )) as { clients: Listed[]; next_cursor: string | null; total: number; online: number };
-        // status narrows the page (offline/unhealthy/quarantined are not store filters); `total`
-        // stays the count of the search.
-        const clients = page.clients
-          .map((c) => ({ ...c, status: d.unhealthy.statusOf(c) }))
-          .filter((c) => query.status === undefined || c.status === query.status);
-        return { clients, next_cursor: page.next_cursor, total: page.total, online: page.online };
+        type Page = { clients: Listed[]; next_cursor: string | null; total: number; online: number };
+        const fetchPage = (limit: number, cursor: string | undefined) =>
+          callTool(
+            ops,
+            'find_client',
+            defined({
+              query: query.q,
+              tags: query.tag === undefined ? undefined : [query.tag],
+              online_only: online,
+              limit,
+              cursor,
+            }),
+            { caller, signal },
+          ) as Promise<Page>;
+        // offline/unhealthy/quarantined are not store filters: pages are read and narrowed, each
+        // asking only for what is still missing, so the answer holds at most `limit` and its cursor
+        // continues right after the last client looked at. At most MAX_SCANS pages per request
+        // (then the cursor says where to go on).
+        const clients: Array<Listed & { status: string }> = [];
+        let cursor = query.cursor;
+        let first: Page | undefined;
+        let next: string | null = null;
+        for (let scan = 0; scan < MAX_SCANS && clients.length < query.limit; scan++) {
+          const page = await fetchPage(query.limit - clients.length, cursor);
+          first ??= page;
+          for (const c of page.clients) {
+            const status = d.unhealthy.statusOf(c);
+            if (query.status === undefined || status === query.status) clients.push({ ...c, status });
+          }
+          next = page.next_cursor;
+          if (next === null) break;
+          cursor = next;
+        }
+        const search = first ?? { total: 0, online: 0 };
+        // `total`: clients matching the search and status, where the store can count them.
+        const total = query.status === 'offline' ? search.total - search.online : search.total;
+        return { clients, next_cursor: next, total, online: search.online };
       },
     }),
     apiRoute({
