@@ -393,3 +393,48 @@ describe('HTTP API, real server and client over loopback', () => {
     assert.equal((await api('/api/clients')).status, 200);
   });
 });
+
+describe('HTTP API with no key configured (loopback only)', () => {
+  let server: ServerProcess;
+  let base: string;
+
+  before(async () => {
+    server = await startHttpServer({ args: ['--metrics-interval-s', '0'] });
+    base = `http://127.0.0.1:${server.httpPort}`;
+  });
+  after(() => server?.stop());
+
+  test('open to local scripts, and says so; cross-site and DNS-rebound requests are still refused', async () => {
+    const session = await fetch(`${base}/api/session`);
+    assert.equal(session.status, 200);
+    assert.deepEqual(await session.json(), { authenticated: true, auth_required: false, expires_at: null });
+    assert.equal((await fetch(`${base}/api/clients`)).status, 200);
+    // A script (no Origin) reaches the route: the unknown client is the answer.
+    const cmd = `${base}/api/clients/nobody/commands`;
+    const script = await fetch(cmd, { method: 'POST', body: '{"cmd":"id"}' });
+    assert.equal(script.status, 404);
+    assert.equal(((await script.json()) as { error: string }).error, 'CLIENT_NOT_FOUND');
+    // A page elsewhere may send a simple text/plain POST to loopback: its Origin gives it away.
+    const crossSite = await fetch(cmd, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'http://evil.example' },
+      body: '{"cmd":"id"}',
+    });
+    assert.equal(crossSite.status, 403);
+    assert.equal(((await crossSite.json()) as { error: string }).error, 'PERMISSION_DENIED');
+    // A rebound name: same origin to the browser, but not a name of this server.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${base}/api/clients`,
+        { headers: { host: `evil.example:${server.httpPort}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(rebound, 403);
+  });
+});

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ReachError } from '@reach/protocol';
 import type { MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { ANONYMOUS, bearerToken, refuseQueryKeys } from '../bearer-auth.ts';
 import type { KeyMatcher } from './key-matcher.ts';
 import type { Session, SessionStore } from './session-store.ts';
@@ -81,8 +80,12 @@ export function authenticate(req: RequestHeads, deps: ApiAuthDeps, upgrade = fal
   const token = bearerToken(req.header('authorization'));
   const sessionId = cookieOf(req.header('cookie'));
   const browser = sessionId !== undefined && token === undefined;
-  if (upgrade || (browser && MUTATING.has(req.method.toUpperCase()))) {
-    checkOrigin(req, deps, browser);
+  const mutating = MUTATING.has(req.method.toUpperCase());
+  // An Origin, whenever a browser sends one, must be ours; a cookie mutation or upgrade must
+  // carry one. With no key configured every request is held to the Host check too: there a
+  // cross-site page (a simple text/plain POST) or a DNS-rebound name is all an attacker needs.
+  if (upgrade || deps.open || req.header('origin') !== undefined || (browser && mutating)) {
+    checkOrigin(req, deps, browser && (mutating || upgrade));
   }
   if (token !== undefined) {
     const keyId = deps.matches(token);
@@ -138,4 +141,3 @@ export function upgradeAuthorizer(deps: ApiAuthDeps): (req: IncomingMessage) => 
     ).caller;
 }
 
-export { getCookie };
