@@ -140,4 +140,3 @@ export function upgradeAuthorizer(deps: ApiAuthDeps): (req: IncomingMessage) => 
       true,
     ).caller;
 }
-
