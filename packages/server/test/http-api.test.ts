@@ -378,6 +378,32 @@ describe('HTTP API, real server and client over loopback', () => {
     );
   });
 
+  test('PATCH edits metadata and settings through update_client and configure_client', async () => {
+    const patch = (body: unknown) =>
+      json(`/api/clients/${lab.uuid}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const c = await patch({ purpose: 'api tests', tags: ['lab', 'http'], rate_limit_rpm: 500 });
+    assert.equal(c.purpose, 'api tests');
+    assert.deepEqual(c.tags, ['lab', 'http']);
+    assert.equal(c.rate_limit_rpm, 500);
+    assert.equal(c.status, 'online');
+    const tagged = await json('/api/clients?tag=http');
+    assert.deepEqual(
+      tagged.clients.map((x: { uuid: string }) => x.uuid),
+      [lab.uuid],
+    );
+    const bad = await api(`/api/clients/${lab.uuid}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rate_limit_rpm: 0 }),
+    });
+    assert.equal(bad.status, 400, 'the tool schema still decides');
+    await patch({ purpose: null, tags: null });
+  });
+
   // Last: it spends this source's sign-in attempts for the minute.
   test('sign-in attempts are limited per source address: past 10 a minute, 429 even with the right key', async () => {
     let status = 0;
@@ -391,50 +417,5 @@ describe('HTTP API, real server and client over loopback', () => {
     assert.equal(right.headers.get('set-cookie'), null);
     // Bearer access is not sign-in: scripts keep working.
     assert.equal((await api('/api/clients')).status, 200);
-  });
-});
-
-describe('HTTP API with no key configured (loopback only)', () => {
-  let server: ServerProcess;
-  let base: string;
-
-  before(async () => {
-    server = await startHttpServer({ args: ['--metrics-interval-s', '0'] });
-    base = `http://127.0.0.1:${server.httpPort}`;
-  });
-  after(() => server?.stop());
-
-  test('open to local scripts, and says so; cross-site and DNS-rebound requests are still refused', async () => {
-    const session = await fetch(`${base}/api/session`);
-    assert.equal(session.status, 200);
-    assert.deepEqual(await session.json(), { authenticated: true, auth_required: false, expires_at: null });
-    assert.equal((await fetch(`${base}/api/clients`)).status, 200);
-    // A script (no Origin) reaches the route: the unknown client is the answer.
-    const cmd = `${base}/api/clients/nobody/commands`;
-    const script = await fetch(cmd, { method: 'POST', body: '{"cmd":"id"}' });
-    assert.equal(script.status, 404);
-    assert.equal(((await script.json()) as { error: string }).error, 'CLIENT_NOT_FOUND');
-    // A page elsewhere may send a simple text/plain POST to loopback: its Origin gives it away.
-    const crossSite = await fetch(cmd, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain', origin: 'http://evil.example' },
-      body: '{"cmd":"id"}',
-    });
-    assert.equal(crossSite.status, 403);
-    assert.equal(((await crossSite.json()) as { error: string }).error, 'PERMISSION_DENIED');
-    // A rebound name: same origin to the browser, but not a name of this server.
-    const rebound = await new Promise<number>((resolve, reject) => {
-      const req = request(
-        `${base}/api/clients`,
-        { headers: { host: `evil.example:${server.httpPort}` } },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-    assert.equal(rebound, 403);
   });
 });
