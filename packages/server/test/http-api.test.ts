@@ -268,6 +268,18 @@ describe('HTTP API, real server and client over loopback', () => {
     assert.equal(size, 64 * MIB);
     assert.equal(got.digest('hex'), sha);
 
+    const missing = await api(
+      `/api/clients/${lab.uuid}/files/content?path=${encodeURIComponent(join(work, 'absent.bin'))}`,
+    );
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: string }).error, 'FILE_NOT_FOUND');
+    const relative = await api(`/api/clients/${lab.uuid}/files/content?path=relative.bin`, {
+      method: 'PUT',
+      body: 'x',
+    });
+    assert.equal(relative.status, 400);
+    assert.equal(((await relative.json()) as { error: string }).error, 'INVALID_ARGUMENT');
+
     // 1 MiB of a declared 8 MiB, then the connection drops.
     const dropped = join(work, 'dropped.bin');
     await new Promise<void>((resolve) => {
