@@ -30,6 +30,7 @@ import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
 import { buildExchange, type Exchange } from './storage/build-exchange.ts';
+import { TerminalService } from './terminal/terminal-service.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
 import { checkTransportConfig, startTransports, type Transports } from './transports.ts';
@@ -66,6 +67,8 @@ export interface ServerServices {
   exchange: Exchange;
   /** update_clients / update_status: staged, signed client updates (in memory). */
   rollouts: RolloutService;
+  /** Browser terminals: PTY shells on clients over the SSH link, recorded as asciicast. */
+  terminals: TerminalService;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -255,6 +258,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       log,
     });
     closers.push(() => ops.close());
+    const terminals = new TerminalService({
+      openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
+      recordingsDir: join(config.dataDir, 'recordings'),
+      maxPerClient: config.terminalMaxPerClient,
+      idleTimeoutMs: config.terminalIdleTimeoutS * 1000,
+      record: (r) => ops.operations.record(r),
+      log: log.child({ component: 'terminal' }),
+    });
+    closers.push(() => terminals.close());
     // Client lifecycle to the webhooks and the live view.
     closers.push(forwardClientEvents(clients, ops.activity));
     const sshPort = await ssh.listen().catch((err: unknown) => {
@@ -289,6 +301,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       releases,
       exchange,
       rollouts,
+      terminals,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

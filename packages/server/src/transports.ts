@@ -6,6 +6,8 @@ import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
+import { terminalWsRoute } from './http/terminal-ws-route.ts';
+import { createUpgradeAuthorizer } from './http/upgrade-auth.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
 import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
@@ -95,6 +97,7 @@ export async function startTransports(
     allowedHosts: () => allowedHosts,
     mcp,
     releases: { store: services.releases, requireApiKey: config.releasesAuth === 'api-key' },
+    recordings: services.terminals.recordings,
     log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',
@@ -105,7 +108,14 @@ export async function startTransports(
       mcp: mcp.stats(),
     }),
   });
-  const http = await listenHttp(app, config.host, config.port).catch((err: unknown) => {
+  const ws = {
+    // H-term: becomes the session helper's authorizeUpgrade(req) once cookie sessions land.
+    authorize: createUpgradeAuthorizer({ apiKeys, allowedHosts: () => allowedHosts }),
+    routes: [terminalWsRoute(services.terminals, log.child({ component: 'terminal-ws' }))],
+    maxPayloadBytes: 1024 * 1024,
+    log: log.child({ component: 'ws' }),
+  };
+  const http = await listenHttp(app, config.host, config.port, ws).catch((err: unknown) => {
     throw listenError(err, {
       what: 'HTTP',
       portFlag: '--port',

@@ -28,13 +28,17 @@ function unauthorized(message: string): ReachError {
 }
 
 /**
- * `Authorization: Bearer <key>` against every configured key, each compared in constant time
- * (both sides hashed to equal length first, every key tried). Keys are never taken from a query
- * string: a request whose query has a credential-like parameter name, or any parameter name or
- * value equal to a configured key, is refused even if its header is right — the key is then in
- * someone's access log, and the caller should learn that now, not later.
+ * Checks one request's credentials: `Authorization: Bearer <key>` against every configured key,
+ * each compared in constant time (both sides hashed to equal length first, every key tried).
+ * Keys are never taken from a query string: a request whose query has a credential-like
+ * parameter name, or any parameter name or value equal to a configured key, is refused even if
+ * its header is right — the key is then in someone's access log, and the caller should learn
+ * that now, not later. Returns the caller's key id, or ANONYMOUS when no key is configured;
+ * throws UNAUTHORIZED. Shared by the middleware and the WebSocket upgrade check.
  */
-export function bearerAuth(apiKeys: readonly string[]): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function bearerKeyCheck(
+  apiKeys: readonly string[],
+): (authorization: string | undefined, query: URLSearchParams) => string {
   const expected = apiKeys.map((k) => ({ digest: digest(k), id: keyIdOf(k) }));
   const matches = (value: string): string | undefined => {
     const d = digest(value);
@@ -42,23 +46,26 @@ export function bearerAuth(apiKeys: readonly string[]): MiddlewareHandler<{ Vari
     for (const e of expected) if (timingSafeEqual(d, e.digest)) found ??= e.id;
     return found;
   };
-  return async (c, next) => {
-    const query = new URL(c.req.url).searchParams;
+  return (authorization, query) => {
     for (const [name, value] of query) {
       if (CREDENTIAL_PARAMS.includes(name.toLowerCase()) || matches(name) || matches(value)) {
         throw unauthorized('API keys are not accepted in the query string; use the Authorization header');
       }
     }
-    if (expected.length === 0) {
-      c.set('keyId', ANONYMOUS);
-      return next();
-    }
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (expected.length === 0) return ANONYMOUS;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) throw unauthorized('missing bearer token');
     const keyId = matches(match[1]!);
     if (keyId === undefined) throw unauthorized('invalid API key');
-    c.set('keyId', keyId);
+    return keyId;
+  };
+}
+
+/** The bearer check (bearerKeyCheck) as Hono middleware; sets `keyId`. */
+export function bearerAuth(apiKeys: readonly string[]): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const check = bearerKeyCheck(apiKeys);
+  return async (c, next) => {
+    c.set('keyId', check(c.req.header('authorization'), new URL(c.req.url).searchParams));
     return next();
   };
 }

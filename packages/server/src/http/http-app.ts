@@ -5,9 +5,11 @@ import { Hono } from 'hono';
 import type { Logger } from '../log/logger.ts';
 import type { McpHttpEndpoints, McpSessionStats } from '../mcp/http-endpoints.ts';
 import type { ReleaseStore } from '../releases/release-store.ts';
+import type { Recordings } from '../terminal/recordings.ts';
 import { type AuthVariables, bearerAuth } from './bearer-auth.ts';
 import { bodyLimit } from './body-limit.ts';
 import { hostCheck } from './host-check.ts';
+import { recordingRoutes } from './recording-routes.ts';
 import { releaseRoutes } from './release-routes.ts';
 
 /** Hono's environment for every route: node's req/res, and the caller's key id. */
@@ -34,6 +36,8 @@ export interface HttpAppDeps {
   log?: Logger;
   /** Client downloads (/latest, /releases); open unless `requireApiKey`. */
   releases?: { store: ReleaseStore; requireApiKey: boolean };
+  /** Browser-terminal recordings (`/api/clients/:uuid/recordings`). */
+  recordings?: Recordings;
 }
 
 /**
@@ -49,6 +53,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
   app.use('*', bearerAuth(deps.apiKeys));
   if (deps.releases?.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   app.use('*', bodyLimit(deps.maxBodyBytes));
+  if (deps.recordings) app.route('/', recordingRoutes(deps.recordings));
   const guard = hostCheck(deps.allowedHosts);
   app.use('/mcp', guard);
   app.use('/sse', guard);
