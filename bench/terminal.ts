@@ -134,9 +134,8 @@ async function prepare(t: EchoTerminal): Promise<void> {
 /** `n` keystrokes, each timed from write to its echo; a line ends every 64 (untimed). */
 async function keystrokes(t: EchoTerminal, n: number): Promise<LatencyStats> {
   let typed = t.count('k');
-  let stats: LatencyStats | undefined;
   let inLine = 0;
-  stats = await sequential(n, async () => {
+  return sequential(n, async () => {
     typed++;
     t.send('k');
     await t.until('k', typed);
@@ -147,7 +146,6 @@ async function keystrokes(t: EchoTerminal, n: number): Promise<LatencyStats> {
       await t.until('\n', lines + 1);
     }
   });
-  return stats;
 }
 
 log('starting Reach (server in-process with HTTP, client process) and the OpenSSH baseline…');

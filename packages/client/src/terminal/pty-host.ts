@@ -23,6 +23,8 @@ export interface PtyHostDeps {
   /** The shell's environment (TERM is set to xterm-256color over it). */
   env: Record<string, string>;
   max?: number;
+  /** Signals a process group (default: process.kill(-pgid)); tests pass a recorder. */
+  killGroup?: (pgid: number, signal: NodeJS.Signals) => void;
   log: Logger;
 }
 
@@ -127,7 +129,7 @@ export class PtyHost {
   #kill(pty: Pty): void {
     this.#live.delete(pty);
     try {
-      process.kill(-pty.pid, 'SIGKILL');
+      (this.#d.killGroup ?? ((pgid, sig) => process.kill(-pgid, sig)))(pty.pid, 'SIGKILL');
     } catch {
       // already gone
     }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '../mcp/harness.ts';
 import { type Control, startTerminalRig, type TerminalRig } from './terminal-harness.ts';
 
 const KEY = 'terminal-test-key-0123456789abcdef';
@@ -86,6 +88,17 @@ describe('browser terminal (WebSocket → server → SSH → client PTY)', () =>
     } finally {
       db.close();
     }
+  });
+
+  test('closing the socket kills the shell', async () => {
+    const t = rig.open();
+    await t.control('ready');
+    t.type('echo pid=$$\r');
+    const [, pid] = await t.outputMatching(/pid=(\d+)\r?\n/);
+    assert.ok(existsSync(`/proc/${pid}`));
+    t.ws.close();
+    await t.closed;
+    await eventually(async () => (existsSync(`/proc/${pid}`) ? undefined : true));
   });
 
   test('a bad recording id is refused before any file is touched', async () => {
