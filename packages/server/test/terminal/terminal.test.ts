@@ -38,7 +38,7 @@ describe('browser terminal (WebSocket → server → SSH → client PTY)', () =>
     };
     const entry = list.recordings.find((r) => r.id === ready.id);
     assert.ok(entry, 'the session is listed');
-    assert.match(entry.caller ?? '', /^key:[0-9a-f]{12}$/);
+    assert.match(entry.caller ?? '', /^http:key:[0-9a-f]{12}$/);
     const res = await fetch(`${base}/${ready.id}`, { headers: auth });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/x-asciicast');
