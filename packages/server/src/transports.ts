@@ -6,6 +6,7 @@ import { writeDaemonFile } from './daemon/daemon-file.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
+import { defaultUiDir, locateStaticUi } from './http/static-ui.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
 import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
@@ -95,6 +96,7 @@ export async function startTransports(
     allowedHosts: () => allowedHosts,
     mcp,
     releases: { store: services.releases, requireApiKey: config.releasesAuth === 'api-key' },
+    ui: locateStaticUi(defaultUiDir(), log.child({ component: 'ui' })),
     log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',

@@ -9,6 +9,7 @@ import { type AuthVariables, bearerAuth } from './bearer-auth.ts';
 import { bodyLimit } from './body-limit.ts';
 import { hostCheck } from './host-check.ts';
 import { releaseRoutes } from './release-routes.ts';
+import { type StaticUi, staticUi } from './static-ui.ts';
 
 /** Hono's environment for every route: node's req/res, and the caller's key id. */
 export type HttpEnv = { Bindings: HttpBindings; Variables: AuthVariables };
@@ -34,6 +35,8 @@ export interface HttpAppDeps {
   log?: Logger;
   /** Client downloads (/latest, /releases); open unless `requireApiKey`. */
   releases?: { store: ReleaseStore; requireApiKey: boolean };
+  /** The web UI at / (static files, public; its data comes from /api behind the key). */
+  ui?: StaticUi;
 }
 
 /**
@@ -46,6 +49,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
   app.get('/health', (c) => c.json(deps.health()));
   // Client downloads are GETs without a body; open ones come before the key, else right after it.
   if (deps.releases && !deps.releases.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
+  if (deps.ui) app.use('*', staticUi(deps.ui));
   app.use('*', bearerAuth(deps.apiKeys));
   if (deps.releases?.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   app.use('*', bodyLimit(deps.maxBodyBytes));
