@@ -82,7 +82,7 @@ describe('web UI in Chromium against a real server and clients', { timeout: 240_
     await page.getByRole('button', { name: 'Sign in' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    assert.match(await alert.innerText(), /UNAUTHORIZED/);
+    assert.match((await alert.textContent()) ?? '', /UNAUTHORIZED/);
     watch.endExpected();
     await page.getByLabel('API key').fill(API_KEY);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -104,7 +104,7 @@ describe('web UI in Chromium against a real server and clients', { timeout: 240_
     clients.push(c);
     const row = page.locator(`tr[data-uuid="${c.uuid}"]`);
     await row.and(page.locator('[data-status="online"]')).waitFor({ timeout: 30_000 });
-    assert.match(await row.innerText(), /web-kill-me/);
+    assert.match((await row.textContent()) ?? '', /web-kill-me/);
     c.proc.kill('SIGKILL');
     await row.and(page.locator('[data-status="offline"]')).waitFor({ timeout: 30_000 });
     assert.equal(await page.evaluate(() => (window as unknown as { noReload?: boolean }).noReload), true);
@@ -168,7 +168,7 @@ describe('web UI in Chromium against a real server and clients', { timeout: 240_
     await page.getByLabel('Upload', { exact: true }).setInputFiles(src);
     const result = page.getByTestId('upload-result');
     await result.waitFor({ timeout: 120_000 });
-    assert.match(await result.innerText(), new RegExp(`sha256 ${want}`));
+    assert.match((await result.textContent()) ?? '', new RegExp(`sha256 ${want}`));
     const link = page.getByRole('link', { name: 'big.bin' });
     await link.waitFor();
     await page.screenshot({ path: join(shots, 'files.png'), fullPage: true });
