@@ -6,20 +6,6 @@ export function contentUrl(uuid: string, path: string): string {
   return withQuery(`/api/clients/${encodeURIComponent(uuid)}/files/content`, { path });
 }
 
-/** `/a/b` + `c` → `/a/b/c`; also for Windows-style `C:\dir` paths the agent reports. */
-export function joinPath(dir: string, name: string): string {
-  const sep = dir.includes('\\') && !dir.includes('/') ? '\\' : '/';
-  return dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`;
-}
-
-export function parentPath(path: string): string {
-  const sep = path.includes('\\') && !path.includes('/') ? '\\' : '/';
-  const trimmed = path.length > 1 && path.endsWith(sep) ? path.slice(0, -1) : path;
-  const i = trimmed.lastIndexOf(sep);
-  if (i <= 0) return sep === '/' ? '/' : trimmed.slice(0, 3);
-  return trimmed.slice(0, i);
-}
-
 /**
  * PUT …/files/content with the file as the raw body. XMLHttpRequest, not fetch: only XHR reports
  * upload progress (fetch has no upload progress events in any browser today). The browser streams

@@ -5,6 +5,8 @@ export type LiveState = 'connecting' | 'open' | 'closed';
 export interface LiveSocketOptions {
   onEvent(event: LiveEvent): void;
   onState?(state: LiveState): void;
+  /** A socket closed before it opened (refused: the session may have ended); retried all the same. */
+  onRefused?(): void;
   /** First retry delay, ms; doubles up to `maxDelayMs`, with full jitter. */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -21,7 +23,8 @@ function isLiveEvent(v: unknown): v is LiveEvent {
  * reconnects), reset once a socket opens. Frames that are not a live event are dropped, not thrown.
  */
 export class LiveSocket {
-  readonly #opts: Required<Omit<LiveSocketOptions, 'onState'>> & Pick<LiveSocketOptions, 'onState'>;
+  readonly #opts: Required<Pick<LiveSocketOptions, 'onEvent' | 'baseDelayMs' | 'maxDelayMs'>> &
+    Pick<LiveSocketOptions, 'onState' | 'onRefused'>;
   #ws: WebSocket | null = null;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -38,7 +41,9 @@ export class LiveSocket {
     this.#opts.onState?.('connecting');
     const ws = new WebSocket(url);
     this.#ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.#attempt = 0;
       this.#opts.onState?.('open');
     };
@@ -55,6 +60,7 @@ export class LiveSocket {
     ws.onclose = () => {
       this.#ws = null;
       this.#opts.onState?.('closed');
+      if (!opened && !this.#closed) this.#opts.onRefused?.();
       if (!this.#closed) this.#retry();
     };
   }
