@@ -19,6 +19,8 @@ export interface BlobOptions {
    * targets get a blob without it (PITFALLS: `useCodeCache: false` for other targets).
    */
   useCodeCache: boolean;
+  /** Node options the executable always starts with (`process.execArgv`). */
+  execArgv?: readonly string[];
 }
 
 /** Writes a SEA preparation blob with the running (pinned) Node. */
@@ -32,6 +34,7 @@ export async function makeBlob(o: BlobOptions): Promise<void> {
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: o.useCodeCache,
+      execArgv: o.execArgv ?? [],
       assets: o.assets,
     }),
   );

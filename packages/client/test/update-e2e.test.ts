@@ -1,12 +1,14 @@
 /**
- * Client self-update end to end (#16): a real reach-server (HTTP transport, so clients fetch from
- * its /releases route) and a real client whose "executable" is a small launcher script running
+ * Client self-update end to end (#16): a real reach-server and a real client that fetches the
+ * executable over its own SSH link (or, with --release-url, over HTTP) and whose "executable" is
+ * a small launcher script running
  * the client bundle with REACH_BUILD_VERSION baked in: version A and each B differ only there, so
  * no single executable is built per test. update_clients drives every case; run_command's
  * `echo $REACH_BUILD_VERSION` says which version is serving.
  */
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { testReleaseKey } from './helpers/release-signer.ts';
@@ -87,5 +89,72 @@ describe('client self-update over a real server and client', { skip: process.pla
     const state = JSON.parse(await readFile(join(h.home, 'update', 'update.json'), 'utf8'));
     assert.equal(state.state, 'healthy');
     assert.equal(state.to, '2.0.0');
+  });
+});
+
+/** A loopback TCP port free a moment ago (for a --release-url that must name the HTTP port). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('self-update when the operator locks /releases or serves it elsewhere', {
+  skip: process.platform === 'win32',
+}, () => {
+  test('with --releases-auth api-key the link delivers anyway (HTTP /releases without the key: 401)', async () => {
+    const A = launcher('1.0.0');
+    const h = await startUpdateHarness(A, { serverArgs: () => ['--releases-auth', 'api-key'] });
+    try {
+      await h.startClient();
+      const b = launcher('1.5.0');
+      await h.release('1.5.0', b);
+      const res = await fetch(`http://127.0.0.1:${h.server.httpPort}/releases/1.5.0/${ARTIFACT}`);
+      await res.arrayBuffer();
+      assert.equal(res.status, 401, 'the HTTP route needs the key');
+      const c = await h.rollout('1.5.0');
+      assert.equal(c.state, 'healthy', JSON.stringify(c));
+      assert.equal(await h.runningVersion(), '1.5.0');
+      assert.deepEqual(await readFile(h.exe), b);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('with --release-url the client fetches over HTTP from there', async () => {
+    const A = launcher('1.0.0');
+    const port = await freePort();
+    const h = await startUpdateHarness(A, {
+      httpPort: port,
+      serverArgs: ({ http }) => ['--release-url', `http://127.0.0.1:${http}`],
+    });
+    try {
+      await h.startClient();
+      const b = launcher('1.6.0');
+      await h.release('1.6.0', b);
+      const c = await h.rollout('1.6.0');
+      assert.equal(c.state, 'healthy', JSON.stringify(c));
+      assert.equal(await h.runningVersion(), '1.6.0');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a client with auto_update: false is left alone: skipped, not failed, its executable untouched', async () => {
+    const A = launcher('1.0.0');
+    const h = await startUpdateHarness(A, { clientEnv: { REACH_AUTO_UPDATE: 'false' } });
+    try {
+      await h.startClient();
+      await h.release('1.7.0', launcher('1.7.0'));
+      const c = await h.rollout('1.7.0');
+      assert.equal(c.state, 'skipped', JSON.stringify(c));
+      assert.match(String(c.reason), /auto_update: false/);
+      assert.deepEqual(await readFile(h.exe), A);
+      assert.equal(await h.runningVersion(), '1.0.0');
+    } finally {
+      await h.close();
+    }
   });
 });

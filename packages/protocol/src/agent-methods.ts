@@ -266,6 +266,8 @@ export const LINK = {
   streamBindPort: 0,
   /** Subsystem a client opens to call control methods on the server. */
   controlSubsystem: 'reach-control',
+  /** Subsystem a client opens on its link to fetch a release artifact (self-update). */
+  releaseSubsystem: 'reach-release',
   /** SSH user name clients log in as. */
   defaultUser: 'reach',
 } as const;

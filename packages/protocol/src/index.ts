@@ -33,6 +33,8 @@ export {
 export * from './transfer.ts';
 export {
   LastUpdate,
+  ReleaseFetchAnswer,
+  ReleaseFetchRequest,
   UPDATE_METHODS,
   UpdateApplyParams,
   UpdateApplyResult,

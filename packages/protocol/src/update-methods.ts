@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_MANIFEST_BYTES, RELEASE_VERSION } from './release-manifest.ts';
+import { ARTIFACT_NAME, MAX_MANIFEST_BYTES, RELEASE_VERSION } from './release-manifest.ts';
 
 /**
  * Client self-update (#16): the server hands a client a signed release manifest and where to
@@ -26,23 +26,48 @@ export const UpdateApplyParams = z.object({
   /** release.json.minisig's text. */
   signature: z.string().max(4096),
   /**
-   * How the executable arrives: `url`, an HTTP GET of the server's /releases/<v>/<name> route
-   * (resumed with a Range request after an interrupted try). The SSH stream channel is not offered
-   * yet (README, "Client updates").
+   * How the executable arrives. `link` (default): over the client's own SSH link, on a
+   * `reach-release` subsystem channel it opens (ReleaseFetchRequest; no extra port, no API key,
+   * resumed from the partial file's size). `url`: an HTTP GET of `url` + the artifact's name
+   * (resumed with a Range request), for operators who serve releases elsewhere (--release-url).
    */
-  source: z.literal('url').default('url'),
+  source: z.enum(['link', 'url']).default('link'),
   /**
-   * The release's directory URL, ending in `/` (`http://server:8765/releases/1.4.0/`): the client
-   * appends the name of the artifact the signed manifest lists for its platform and arch.
+   * With source `url`: the release's directory URL, ending in `/`
+   * (`https://downloads.example/releases/1.4.0/`); the client appends the artifact's name.
    */
   url: z
     .url({ protocol: /^https?$/ })
     .max(2000)
-    .refine((u) => u.endsWith('/'), 'the release directory URL ends in /'),
+    .refine((u) => u.endsWith('/'), 'the release directory URL ends in /')
+    .optional(),
   /** Apply a version that is not newer than the running one. */
   force: z.boolean().default(false),
 });
 export type UpdateApplyParams = z.infer<typeof UpdateApplyParams>;
+
+/**
+ * The first frame on a `reach-release` channel (client → server): which artifact, from which
+ * byte (the size of the partial file a cut-off try left). The server serves only artifacts the
+ * version's release.json lists.
+ */
+export const ReleaseFetchRequest = z.object({
+  version: z.string().regex(RELEASE_VERSION),
+  name: z.string().regex(ARTIFACT_NAME),
+  offset: z.number().int().nonnegative(),
+});
+export type ReleaseFetchRequest = z.infer<typeof ReleaseFetchRequest>;
+
+/** The server's answer frame; with ok, the bytes offset..size follow as framed body chunks. */
+export const ReleaseFetchAnswer = z.union([
+  z.object({
+    ok: z.literal(true),
+    size: z.number().int().nonnegative(),
+    offset: z.number().int().nonnegative(),
+  }),
+  z.object({ ok: z.literal(false), error: z.string().max(64), message: z.string().max(1024) }),
+]);
+export type ReleaseFetchAnswer = z.infer<typeof ReleaseFetchAnswer>;
 
 export const UpdateApplyResult = z.object({
   accepted: z.boolean(),

@@ -22,6 +22,7 @@ import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
 import { readChannels } from './releases/release-channels.ts';
 import { ReleaseStore } from './releases/release-store.ts';
+import { serveReleaseStream } from './releases/release-stream.ts';
 import { releasesDir } from './releases/releases-dir.ts';
 import { RolloutService } from './rollout/rollout-service.ts';
 import { parseMaxStartups } from './ssh/admission.ts';
@@ -65,11 +66,6 @@ export interface ServerServices {
   exchange: Exchange;
   /** update_clients / update_status: staged, signed client updates (in memory). */
   rollouts: RolloutService;
-  /**
-   * Where clients fetch update executables: --release-url, else set by the HTTP transport once it
-   * listens (`http://<host>:<port>`); undefined under stdio without --release-url.
-   */
-  releaseBaseUrl: { value: string | undefined };
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -143,6 +139,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     });
     audit.start();
     closers.push(() => audit.close());
+    const releases = new ReleaseStore(releasesDir(config));
+    const releaseLog = log.child({ component: 'releases' });
     const control = new ControlServer({ clients, store, log: log.child({ component: 'control' }) });
     const authorizedKeys = new AuthorizedKeys(
       join(config.dataDir, AUTHORIZED_KEYS_FILE),
@@ -203,6 +201,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
         });
       },
       onControl: (link, stream) => control.serve(link, stream),
+      // Self-update over the link: any authenticated client may fetch a published artifact.
+      onRelease: (_link, stream) => void serveReleaseStream(releases, stream, releaseLog),
     });
     const roots = new TransferRoots([join(config.dataDir, 'transfers'), ...config.transferRoots]);
     const transfers = new TransferService({
@@ -224,8 +224,6 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     closers.push(() => operations.close());
     const exchange = await buildExchange(config, { db, roots, clients, webhooks, audit, log });
     closers.push(() => exchange.close());
-    const releases = new ReleaseStore(releasesDir(config));
-    const releaseBaseUrl: { value: string | undefined } = { value: config.releaseUrl };
     const rollouts = new RolloutService({
       releases,
       channels: () => readChannels(releasesDir(config)),
@@ -233,7 +231,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       listClients: () => everyPage(clients, {}),
       registry,
       webhooks,
-      baseUrl: () => releaseBaseUrl.value,
+      releaseUrl: config.releaseUrl,
       log: log.child({ component: 'rollout' }),
     });
     closers.push(() => rollouts.close());
@@ -291,7 +289,6 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       releases,
       exchange,
       rollouts,
-      releaseBaseUrl,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

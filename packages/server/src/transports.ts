@@ -117,12 +117,6 @@ export async function startTransports(
     });
   });
   allowedHosts = defaultAllowedHosts(config.host, http.port, config.allowedHosts);
-  // Clients fetch update executables here unless --release-url says otherwise; a wildcard host is
-  // not an address, so it names no URL (the operator sets --release-url).
-  if (services.releaseBaseUrl.value === undefined && !['0.0.0.0', '::', ''].includes(config.host)) {
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    services.releaseBaseUrl.value = `http://${host}:${http.port}`;
-  }
   log.info({ host: config.host, port: http.port, tools: factory.listing.length }, 'http listening');
   let removeDaemonFile: () => Promise<void>;
   try {

@@ -30,7 +30,6 @@ export interface CommandContext {
 export interface Command {
   /** The long option that selects it (`init` for `--init`). */
   flag: string;
-  description: string;
   run: (ctx: CommandContext) => Promise<number>;
 }
 

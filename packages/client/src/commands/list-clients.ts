@@ -15,7 +15,6 @@ const MAX_PAGES = 100;
 /** `--list-clients`: asks the server over SSH (the client key is the credential). */
 export const listClientsCommand: Command = {
   flag: 'list-clients',
-  description: 'ask the server for all known clients (add --json for JSON)',
   run: async ({ io, sources, json }) => {
     const loaded = await loadConfig(sources);
     // A one-shot command speaks in lines, not JSON logs; -v (debug) brings the logs back.

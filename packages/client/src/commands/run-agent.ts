@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ReachError } from '@reach/protocol';
+import { LINK, ReachError } from '@reach/protocol';
 import { bulkHeapPolicy, LitterSweeper, OperationJournal } from '@reach/protocol/node';
 import { systemInfo } from '../agent/handlers/hello.ts';
 import { createAgentHandlers } from '../agent/handlers/index.ts';
@@ -33,7 +33,6 @@ import { authorizeHint, linkTarget } from './link-credentials.ts';
  */
 export const runAgentCommand: Command = {
   flag: '',
-  description: 'connect to the server and serve agent requests (the default)',
   run: async ({ io, sources, argv }) => {
     const loaded = await loadConfig(sources);
     const target = await linkTarget(loaded);
@@ -104,6 +103,10 @@ export const runAgentCommand: Command = {
       stopAgent: () => {
         tunnel?.close().catch((err: unknown) => log.error({ err }, 'closing the tunnel failed'));
       },
+      openReleaseChannel: (signal) =>
+        tunnel === undefined
+          ? Promise.reject(new ReachError('CONNECTION_ERROR', 'no link to the server is up'))
+          : tunnel.openSubsystem(LINK.releaseSubsystem, signal),
     });
     await updater.start();
 

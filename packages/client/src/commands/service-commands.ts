@@ -31,7 +31,6 @@ function serviceOptions(ctx: CommandContext): ClientServiceOptions {
 /** `--install-service [--user|--system] [--no-start]`: run this client as a service that restarts forever. */
 export const installServiceCommand: Command = {
   flag: 'install-service',
-  description: 'run this client as a service (systemd --user by default, --system, or a Windows logon task)',
   run: async (ctx) => {
     await installClientService(serviceOptions(ctx), {
       ops: realSystemOps,
@@ -44,7 +43,6 @@ export const installServiceCommand: Command = {
 /** `--uninstall-service [--user|--system]`: stop and remove it. */
 export const uninstallServiceCommand: Command = {
   flag: 'uninstall-service',
-  description: 'stop and remove the service --install-service made',
   run: async (ctx) => {
     await uninstallClientService(serviceOptions(ctx), {
       ops: realSystemOps,

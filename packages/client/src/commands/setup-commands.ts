@@ -12,7 +12,6 @@ import type { Command, CommandContext } from './command.ts';
 /** `--init`: config directory, default config.yaml and the client's uuid. */
 export const initCommand: Command = {
   flag: 'init',
-  description: 'create the config directory, a default config.yaml and this client’s UUID',
   run: async ({ io, sources, flags }) => {
     const keyArg = flags['update-public-key'];
     const updateKey = typeof keyArg === 'string' ? await resolveUpdateKey(keyArg) : undefined;
@@ -49,7 +48,6 @@ async function configOrDefaults(ctx: CommandContext): Promise<Pick<LoadedConfig,
 /** `--generate-key`: a new ed25519 pair; an existing one is kept unless `--force`. */
 export const generateKeyCommand: Command = {
   flag: 'generate-key',
-  description: 'generate the ed25519 key pair (refuses to overwrite without --force)',
   run: async (ctx) => {
     const { keyPath } = await configOrDefaults(ctx);
     const exists = await access(keyPath).then(
@@ -99,7 +97,6 @@ async function readPublicKey(keyPath: string): Promise<string> {
 /** `--show-key`: the public key line (what goes into the server's authorized_keys). */
 export const showKeyCommand: Command = {
   flag: 'show-key',
-  description: 'print the public key',
   run: async (ctx) => {
     const { keyPath } = await loadConfig(ctx.sources);
     const line = await readPublicKey(keyPath);
@@ -112,7 +109,6 @@ export const showKeyCommand: Command = {
 /** `--show-uuid`: this client's UUID. */
 export const showUuidCommand: Command = {
   flag: 'show-uuid',
-  description: 'print the client UUID',
   run: async (ctx) => {
     const { config } = await loadConfig(ctx.sources);
     ctx.io.stdout(`${config.uuid}\n`);

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { LINK, type ReachError, type RpcHandler, type RpcPeer, toReachError } from '@reach/protocol';
+import { LINK, ReachError, type RpcHandler, type RpcPeer, toReachError } from '@reach/protocol';
 import { coalesceWrites, peerOverStream, widenReceiveWindow } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
@@ -65,6 +65,35 @@ export class Tunnel {
   start(): Promise<void> {
     this.#running ??= this.#run();
     return this.#running;
+  }
+
+  /**
+   * Opens a session channel for subsystem `name` on the live link (the release fetch of a
+   * self-update). CONNECTION_ERROR when no link is up or the server refuses it.
+   */
+  openSubsystem(name: string, signal?: AbortSignal): Promise<Duplex> {
+    const client = this.#client;
+    if (client === undefined || this.#state !== 'connected') {
+      return Promise.reject(new ReachError('CONNECTION_ERROR', 'no link to the server is up'));
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(new ReachError('CANCELLED', 'cancelled'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      client.subsys(name, (err, channel) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          reject(
+            new ReachError('CONNECTION_ERROR', `the server refused the ${name} channel: ${err.message}`),
+          );
+          return;
+        }
+        if (signal?.aborted) {
+          channel.destroy();
+          return;
+        }
+        resolve(channel);
+      });
+    });
   }
 
   /** Stops reconnecting, closes the link and every channel. Idempotent. */

@@ -1,7 +1,9 @@
 import { mkdir } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import { type LastUpdate, ReachError, type UpdateApplyParams, type UpdateApplyResult } from '@reach/protocol';
 import type { Logger } from '../log/logger.ts';
-import { downloadArtifact } from './download-artifact.ts';
+import { type ArtifactSource, downloadArtifact, httpSource } from './download-artifact.ts';
+import { linkSource } from './link-source.ts';
 import { stageExecutable, swapExecutable } from './swap-executable.ts';
 import { readUpdateState, type UpdateState, writeUpdateState } from './update-state.ts';
 import { superviseRestart } from './update-supervisor.ts';
@@ -30,6 +32,8 @@ export interface UpdaterDeps {
   platform?: NodeJS.Platform;
   arch?: string;
   fetch?: typeof fetch;
+  /** Opens a `reach-release` channel on the live link (source `link`); absent: only `url` works. */
+  openReleaseChannel?: (signal: AbortSignal | undefined) => Promise<Duplex>;
 }
 
 /**
@@ -105,10 +109,9 @@ export class Updater {
         platform,
         arch,
       });
-      const file = await downloadArtifact(new URL(artifact.name, params.url).href, artifact, {
+      const file = await downloadArtifact(this.#source(params, artifact.name), artifact, {
         dir: d.dir,
         signal,
-        fetch: d.fetch,
       });
       // Checked again after the download step: a file already there from an earlier try is the
       // one installed, and it must still be the signed one.
@@ -132,6 +135,23 @@ export class Updater {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** Where the executable comes from: the link (default) or the URL the operator serves it at. */
+  #source(params: UpdateApplyParams, name: string): ArtifactSource {
+    const d = this.#deps;
+    if (params.source === 'url') {
+      if (params.url === undefined) {
+        throw new ReachError('INVALID_ARGUMENT', 'update_apply with source url needs url');
+      }
+      return httpSource(new URL(name, params.url).href, d.fetch);
+    }
+    if (d.openReleaseChannel === undefined) {
+      throw new ReachError('UPDATE_REFUSED', 'this client cannot fetch releases over its link', {
+        details: { reason: 'no_link_source' },
+      });
+    }
+    return linkSource(d.openReleaseChannel, params.version, name);
   }
 
   /**

@@ -19,6 +19,7 @@ export async function startServerProcess(
   dataDir: string,
   apiKey: string,
   ports: { ssh: number; http: number } = { ssh: 0, http: 0 },
+  extraArgs: readonly string[] = [],
 ): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
@@ -27,6 +28,7 @@ export async function startServerProcess(
       ...['--transport', 'http', '--host', '127.0.0.1', '--port', String(ports.http)],
       ...['--ssh-host', '127.0.0.1', '--ssh-port', String(ports.ssh), '--data-dir', dataDir],
       ...['--api-key', apiKey],
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );

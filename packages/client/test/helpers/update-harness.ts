@@ -26,7 +26,16 @@ export function launcher(version: string, padding = 0): Buffer {
  * A real reach-server (HTTP transport: clients fetch from its /releases route) and one client
  * whose executable (REACH_UPDATE_EXE) starts as `initial`, trusting a throwaway release key.
  */
-export async function startUpdateHarness(initial: Buffer) {
+export interface UpdateHarnessOptions {
+  /** More reach-server flags (`--releases-auth api-key`, `--release-url …`). */
+  serverArgs?: (ports: { http: number }) => string[];
+  /** A fixed HTTP port (for a --release-url naming it); default: any free one. */
+  httpPort?: number;
+  /** More client environment (`REACH_AUTO_UPDATE: 'false'`). */
+  clientEnv?: Record<string, string>;
+}
+
+export async function startUpdateHarness(initial: Buffer, opts: UpdateHarnessOptions = {}) {
   const root = await realpath(await mkdtemp(join(tmpdir(), 'reach-update-e2e-')));
   const home = join(root, 'client');
   const exe = join(root, 'bin', 'reach');
@@ -34,7 +43,13 @@ export async function startUpdateHarness(initial: Buffer) {
   await mkdir(join(root, 'bin'), { recursive: true });
   await writeFile(exe, initial);
   await chmod(exe, 0o755);
-  const server: ServerProcess = await startServerProcess(join(root, 'server'), API_KEY);
+  const http = opts.httpPort ?? 0;
+  const server: ServerProcess = await startServerProcess(
+    join(root, 'server'),
+    API_KEY,
+    { ssh: 0, http },
+    opts.serverArgs?.({ http }) ?? [],
+  );
   const env: Record<string, string | undefined> = {
     REACH_HOME: home,
     PATH: process.env.PATH,
@@ -44,6 +59,7 @@ export async function startUpdateHarness(initial: Buffer) {
     REACH_LOG_LEVEL: 'info',
     REACH_UPDATE_EXE: exe,
     REACH_UPDATE_HEALTH_WINDOW_S: '30',
+    ...opts.clientEnv,
   };
   const quiet = { env, stdout: () => undefined, stderr: () => undefined };
   assert.equal(await main(['--init', '--update-public-key', key.line], quiet), 0);
@@ -121,6 +137,6 @@ export async function startUpdateHarness(initial: Buffer) {
       await rm(root, { recursive: true, force: true });
     },
   };
-  return h;
+  return { ...h, server };
 }
 export type UpdateHarness = Awaited<ReturnType<typeof startUpdateHarness>>;

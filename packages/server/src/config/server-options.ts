@@ -271,7 +271,7 @@ export const SERVER_OPTIONS = {
       .url({ protocol: /^https?$/ })
       .max(2000)
       .optional(),
-    help: 'base URL clients fetch update executables from (…/releases/<v>/<name>; default http://<--host>:<--port>)',
+    help: 'base URL clients fetch update executables from over HTTP (…/releases/<v>/<name>); default: over each client’s own SSH link',
     group: 'storage',
   },
   releasesAuth: {

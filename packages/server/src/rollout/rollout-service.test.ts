@@ -80,7 +80,7 @@ function fleet(clients: FakeClient[]) {
       off: registry.off.bind(registry) as never,
     },
     webhooks: { enqueue: (e) => events.push(`${e.event}:${e.client.uuid}`) },
-    baseUrl: () => 'http://127.0.0.1:1',
+    releaseUrl: 'http://127.0.0.1:1',
     log: createLogger('silent'),
     returnTimeoutMs: 5000,
   };

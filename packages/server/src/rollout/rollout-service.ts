@@ -32,8 +32,11 @@ export interface RolloutDeps {
   listClients: () => Array<{ uuid: string; display_name: string; tags: string[] }>;
   registry: Pick<ClientRegistry, 'get' | 'on' | 'off'>;
   webhooks: { enqueue(input: WebhookEventInput): unknown };
-  /** Where clients fetch executables: `http://host:port` of this server's /releases route. */
-  baseUrl: () => string | undefined;
+  /**
+   * --release-url: clients fetch the executable over HTTP from `<url>/releases/<version>/`; unset,
+   * each client fetches it over its own SSH link (source `link`).
+   */
+  releaseUrl?: string | undefined;
   log: Logger;
   /**
    * How long an applied client has to register again, in ms: the client's own health window
@@ -80,13 +83,7 @@ export class RolloutService {
         },
       );
     }
-    const base = this.#deps.baseUrl();
-    if (base === undefined) {
-      throw new ReachError(
-        'INVALID_ARGUMENT',
-        'no URL clients can fetch releases from: run with --transport http or set --release-url',
-      );
-    }
+    const base = this.#deps.releaseUrl;
     const now = new Date().toISOString();
     const rollout: Rollout = {
       rollout_id: `rollout-${randomUUID().slice(0, 8)}`,
@@ -110,8 +107,10 @@ export class RolloutService {
       version: rollout.version,
       manifest: release.bytes.toString('base64'),
       signature: release.signature,
-      source: 'url' as const,
-      url: `${base.replace(/\/+$/, '')}/releases/${rollout.version}/`,
+      // Over each client's own link unless the operator serves releases elsewhere (--release-url).
+      ...(base === undefined
+        ? { source: 'link' as const }
+        : { source: 'url' as const, url: `${base.replace(/\/+$/, '')}/releases/${rollout.version}/` }),
       force: req.force ?? false,
     };
     void this.#run(rollout, apply).catch((err: unknown) => {

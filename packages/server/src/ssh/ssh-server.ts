@@ -61,6 +61,8 @@ export interface SshServerOptions {
   onLink(link: SshLink): void;
   /** The client opened the control subsystem on a session channel. */
   onControl(link: SshLink, stream: Duplex): void;
+  /** The client opened the release subsystem on a session channel (self-update over the link). */
+  onRelease?: (link: SshLink, stream: Duplex) => void;
 }
 
 let nextLinkId = 1;
@@ -337,13 +339,19 @@ export class SshServer {
         const session = accept();
         session.once('close', release);
         session.on('subsystem', (acceptSub, rejectSub, sub) => {
-          if (sub.name !== LINK.controlSubsystem) {
+          const serve =
+            sub.name === LINK.controlSubsystem
+              ? this.#opts.onControl
+              : sub.name === LINK.releaseSubsystem
+                ? this.#opts.onRelease
+                : undefined;
+          if (!serve) {
             rejectSub();
             return;
           }
           const stream = acceptSub();
           stream.on('error', () => {});
-          this.#opts.onControl(current, stream);
+          serve(current, stream);
         });
       });
     });
