@@ -6,8 +6,10 @@ import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vite';
 
 // `npm run dev` proxies the API to a running reach-server (default port 8765, see
-// packages/server/src/config/server-options.ts).
+// packages/server/src/config/server-options.ts). The server refuses a cookie-carrying mutation or
+// WebSocket upgrade whose Origin is not its own, so the proxy presents the server's origin (and Host).
 const target = process.env.REACH_URL ?? 'http://127.0.0.1:8765';
+const proxied = { target, changeOrigin: true, headers: { origin: new URL(target).origin } };
 
 export default defineConfig({
   plugins: [
@@ -23,9 +25,9 @@ export default defineConfig({
   ],
   server: {
     proxy: {
-      '/api': { target, changeOrigin: false, ws: true },
-      '/ws': { target, ws: true },
-      '/mcp': { target },
+      '/api': { ...proxied, ws: true },
+      '/ws': { ...proxied, ws: true },
+      '/mcp': proxied,
     },
   },
   build: { chunkSizeWarningLimit: 400 },
