@@ -12,7 +12,6 @@ import { ExchangeCatalog } from './exchange-catalog.ts';
 import { ExchangeService } from './exchange-service.ts';
 import { KeyRotation } from './key-rotation.ts';
 import { loadRotatedCredentials } from './rotated-credentials.ts';
-import { S3ObjectStore } from './s3-object-store.ts';
 import { storageSettings } from './storage-settings.ts';
 
 /** The exchange_* and r2_* services, built together from the config. */
@@ -47,7 +46,11 @@ export async function buildExchange(config: ServerConfig, deps: ExchangeDeps): P
       ? { ...config, s3AccessKeyId: rotated.access_key_id, s3SecretAccessKey: rotated.secret_access_key }
       : config,
   );
-  const bucket = settings instanceof ReachError ? settings : new S3ObjectStore(settings);
+  // The AWS SDK (~30 MiB resident once loaded) only for a server that has a bucket.
+  const bucket =
+    settings instanceof ReachError
+      ? settings
+      : new (await import('./s3-object-store.ts')).S3ObjectStore(settings);
   const exchanges = new ExchangeStore(deps.db);
   const service = new ExchangeService({ bucket, exchanges, ...deps, log });
   const catalog = new ExchangeCatalog({ bucket: () => service.bucket, exchanges, log });
