@@ -7,13 +7,18 @@
  * `echo $REACH_BUILD_VERSION` says which version is serving.
  */
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { testReleaseKey } from './helpers/release-signer.ts';
 import { waitFor } from './helpers/rpc-context.ts';
 import { ARTIFACT, launcher, startUpdateHarness, type UpdateHarness } from './helpers/update-harness.ts';
+
+const run = promisify(execFile);
+const REPO = join(import.meta.dirname, '..', '..', '..');
 
 describe('client self-update over a real server and client', { skip: process.platform === 'win32' }, () => {
   const A = launcher('1.0.0');
@@ -90,6 +95,24 @@ describe('client self-update over a real server and client', { skip: process.pla
     assert.equal(state.state, 'healthy');
     assert.equal(state.to, '2.0.0');
   });
+
+  test('reach-server update --wait rolls out through the running daemon; update status shows it', async () => {
+    const b = launcher('2.1.0');
+    await h.release('2.1.0', b);
+    const cli = (args: string[]) =>
+      run(process.execPath, [
+        join(REPO, 'packages/server/src/bin.ts'),
+        ...args,
+        ...['--data-dir', join(h.root, 'server'), '--ssh-port', String(h.server.sshPort)],
+      ]);
+    const out = await cli(['update', '--version', '2.1.0', '--client', h.uuid, '--wait']);
+    assert.match(out.stdout, /^rollout-\S+ {2}2\.1\.0 {2}completed/);
+    assert.match(out.stdout, /2\.0\.0 +healthy/);
+    assert.equal(await h.runningVersion(), '2.1.0');
+    const id = out.stdout.split(' ')[0] ?? '';
+    const status = JSON.parse((await cli(['update', 'status', id, '--json'])).stdout);
+    assert.equal(status[0].clients[0].state, 'healthy');
+  });
 });
 
 /** A loopback TCP port free a moment ago (for a --release-url that must name the HTTP port). */
@@ -153,6 +176,30 @@ describe('self-update when the operator locks /releases or serves it elsewhere',
       assert.match(String(c.reason), /auto_update: false/);
       assert.deepEqual(await readFile(h.exe), A);
       assert.equal(await h.runningVersion(), '1.0.0');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test("a client set to check on its own schedule updates to its channel's release with no rollout", async () => {
+    const A = launcher('1.0.0');
+    // 0.001 h = 3.6 s between checks (the first at a random point of that).
+    const h = await startUpdateHarness(A, { clientEnv: { REACH_UPDATE_CHECK_INTERVAL_H: '0.001' } });
+    try {
+      await h.startClient();
+      const b = launcher('1.8.0');
+      await h.release('1.8.0', b);
+      await writeFile(join(h.root, 'server', 'releases', 'channels.json'), '{"stable": "1.8.0"}\n');
+      const versionNow = async () => {
+        try {
+          return (await h.runningVersion()) === '1.8.0';
+        } catch {
+          return false; // between the old process and the new one
+        }
+      };
+      assert.ok(await waitFor(versionNow, 60_000), 'the client updated itself to 1.8.0');
+      assert.deepEqual(await readFile(h.exe), b);
+      assert.deepEqual(await readFile(`${h.exe}.prev`), A);
     } finally {
       await h.close();
     }

@@ -252,8 +252,20 @@ export const ListClientsResult = z.object({
   /** Absent from servers before paging, which send every client at once; null on the last page. */
   next_cursor: z.string().nullable().optional(),
 });
+/**
+ * A client checking for an update on its own schedule (`update_check_interval_h`): the release
+ * its channel points at, as the server has it (manifest bytes and signature, which the client
+ * checks against its own key exactly as for update_apply), or `version: null` when there is none.
+ */
+export const UpdateCheckParams = z.object({ channel: z.enum(['stable', 'beta']).default('stable') });
+export const UpdateCheckResult = z.union([
+  z.object({ version: z.null() }),
+  z.object({ version: z.string().max(64), manifest: z.string(), signature: z.string().max(4096) }),
+]);
+
 export const CONTROL_METHODS = {
   list_clients: { params: ListClientsParams, result: ListClientsResult },
+  update_check: { params: UpdateCheckParams, result: UpdateCheckResult },
 } as const;
 
 /** SSH names the link uses. */

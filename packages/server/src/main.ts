@@ -12,6 +12,7 @@ import { AuditStore } from './db/audit-store.ts';
 import { ClientStore } from './db/client-store.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
+import { RolloutStore } from './db/rollout-store.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { everyPage } from './jobs/fanout-select.ts';
 import { createLogger, type Logger } from './log/logger.ts';
@@ -21,6 +22,7 @@ import type { Operations } from './operations/operations.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
 import { ClientRegistry } from './registry/client-registry.ts';
 import { readChannels } from './releases/release-channels.ts';
+import { readPins } from './releases/release-pins.ts';
 import { ReleaseStore } from './releases/release-store.ts';
 import { serveReleaseStream } from './releases/release-stream.ts';
 import { releasesDir } from './releases/releases-dir.ts';
@@ -141,7 +143,19 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     closers.push(() => audit.close());
     const releases = new ReleaseStore(releasesDir(config));
     const releaseLog = log.child({ component: 'releases' });
-    const control = new ControlServer({ clients, store, log: log.child({ component: 'control' }) });
+    const control = new ControlServer({
+      clients,
+      store,
+      log: log.child({ component: 'control' }),
+      // A client checking on its own schedule gets its channel's signed release (or none).
+      updateOffer: async (channel) => {
+        const version = (await readChannels(releasesDir(config)))[channel];
+        if (version === undefined) return { version: null };
+        const f = await releases.manifestFile(version);
+        if (f.signature === undefined) return { version: null };
+        return { version, manifest: f.bytes.toString('base64'), signature: f.signature };
+      },
+    });
     const authorizedKeys = new AuthorizedKeys(
       join(config.dataDir, AUTHORIZED_KEYS_FILE),
       log.child({ component: 'authorized_keys' }),
@@ -227,6 +241,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     const rollouts = new RolloutService({
       releases,
       channels: () => readChannels(releasesDir(config)),
+      pins: () => readPins(releasesDir(config)),
+      store: new RolloutStore(db),
       clients,
       listClients: () => everyPage(clients, {}),
       registry,
@@ -234,6 +250,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       releaseUrl: config.releaseUrl,
       log: log.child({ component: 'rollout' }),
     });
+    rollouts.restore();
     closers.push(() => rollouts.close());
     // What callers may do to clients (MCP and HTTP alike), before any client can connect.
     const ops = buildOperations({

@@ -22,6 +22,7 @@ import { createTransferStreamHandler } from '../transfer/transfer-stream-handler
 import { ReconnectHints } from '../tunnel/reconnect-hints.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
 import { effectiveVersion, selfExecutable, underSystemd } from '../update/self-executable.ts';
+import { UpdateSchedule } from '../update/update-schedule.ts';
 import { Updater } from '../update/updater.ts';
 import { VERSION } from '../version.ts';
 import type { Command } from './command.ts';
@@ -166,6 +167,22 @@ export const runAgentCommand: Command = {
         operations,
       }),
     });
+    // Checks of its own, when configured, besides the server's rollouts.
+    const schedule =
+      config.update_check_interval_h > 0 && config.auto_update && config.update_public_key !== ''
+        ? new UpdateSchedule({
+            intervalMs: config.update_check_interval_h * 3_600_000,
+            channel: config.update_channel,
+            version,
+            updater,
+            openSubsystem: (name) =>
+              tunnel === undefined
+                ? Promise.reject(new ReachError('CONNECTION_ERROR', 'no link to the server is up'))
+                : tunnel.openSubsystem(name),
+            log,
+          })
+        : undefined;
+    schedule?.start();
     const stop = () => {
       log.info('shutting down');
       tunnel?.close().catch((err: unknown) => log.error({ err }, 'closing the tunnel failed'));
@@ -182,6 +199,7 @@ export const runAgentCommand: Command = {
       throw err;
     } finally {
       io.signal?.removeEventListener('abort', stop);
+      schedule?.close();
       await tunnel.close();
       await sshSessions.close();
       groups?.close();

@@ -52,6 +52,13 @@ export const ClientConfig = z
     auto_update: z
       .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
       .default(true),
+    /**
+     * Hours between the client's own update checks (its channel's signed release, over the link);
+     * 0: only server-driven rollouts update it.
+     */
+    update_check_interval_h: z.coerce.number().min(0).max(720).default(0),
+    /** The channel those checks follow. */
+    update_channel: z.enum(['stable', 'beta']).default('stable'),
     /** How long a new version has to register before it is rolled back, in seconds. */
     update_health_window_s: z.coerce.number().min(5).max(3600).default(60),
   })

@@ -106,6 +106,15 @@ const COMMANDS: readonly ServerCommand[] = [
     },
   },
   {
+    name: 'update',
+    usage: 'reach-server update --version V --all | --client ID | --tag T [--wait]; update status [ID]',
+    description: 'roll a signed release out to clients through the running daemon (update --help)',
+    run: async (argv, io) => {
+      const { updateCommand } = await import('../rollout/update-command.ts');
+      return updateCommand(argv, { env: io.env, stdout: io.stdout });
+    },
+  },
+  {
     name: 'release-key',
     usage: 'reach-server release-key generate --out DIR [--force]',
     description: 'make the offline release signing key pair (minisign format)',

@@ -9,6 +9,7 @@ import type { SshLink } from '../ssh/ssh-server.ts';
 
 type ListClientsResult = z.infer<typeof CONTROL_METHODS.list_clients.result>;
 type ListClientsParams = z.infer<typeof CONTROL_METHODS.list_clients.params>;
+type UpdateCheckResult = z.infer<typeof CONTROL_METHODS.update_check.result>;
 
 /**
  * Clients per control page by default: ~200 bytes each, so 1,000 make a ~200 KB frame (the limit
@@ -25,7 +26,16 @@ export class ControlServer {
   readonly #store: ClientStore;
   readonly #log: Logger;
 
-  constructor(deps: { clients: ClientService; store: ClientStore; log: Logger }) {
+  readonly #offer: ((channel: 'stable' | 'beta') => Promise<UpdateCheckResult>) | undefined;
+
+  constructor(deps: {
+    clients: ClientService;
+    store: ClientStore;
+    log: Logger;
+    /** The signed release a channel points at (update_check); absent: always `version: null`. */
+    updateOffer?: (channel: 'stable' | 'beta') => Promise<UpdateCheckResult>;
+  }) {
+    this.#offer = deps.updateOffer;
     this.#clients = deps.clients;
     this.#store = deps.store;
     this.#log = deps.log;
@@ -54,6 +64,15 @@ export class ControlServer {
             );
           }
           return this.listClients(checked.data);
+        },
+      ],
+      [
+        'update_check',
+        async (params) => {
+          guard();
+          const checked = CONTROL_METHODS.update_check.params.safeParse(params ?? {});
+          if (!checked.success) throw new ReachError('INVALID_ARGUMENT', 'update_check takes channel stable|beta');
+          return this.#offer ? this.#offer(checked.data.channel) : { version: null };
         },
       ],
     ]);

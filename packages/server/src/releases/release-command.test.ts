@@ -167,3 +167,40 @@ describe('release-key generate, release sign, publish, list', async () => {
     assert.match(json[1].problem, /not start with "untrusted comment:"/);
   });
 });
+
+test('release pin / unpin hold a client or a tag at a version in pins.json', async () => {
+  const data = join(root, 'pins-data');
+  const uuid = '0b6f9a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b';
+  const t = io();
+  assert.equal(
+    await releaseCommand(['pin', '--client', uuid, '--version', '1.4.0', '--data-dir', data], t.io),
+    0,
+  );
+  assert.equal(
+    await releaseCommand(['pin', '--tag', 'lab', '--version', '1.3.0', '--data-dir', data], t.io),
+    0,
+  );
+  assert.equal(
+    await releaseCommand(['pin', '--tag', 'lab', '--version', '1.3.1', '--data-dir', data], t.io),
+    0,
+  );
+  assert.equal(await releaseCommand(['unpin', '--client', uuid, '--data-dir', data], t.io), 0);
+  assert.deepEqual(t.out, [
+    `client ${uuid} pinned to 1.4.0\n`,
+    'tag lab pinned to 1.3.0\n',
+    'tag lab pinned to 1.3.1 (was 1.3.0)\n',
+    `client ${uuid} unpinned (was 1.4.0)\n`,
+  ]);
+  assert.deepEqual(JSON.parse(await readFile(join(data, 'releases', 'pins.json'), 'utf8')), {
+    clients: {},
+    tags: { lab: '1.3.1' },
+  });
+  for (const bad of [
+    ['pin', '--version', '1.0.0'],
+    ['pin', '--client', uuid, '--tag', 'x', '--version', '1.0.0'],
+    ['pin', '--tag', 'lab', '--version', 'latest'],
+    ['pin', '--client', 'not-a-uuid', '--version', '1.0.0'],
+  ]) {
+    await assert.rejects(releaseCommand([...bad, '--data-dir', data], io().io), { code: 'INVALID_ARGUMENT' });
+  }
+});

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
-import { ReachError } from '@reach/protocol';
+import { RELEASE_VERSION, ReachError } from '@reach/protocol';
+import { z } from 'zod';
 import { loadServerConfig, type ServerConfig } from '../config/server-config.ts';
 import { ReleaseChannelSchema, setChannel } from './release-channels.ts';
 import { type InstallResult, installRelease } from './release-install.ts';
 import { formatListing, listReleases } from './release-list.ts';
+import { setPin } from './release-pins.ts';
 import { loadReleasePublicKey } from './release-public-key.ts';
 import { readSecretKeyFile, signReleaseDir } from './release-sign.ts';
 import { releasesDir } from './releases-dir.ts';
@@ -20,6 +22,8 @@ export const RELEASE_USAGE = [
   `reach-server release publish DIR [--channel stable|beta] [--force] [--release-public-key FILE] ${SHARED}`,
   `reach-server release list [--json] [--release-public-key FILE] ${SHARED}`,
   'reach-server release sign DIR --sign-key FILE',
+  `reach-server release pin (--client UUID | --tag TAG) --version V ${SHARED}`,
+  `reach-server release unpin (--client UUID | --tag TAG) ${SHARED}`,
 ] as const;
 
 const OPTIONS = {
@@ -31,6 +35,9 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   'releases-dir': { type: 'string' },
   'release-public-key': { type: 'string' },
+  client: { type: 'string' },
+  tag: { type: 'string' },
+  version: { type: 'string' },
 } as const;
 type Values = ReturnType<typeof parse>['values'];
 
@@ -40,6 +47,8 @@ const ALLOWED: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   publish: ['force', 'channel', 'release-public-key'],
   list: ['json', 'release-public-key'],
   sign: ['sign-key'],
+  pin: ['client', 'tag', 'version'],
+  unpin: ['client', 'tag'],
 };
 
 /** `reach-server release install|publish|list|sign …` (RELEASE_USAGE). */
@@ -56,7 +65,7 @@ export async function releaseCommand(argv: string[], io: ReleaseCommandIo): Prom
   }
   const [sub = '', ...operands] = parsed.positionals;
   const allowed = ALLOWED[sub];
-  const wantsDir = sub !== 'list';
+  const wantsDir = sub !== 'list' && sub !== 'pin' && sub !== 'unpin';
   if (allowed === undefined || operands.length !== (wantsDir ? 1 : 0)) throw usageError();
   for (const flag of Object.keys(parsed.values) as (keyof typeof OPTIONS)[]) {
     if (flag !== 'data-dir' && flag !== 'releases-dir' && !allowed.includes(flag)) {
@@ -68,6 +77,7 @@ export async function releaseCommand(argv: string[], io: ReleaseCommandIo): Prom
   try {
     if (sub === 'sign') return await sign(dir, parsed.values, io);
     if (sub === 'list') return await list(config, parsed.values, io);
+    if (sub === 'pin' || sub === 'unpin') return await pin(sub, config, parsed.values, io);
     return await install(sub, dir, config, parsed.values, io);
   } catch (err) {
     // A missing, damaged or badly signed release is the operator's to fix: one line, not a stack.
@@ -124,6 +134,39 @@ async function list(config: ServerConfig, values: Values, io: ReleaseCommandIo):
   const configured = await loadReleasePublicKey(config);
   const rows = await listReleases(releasesDir(config), configured?.key);
   io.stdout.write(values.json === true ? `${JSON.stringify(rows, null, 2)}\n` : formatListing(rows));
+  return 0;
+}
+
+/** `release pin|unpin`: holds a client or a tag at a version rollouts of others skip (release-pins.ts). */
+async function pin(
+  sub: 'pin' | 'unpin',
+  config: ServerConfig,
+  values: Values,
+  io: ReleaseCommandIo,
+): Promise<number> {
+  const { client, tag, version } = values;
+  if ((client === undefined) === (tag === undefined))
+    throw usageError(`release ${sub} needs --client or --tag`);
+  if (sub === 'pin' && (version === undefined || !RELEASE_VERSION.test(version))) {
+    throw usageError('release pin needs --version X.Y.Z');
+  }
+  const target =
+    client === undefined
+      ? { kind: 'tags' as const, key: tag ?? '' }
+      : { kind: 'clients' as const, key: client };
+  const what = client === undefined ? `tag ${tag}` : `client ${client}`;
+  let before: string | undefined;
+  try {
+    before = await setPin(releasesDir(config), target, sub === 'pin' ? (version ?? null) : null);
+  } catch (err) {
+    if (err instanceof z.ZodError) throw usageError(`not a client UUID or tag: ${target.key}`);
+    throw err;
+  }
+  io.stdout.write(
+    sub === 'pin'
+      ? `${what} pinned to ${version}${before !== undefined && before !== version ? ` (was ${before})` : ''}\n`
+      : `${what} ${before === undefined ? 'was not pinned' : `unpinned (was ${before})`}\n`,
+  );
   return 0;
 }
 

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import { ReachError } from '@reach/protocol';
+import { openDatabase } from '../db/database.ts';
+import { MIGRATIONS } from '../db/migrations/index.ts';
+import { RolloutStore } from '../db/rollout-store.ts';
 import { createLogger } from '../log/logger.ts';
 import { type RolloutDeps, RolloutService } from './rollout-service.ts';
 import type { RolloutView } from './rollout-types.ts';
@@ -171,6 +174,68 @@ describe('RolloutService', () => {
         ['c3', 'healthy', ''],
       ],
     );
+  });
+
+  test('a client pinned (itself or by tag) to another version is skipped; one pinned to this version updates', async () => {
+    const f = fleet([
+      { uuid: 'c1', version: '1.0.0', outcome: 'healthy' },
+      { uuid: 'c2', version: '1.0.0', outcome: 'healthy' },
+      { uuid: 'c3', version: '1.0.0', outcome: 'healthy' },
+    ]);
+    f.deps.pins = async () => ({ clients: { c1: '1.5.0', c3: '2.0.0' }, tags: { fleet: '1.9.0' } });
+    const service = new RolloutService(f.deps);
+    const started = await service.start({
+      version: '2.0.0',
+      target: { all: true },
+      batch_size: 10,
+      max_failures: 1,
+    });
+    const r = await finished(service, started.rollout_id);
+    assert.deepEqual(f.calls, ['c3']);
+    assert.deepEqual(
+      r.clients.map((c) => [c.uuid, c.state, c.reason ?? '']),
+      [
+        ['c1', 'skipped', 'pinned to 1.5.0'],
+        ['c2', 'skipped', 'pinned to 1.9.0'],
+        ['c3', 'healthy', ''],
+      ],
+    );
+  });
+
+  test('rollouts are kept in SQLite: a restarted service shows them; one cut short is halted, not resumed', async () => {
+    const db = openDatabase(':memory:', MIGRATIONS);
+    const store = new RolloutStore(db);
+    const f = fleet([{ uuid: 'c1', version: '1.0.0', outcome: 'healthy' }]);
+    const first = new RolloutService({ ...f.deps, store });
+    first.restore();
+    const done = await first.start({
+      version: '2.0.0',
+      target: { all: true },
+      batch_size: 1,
+      max_failures: 1,
+    });
+    const finishedView = await finished(first, done.rollout_id);
+    // A rollout the restart catches mid-way: written as running, never ended.
+    store.save({
+      ...finishedView,
+      rollout_id: 'rollout-cut',
+      state: 'running',
+      ended_at: null,
+      created_at: 'z',
+    });
+    first.close();
+    const second = new RolloutService({ ...fleet([]).deps, store });
+    second.restore();
+    const [cut, kept] = second.status();
+    assert.deepEqual(kept, finishedView);
+    assert.equal(cut?.rollout_id, 'rollout-cut');
+    assert.equal(cut?.state, 'halted');
+    assert.match(String(cut?.halted_reason), /server restarted/);
+    assert.equal(second.status('rollout-cut')[0]?.state, 'halted', 'and the halt was written back');
+    const third = new RolloutService({ ...fleet([]).deps, store });
+    third.restore();
+    assert.equal(third.status('rollout-cut')[0]?.state, 'halted');
+    db.close();
   });
 
   test('an unsigned release is refused before any client is told', async () => {

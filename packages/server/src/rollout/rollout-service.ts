@@ -4,10 +4,11 @@ import type { ClientService } from '../clients/client-service.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ClientRegistry } from '../registry/client-registry.ts';
 import type { ReleaseChannel, ReleaseChannels } from '../releases/release-channels.ts';
+import { pinOf, type ReleasePins } from '../releases/release-pins.ts';
 import type { ReleaseStore } from '../releases/release-store.ts';
 import type { WebhookEventInput } from '../webhooks/webhook-dispatcher.ts';
 import { awaitReturn } from './await-return.ts';
-import type { ClientUpdateState, RolloutClient, RolloutView } from './rollout-types.ts';
+import { type ClientUpdateState, type RolloutClient, RolloutView } from './rollout-types.ts';
 
 export interface RolloutTarget {
   client_ids?: string[] | undefined;
@@ -36,6 +37,10 @@ export interface RolloutDeps {
    * --release-url: clients fetch the executable over HTTP from `<url>/releases/<version>/`; unset,
    * each client fetches it over its own SSH link (source `link`).
    */
+  /** Where rollouts are kept across restarts (db/rollout-store.ts); absent: memory only. */
+  store?: { save(view: RolloutView): void; load(): unknown[] };
+  /** pins.json (release-pins.ts): clients held at a version are skipped by rollouts of another. */
+  pins?: () => Promise<ReleasePins>;
   releaseUrl?: string | undefined;
   log: Logger;
   /**
@@ -59,8 +64,9 @@ const KEEP_ROLLOUTS = 50;
  * the next batch starts only when every client of this one has registered again on the new
  * version (healthy), reported a rollback, or failed; at `max_failures` failures the rollout halts.
  * The server only relays the manifest and its signature: each client checks them against its own
- * update_public_key, so the server cannot forge an update. State is in memory (a server restart
- * forgets rollouts; the clients' own update.json keeps theirs).
+ * update_public_key, so the server cannot forge an update. Every change is written through to
+ * the store; a rollout a restart cut short is kept as halted (its clients' own update.json keeps
+ * their part), and is not resumed: the operator re-runs update_clients for the clients left.
  */
 export class RolloutService {
   readonly #deps: RolloutDeps;
@@ -69,6 +75,22 @@ export class RolloutService {
 
   constructor(deps: RolloutDeps) {
     this.#deps = deps;
+  }
+
+  /** Reads the stored rollouts (call once, before the first start or status). */
+  restore(): void {
+    for (const raw of this.#deps.store?.load() ?? []) {
+      const parsed = RolloutView.safeParse(raw);
+      if (!parsed.success) continue;
+      const r: Rollout = parsed.data;
+      if (r.state === 'running') {
+        r.state = 'halted';
+        r.halted_reason = 'the server restarted during the rollout; clients not yet told stay pending';
+        r.ended_at = new Date().toISOString();
+        this.#save(r);
+      }
+      this.#rollouts.set(r.rollout_id, r);
+    }
   }
 
   async start(req: RolloutRequest): Promise<RolloutView> {
@@ -85,6 +107,7 @@ export class RolloutService {
     }
     const base = this.#deps.releaseUrl;
     const now = new Date().toISOString();
+    const pins = (await this.#deps.pins?.()) ?? { clients: {}, tags: {} };
     const rollout: Rollout = {
       rollout_id: `rollout-${randomUUID().slice(0, 8)}`,
       version: release.manifest.version,
@@ -97,9 +120,10 @@ export class RolloutService {
       created_at: now,
       ended_at: null,
       halted_reason: null,
-      clients: this.#targets(req.target, release.manifest.version, now),
+      clients: this.#targets(req.target, release.manifest.version, now, pins),
     };
     this.#rollouts.set(rollout.rollout_id, rollout);
+    this.#save(rollout);
     for (const id of [...this.#rollouts.keys()].slice(0, Math.max(0, this.#rollouts.size - KEEP_ROLLOUTS))) {
       this.#rollouts.delete(id);
     }
@@ -123,11 +147,7 @@ export class RolloutService {
   status(id?: string): RolloutView[] {
     if (id === undefined) return [...this.#rollouts.values()].reverse().map(view);
     const r = this.#rollouts.get(id);
-    if (!r)
-      throw new ReachError(
-        'INVALID_ARGUMENT',
-        `no rollout ${id} (rollouts are kept in memory until the server restarts)`,
-      );
+    if (!r) throw new ReachError('INVALID_ARGUMENT', `no rollout ${id} (the newest 50 rollouts are kept)`);
     return [view(r)];
   }
 
@@ -145,7 +165,7 @@ export class RolloutService {
     return v;
   }
 
-  #targets(t: RolloutTarget, version: string, now: string): RolloutClient[] {
+  #targets(t: RolloutTarget, version: string, now: string, pins: ReleasePins): RolloutClient[] {
     const wanted = new Set<string>();
     for (const ref of t.client_ids ?? []) wanted.add(this.#deps.clients.resolve(ref).uuid);
     const all = this.#deps.listClients();
@@ -165,9 +185,12 @@ export class RolloutService {
         state: 'pending',
         updated_at: now,
       };
-      // Skipped at once: a client that opted out, or one already on the version.
+      // Skipped at once: a client that opted out, one held at another version, one already on it.
+      const pinned = pinOf(pins, c);
       if (update?.auto_update === false)
         Object.assign(entry, { state: 'skipped', reason: 'auto_update: false' });
+      else if (pinned !== undefined && pinned !== version)
+        Object.assign(entry, { state: 'skipped', reason: `pinned to ${pinned}` });
       else if (update?.version === version)
         Object.assign(entry, { state: 'skipped', reason: `already on ${version}` });
       out.push(entry);
@@ -243,6 +266,7 @@ export class RolloutService {
       { rollout: r.rollout_id, client: c.uuid, state, reason: extra.reason },
       'rollout: client state',
     );
+    this.#save(r);
     const who = { uuid: c.uuid, display_name: c.display_name };
     if (state === 'healthy') {
       this.#deps.webhooks.enqueue({
@@ -272,6 +296,16 @@ export class RolloutService {
     r.halted_reason = reason;
     r.ended_at = new Date().toISOString();
     this.#deps.log.info({ rollout: r.rollout_id, state, reason }, 'rollout ended');
+    this.#save(r);
+  }
+
+  /** Writes `r` through to the store; a failed write is logged, the rollout goes on. */
+  #save(r: Rollout): void {
+    try {
+      this.#deps.store?.save(view(r));
+    } catch (err) {
+      this.#deps.log.error({ err, rollout: r.rollout_id }, 'rollout state not saved');
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LINK, ListClientsResult } from '@reach/protocol';
+import { LINK, ListClientsResult, type RpcHandler } from '@reach/protocol';
 import { peerOverStream } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import type { z } from 'zod';
@@ -37,6 +37,12 @@ export interface ManyClientsOptions {
   timeoutMs?: number;
   /** Tags client `index` reports in hello (default ['sim']). */
   tagsOf?: (index: number) => string[];
+  /** The UUID client `index` claims (default: a random one); a reconnect passes the same. */
+  uuidOf?: (index: number) => string;
+  /** The version client `index` reports in hello (default 0.0.0-sim). */
+  versionOf?: (index: number) => string;
+  /** More agent methods client `index` answers (bench:update: update_apply). */
+  extraHandlers?: (client: { index: number; uuid: string; conn: ssh2.Client }) => Array<[string, RpcHandler]>;
 }
 
 export interface ManyClients {

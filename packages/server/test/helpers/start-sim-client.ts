@@ -12,7 +12,7 @@ import type { ManyClientsOptions, SimClient } from './many-clients.ts';
 export function startSimClient(index: number, options: ManyClientsOptions): SimClient {
   const key = options.keys[index]!;
   const conn = new ssh2.Client();
-  const uuid = randomUUID();
+  const uuid = options.uuidOf?.(index) ?? randomUUID();
   const calls = new Map<string, number>();
   const startedAt = Date.now();
   const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
@@ -29,7 +29,7 @@ export function startSimClient(index: number, options: ManyClientsOptions): SimC
     hostname: `sim-host-${index}`,
     platform: 'linux',
     username: 'sim',
-    version: '0.0.0-sim',
+    version: options.versionOf?.(index) ?? '0.0.0-sim',
     allowed_paths: [],
   };
   const registered = new Promise<void>((resolve, reject) => {
@@ -67,6 +67,7 @@ export function startSimClient(index: number, options: ManyClientsOptions): SimC
           return { stdout: 'sim\n', stderr: '', returncode: 0, duration_ms: 0, truncated: false };
         },
       ],
+      ...(options.extraHandlers?.({ index, uuid, conn }) ?? []),
       [
         'heartbeat',
         async () => {

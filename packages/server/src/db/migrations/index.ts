@@ -3,6 +3,7 @@ import { migration as webhookOutbox } from './002-webhook-outbox.ts';
 import { migration as audit } from './003-audit.ts';
 import { migration as exchanges } from './004-exchanges.ts';
 import { migration as clientPaging } from './005-client-paging.ts';
+import { migration as rollouts } from './008-rollouts.ts';
 
 /** One schema step: `up` is SQL run once, inside a transaction, in `version` order. */
 export interface Migration {
@@ -12,4 +13,11 @@ export interface Migration {
 }
 
 /** Every migration, in order. Add a new file `NNN-name.ts` and one line here. */
-export const MIGRATIONS: readonly Migration[] = [clients, webhookOutbox, audit, exchanges, clientPaging];
+export const MIGRATIONS: readonly Migration[] = [
+  clients,
+  webhookOutbox,
+  audit,
+  exchanges,
+  clientPaging,
+  rollouts,
+];
