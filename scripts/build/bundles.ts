@@ -127,5 +127,8 @@ export async function buildSeaBundle(bin: BinTarget, outfile: string): Promise<v
     format: 'cjs',
     target: 'node24',
     plugins: [seaNativeAddons],
+    // CommonJS has no import.meta; the one reader (http/static-ui.ts, where the web UI's files
+    // are) then knows the executable carries none, instead of esbuild's silently empty object.
+    define: { 'import.meta.dirname': 'undefined' },
   });
 }

@@ -32,18 +32,25 @@ const LONG_CACHE = 'public, max-age=31536000, immutable';
 
 /**
  * Where the UI is: beside the sources in the repo (packages/web/build), or `ui/` beside the
- * bundled server (dist/npm/reach-server/ui). The first that has an index.html wins.
+ * bundled server (dist/npm/reach-server/ui). The first that has an index.html wins. A single
+ * executable has no directory of its own (its bundle defines `import.meta.dirname` as undefined)
+ * and carries no UI: undefined.
  */
-export function defaultUiDir(): string {
-  const candidates = [
-    join(import.meta.dirname, '..', '..', '..', 'web', 'build'),
-    join(import.meta.dirname, 'ui'),
-  ];
-  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
+export function defaultUiDir(): string | undefined {
+  const here: string | undefined = import.meta.dirname;
+  if (here === undefined) return undefined;
+  const candidates = [join(here, '..', '..', '..', 'web', 'build'), join(here, 'ui')];
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0];
 }
 
 /** Looks for the built UI once at start-up; a missing build is logged once, with how to make it. */
-export function locateStaticUi(dir: string, log?: Logger): StaticUi {
+export function locateStaticUi(dir: string | undefined, log?: Logger): StaticUi {
+  if (dir === undefined) {
+    log?.info(
+      'this reach-server carries no web UI (single executable): / says so; run it from npm or source for the UI',
+    );
+    return { built: false, dir: '' };
+  }
   if (existsSync(join(dir, 'index.html'))) {
     log?.info({ dir }, 'web ui served at /');
     return { built: true, dir };
