@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { listProcesses } from '../spawner/proc-stat.ts';
 
+/** How often a stopping group is looked at during its grace (one /proc scan, ~1–3 ms). */
+const POLL_MS = 20;
+
 async function isZombie(pid: number): Promise<boolean> {
   const line = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   return line === '' || line.slice(line.lastIndexOf(')') + 2, line.lastIndexOf(')') + 3) === 'Z';
@@ -30,7 +33,12 @@ export async function stopGroup(
     } catch {
       break;
     }
-    await new Promise((r) => setTimeout(r, graceMs));
+    // Up to the grace, but no longer than the group takes to go: a cancelled command's caller
+    // (and the operation journal) learns of its end as soon as it has ended, not 500 ms later.
+    const until = Date.now() + graceMs;
+    while (Date.now() < until && (await groupMembers(pgid)).length > 0) {
+      await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(1, until - Date.now()))));
+    }
   }
   return groupMembers(pgid);
 }

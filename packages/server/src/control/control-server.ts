@@ -71,7 +71,8 @@ export class ControlServer {
         async (params) => {
           guard();
           const checked = CONTROL_METHODS.update_check.params.safeParse(params ?? {});
-          if (!checked.success) throw new ReachError('INVALID_ARGUMENT', 'update_check takes channel stable|beta');
+          if (!checked.success)
+            throw new ReachError('INVALID_ARGUMENT', 'update_check takes channel stable|beta');
           return this.#offer ? this.#offer(checked.data.channel) : { version: null };
         },
       ],

@@ -75,7 +75,12 @@ test('a finished command is audited, webhooked, published live and put in histor
   const events = new LiveEvents();
   events.subscribe((e) => live.push(e));
   const activity = new ActivityRecorder({
-    audit: { record: (e) => (audits.push(e), 1) },
+    audit: {
+      record: (e) => {
+        audits.push(e);
+        return 1;
+      },
+    },
     webhooks: { enqueue: (e) => hooks.push(e) },
     store: { get: (uuid) => ({ uuid, display_name: 'lab' }) as never },
     events,
