@@ -10,13 +10,16 @@ import type { ServerConfig } from './config/server-config.ts';
 import { ControlServer } from './control/control-server.ts';
 import { AuditStore } from './db/audit-store.ts';
 import { ClientStore } from './db/client-store.ts';
+import { CommandHistoryStore } from './db/command-history-store.ts';
 import { type Database, openDatabase } from './db/database.ts';
+import { MetricsHistoryStore } from './db/metrics-history-store.ts';
 import { MIGRATIONS } from './db/migrations/index.ts';
 import { RolloutStore } from './db/rollout-store.ts';
 import { WebhookOutboxStore } from './db/webhook-outbox-store.ts';
 import { everyPage } from './jobs/fanout-select.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { allTools } from './mcp/tools/index.ts';
+import { MetricsSampler } from './metrics/metrics-sampler.ts';
 import { buildOperations } from './operations/build-operations.ts';
 import type { Operations } from './operations/operations.ts';
 import { ClaimLimiter } from './registry/claim-limiter.ts';
@@ -68,6 +71,10 @@ export interface ServerServices {
   exchange: Exchange;
   /** update_clients / update_status: staged, signed client updates (in memory). */
   rollouts: RolloutService;
+  /** Every command run on a client, searchable (GET /api/history). */
+  commandHistory: CommandHistoryStore;
+  /** Sampled client metrics (GET /api/clients/:uuid/metrics/history). */
+  metricsHistory: MetricsHistoryStore;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -252,6 +259,23 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     });
     rollouts.restore();
     closers.push(() => rollouts.close());
+    const historyLog = log.child({ component: 'command-history' });
+    const commandHistory = new CommandHistoryStore(db, (err) =>
+      historyLog.error({ err }, 'history write failed'),
+    );
+    closers.push(() => commandHistory.close());
+    const pruneHistory = (): void => {
+      try {
+        commandHistory.prune(Date.now() - config.commandHistoryRetentionDays * 86_400_000);
+      } catch (err) {
+        historyLog.error({ err }, 'history prune failed');
+      }
+    };
+    pruneHistory();
+    const historyPrune = setInterval(pruneHistory, 3_600_000);
+    historyPrune.unref();
+    closers.push(() => clearInterval(historyPrune));
+    const metricsHistory = new MetricsHistoryStore(db);
     // What callers may do to clients (MCP and HTTP alike), before any client can connect.
     const ops = buildOperations({
       definitions: allTools,
@@ -263,6 +287,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       journal: operations,
       exchange,
       rollouts,
+      history: commandHistory,
       rateLimit: {
         mode: config.rateLimitMode,
         rpm: config.rateLimitRpm,
@@ -274,6 +299,16 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     closers.push(() => ops.close());
     // Client lifecycle to the webhooks and the live view.
     closers.push(forwardClientEvents(clients, ops.activity));
+    const sampler = new MetricsSampler({
+      clients,
+      store: metricsHistory,
+      events: ops.events,
+      intervalS: config.metricsIntervalS,
+      retentionDays: config.metricsRetentionDays,
+      log: log.child({ component: 'metrics-sampler' }),
+    });
+    sampler.start();
+    closers.push(() => sampler.close());
     const sshPort = await ssh.listen().catch((err: unknown) => {
       throw listenError(err, {
         what: 'SSH',
@@ -306,6 +341,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       releases,
       exchange,
       rollouts,
+      commandHistory,
+      metricsHistory,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

@@ -3,6 +3,7 @@ import { readApiKeyFile } from './config/api-key-file.ts';
 import { listenError } from './config/listen-error.ts';
 import type { ServerConfig } from './config/server-config.ts';
 import { writeDaemonFile } from './daemon/daemon-file.ts';
+import { buildHttpApi } from './http/api/build-api.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
@@ -90,7 +91,20 @@ export async function startTransports(
     log: log.child({ component: 'mcp-http' }),
   });
   let allowedHosts: string[] = [];
+  const api = buildHttpApi({
+    apiKeys,
+    sessionTtlMs: config.sessionTtlH * 3_600_000,
+    allowedHosts: () => allowedHosts,
+    operations: services.operations,
+    history: services.commandHistory,
+    metrics: services.metricsHistory,
+    webhooks: services.webhooks,
+    transfers: services.transfers,
+    maxBodyBytes: config.maxBodyBytes,
+    version: SERVER_VERSION,
+  });
   const app = createHttpApp({
+    api: api.app,
     apiKeys,
     maxBodyBytes: config.maxBodyBytes,
     allowedHosts: () => allowedHosts,
@@ -107,7 +121,14 @@ export async function startTransports(
       mcp: mcp.stats(),
     }),
   });
-  const http = await listenHttp(app, config.host, config.port).catch((err: unknown) => {
+  const ws = {
+    authorize: api.authorizeUpgrade,
+    routes: [...api.wsRoutes],
+    // Browser → server frames are small (a terminal's keystrokes and resizes): 1 MiB is plenty.
+    maxPayloadBytes: 1024 * 1024,
+    log: log.child({ component: 'ws' }),
+  };
+  const http = await listenHttp(app, config.host, config.port, ws).catch((err: unknown) => {
     throw listenError(err, {
       what: 'HTTP',
       portFlag: '--port',
@@ -139,6 +160,7 @@ export async function startTransports(
       await removeDaemonFile().catch((err: unknown) => log.warn({ err }, 'could not remove the daemon file'));
       await mcp.close();
       await http.close();
+      api.close();
     },
   };
 }

@@ -1,6 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { ReachError } from '@reach/protocol';
 import type { MiddlewareHandler } from 'hono';
+import { type KeyMatcher, keyIdOf, keyMatcher } from './auth/key-matcher.ts';
+
+export { keyIdOf };
 
 /** Query parameter names that look like a credential; a request carrying one is refused outright. */
 const CREDENTIAL_PARAMS = ['api_key', 'apikey', 'api-key', 'key', 'token', 'access_token', 'auth'];
@@ -11,15 +13,6 @@ export const ANONYMOUS = 'anonymous';
 /** The context variable bearerAuth sets: the caller's key id (`key:<12 hex>`) or ANONYMOUS. */
 export interface AuthVariables {
   keyId: string;
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/** A stable name for a key that reveals nothing usable: the first 48 bits of its SHA-256. */
-export function keyIdOf(key: string): string {
-  return `key:${digest(key).toString('hex').slice(0, 12)}`;
 }
 
 /** UNAUTHORIZED (401); the app's error handler adds `WWW-Authenticate` (RFC 6750 §3). */
@@ -35,30 +28,37 @@ function unauthorized(message: string): ReachError {
  * someone's access log, and the caller should learn that now, not later.
  */
 export function bearerAuth(apiKeys: readonly string[]): MiddlewareHandler<{ Variables: AuthVariables }> {
-  const expected = apiKeys.map((k) => ({ digest: digest(k), id: keyIdOf(k) }));
-  const matches = (value: string): string | undefined => {
-    const d = digest(value);
-    let found: string | undefined;
-    for (const e of expected) if (timingSafeEqual(d, e.digest)) found ??= e.id;
-    return found;
-  };
+  const matches = keyMatcher(apiKeys);
   return async (c, next) => {
-    const query = new URL(c.req.url).searchParams;
-    for (const [name, value] of query) {
-      if (CREDENTIAL_PARAMS.includes(name.toLowerCase()) || matches(name) || matches(value)) {
-        throw unauthorized('API keys are not accepted in the query string; use the Authorization header');
-      }
-    }
-    if (expected.length === 0) {
+    refuseQueryKeys(c.req.url, matches);
+    if (apiKeys.length === 0) {
       c.set('keyId', ANONYMOUS);
       return next();
     }
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw unauthorized('missing bearer token');
-    const keyId = matches(match[1]!);
+    const token = bearerToken(c.req.header('authorization'));
+    if (token === undefined) throw unauthorized('missing bearer token');
+    const keyId = matches(token);
     if (keyId === undefined) throw unauthorized('invalid API key');
     c.set('keyId', keyId);
     return next();
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if that is what it is. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * Refuses (401) a URL whose query has a credential-like parameter name, or any parameter name or
+ * value equal to a configured key: the key is then in someone's access log.
+ */
+export function refuseQueryKeys(url: string, matches: KeyMatcher): void {
+  const query = new URL(url, 'http://x').searchParams;
+  for (const [name, value] of query) {
+    if (CREDENTIAL_PARAMS.includes(name.toLowerCase()) || matches(name) || matches(value)) {
+      throw unauthorized('API keys are not accepted in the query string; use the Authorization header');
+    }
+  }
 }

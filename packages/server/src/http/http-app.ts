@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import type { Logger } from '../log/logger.ts';
 import type { McpHttpEndpoints, McpSessionStats } from '../mcp/http-endpoints.ts';
 import type { ReleaseStore } from '../releases/release-store.ts';
+import type { ApiAuthVariables } from './auth/api-auth.ts';
 import { type AuthVariables, bearerAuth } from './bearer-auth.ts';
 import { bodyLimit } from './body-limit.ts';
 import { hostCheck } from './host-check.ts';
@@ -35,6 +36,8 @@ export interface HttpAppDeps {
   log?: Logger;
   /** Client downloads (/latest, /releases); open unless `requireApiKey`. */
   releases?: { store: ReleaseStore; requireApiKey: boolean };
+  /** The REST API (api/build-api.ts): mounted at /api with its own auth (Bearer or session cookie). */
+  api?: Hono<{ Variables: ApiAuthVariables }>;
   /** The web UI at / (static files, public; its data comes from /api behind the key). */
   ui?: StaticUi;
 }
@@ -49,6 +52,8 @@ export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
   app.get('/health', (c) => c.json(deps.health()));
   // Client downloads are GETs without a body; open ones come before the key, else right after it.
   if (deps.releases && !deps.releases.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
+  // /api authenticates by Bearer key or session cookie and limits bodies itself (uploads stream).
+  if (deps.api) app.route('/api', deps.api);
   if (deps.ui) app.use('*', staticUi(deps.ui));
   app.use('*', bearerAuth(deps.apiKeys));
   if (deps.releases?.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));

@@ -3,6 +3,8 @@ import { migration as webhookOutbox } from './002-webhook-outbox.ts';
 import { migration as audit } from './003-audit.ts';
 import { migration as exchanges } from './004-exchanges.ts';
 import { migration as clientPaging } from './005-client-paging.ts';
+import { migration as commandHistory } from './006-command-history.ts';
+import { migration as metricsHistory } from './007-metrics-history.ts';
 import { migration as rollouts } from './008-rollouts.ts';
 
 /** One schema step: `up` is SQL run once, inside a transaction, in `version` order. */
@@ -19,5 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   audit,
   exchanges,
   clientPaging,
+  commandHistory,
+  metricsHistory,
   rollouts,
 ];
