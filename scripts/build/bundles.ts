@@ -131,5 +131,8 @@ export async function buildSeaBundle(bin: BinTarget, outfile: string): Promise<v
     // capability (packages/client/src/terminal/load-pty.ts).
     external: [...(common.external ?? []), '@lydell/node-pty'],
     plugins: [seaNativeAddons],
+    // CommonJS has no import.meta; the one reader (http/static-ui.ts, where the web UI's files
+    // are) then knows the executable carries none, instead of esbuild's silently empty object.
+    define: { 'import.meta.dirname': 'undefined' },
   });
 }

@@ -8,6 +8,7 @@ import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
 import { recordingRoutes } from './http/recording-routes.ts';
+import { defaultUiDir, locateStaticUi } from './http/static-ui.ts';
 import { terminalWsRoute } from './http/terminal-ws-route.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
@@ -112,6 +113,7 @@ export async function startTransports(
     allowedHosts: () => allowedHosts,
     mcp,
     releases: { store: services.releases, requireApiKey: config.releasesAuth === 'api-key' },
+    ui: locateStaticUi(defaultUiDir(), log.child({ component: 'ui' })),
     log: log.child({ component: 'http' }),
     health: () => ({
       status: 'ok',

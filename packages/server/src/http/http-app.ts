@@ -10,6 +10,7 @@ import { type AuthVariables, bearerAuth } from './bearer-auth.ts';
 import { bodyLimit } from './body-limit.ts';
 import { hostCheck } from './host-check.ts';
 import { releaseRoutes } from './release-routes.ts';
+import { type StaticUi, staticUi } from './static-ui.ts';
 
 /** Hono's environment for every route: node's req/res, and the caller's key id. */
 export type HttpEnv = { Bindings: HttpBindings; Variables: AuthVariables };
@@ -37,6 +38,8 @@ export interface HttpAppDeps {
   releases?: { store: ReleaseStore; requireApiKey: boolean };
   /** The REST API (api/build-api.ts): mounted at /api with its own auth (Bearer or session cookie). */
   api?: Hono<{ Variables: ApiAuthVariables }>;
+  /** The web UI at / (static files, public; its data comes from /api behind the key). */
+  ui?: StaticUi;
 }
 
 /**
@@ -51,6 +54,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono<HttpEnv> {
   if (deps.releases && !deps.releases.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   // /api authenticates by Bearer key or session cookie and limits bodies itself (uploads stream).
   if (deps.api) app.route('/api', deps.api);
+  if (deps.ui) app.use('*', staticUi(deps.ui));
   app.use('*', bearerAuth(deps.apiKeys));
   if (deps.releases?.requireApiKey) app.route('/', releaseRoutes(deps.releases.store));
   app.use('*', bodyLimit(deps.maxBodyBytes));
