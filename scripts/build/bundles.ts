@@ -126,6 +126,10 @@ export async function buildSeaBundle(bin: BinTarget, outfile: string): Promise<v
     outfile,
     format: 'cjs',
     target: 'node24',
+    // The PTY addon loads with its own require of a prebuilt per platform, which a SEA cannot
+    // serve: left out, the client's lazy import fails and it simply lacks the `terminal`
+    // capability (packages/client/src/terminal/load-pty.ts).
+    external: [...(common.external ?? []), '@lydell/node-pty'],
     plugins: [seaNativeAddons],
     // CommonJS has no import.meta; the one reader (http/static-ui.ts, where the web UI's files
     // are) then knows the executable carries none, instead of esbuild's silently empty object.

@@ -30,6 +30,7 @@ export {
   type UnitFile,
   type UnitSection,
 } from './systemd-unit.ts';
+export * from './terminal.ts';
 export * from './transfer.ts';
 export {
   LastUpdate,

@@ -35,6 +35,7 @@ import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
 import { SshServer } from './ssh/ssh-server.ts';
 import { buildExchange, type Exchange } from './storage/build-exchange.ts';
+import { TerminalService } from './terminal/terminal-service.ts';
 import { TransferRoots } from './transfer/transfer-roots.ts';
 import { TransferService } from './transfer/transfer-service.ts';
 import { checkTransportConfig, startTransports, type Transports } from './transports.ts';
@@ -75,6 +76,8 @@ export interface ServerServices {
   commandHistory: CommandHistoryStore;
   /** Sampled client metrics (GET /api/clients/:uuid/metrics/history). */
   metricsHistory: MetricsHistoryStore;
+  /** Browser terminals: PTY shells on clients over the SSH link, recorded as asciicast. */
+  terminals: TerminalService;
   /** `SHA256:…` of the server's host key. */
   hostKeyFingerprint: string;
 }
@@ -297,6 +300,15 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       log,
     });
     closers.push(() => ops.close());
+    const terminals = new TerminalService({
+      openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
+      recordingsDir: join(config.dataDir, 'recordings'),
+      maxPerClient: config.terminalMaxPerClient,
+      idleTimeoutMs: config.terminalIdleTimeoutS * 1000,
+      record: (r) => ops.operations.record(r),
+      log: log.child({ component: 'terminal' }),
+    });
+    closers.push(() => terminals.close());
     // Client lifecycle to the webhooks and the live view.
     closers.push(forwardClientEvents(clients, ops.activity));
     const sampler = new MetricsSampler({
@@ -343,6 +355,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       rollouts,
       commandHistory,
       metricsHistory,
+      terminals,
       hostKeyFingerprint: hostKey.fingerprint,
     };
     // LEAD: MCP and HTTP start here (./transports.ts).

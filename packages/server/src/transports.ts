@@ -7,7 +7,9 @@ import { buildHttpApi } from './http/api/build-api.ts';
 import { defaultAllowedHosts } from './http/host-check.ts';
 import { createHttpApp } from './http/http-app.ts';
 import { isLoopbackHost, listenHttp } from './http/http-server.ts';
+import { recordingRoutes } from './http/recording-routes.ts';
 import { defaultUiDir, locateStaticUi } from './http/static-ui.ts';
+import { terminalWsRoute } from './http/terminal-ws-route.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
 import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
@@ -102,6 +104,7 @@ export async function startTransports(
     transfers: services.transfers,
     maxBodyBytes: config.maxBodyBytes,
     version: SERVER_VERSION,
+    extraRoutes: recordingRoutes(services.terminals.recordings),
   });
   const app = createHttpApp({
     api: api.app,
@@ -123,7 +126,7 @@ export async function startTransports(
   });
   const ws = {
     authorize: api.authorizeUpgrade,
-    routes: [...api.wsRoutes],
+    routes: [...api.wsRoutes, terminalWsRoute(services.terminals, log.child({ component: 'terminal-ws' }))],
     // Browser → server frames are small (a terminal's keystrokes and resizes): 1 MiB is plenty.
     maxPayloadBytes: 1024 * 1024,
     log: log.child({ component: 'ws' }),

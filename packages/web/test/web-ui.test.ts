@@ -29,7 +29,7 @@ const API_KEY = `web-ui-${randomBytes(8).toString('hex')}`;
  * history and WS /ws; `terminal` is H-term's WS /api/clients/:uuid/terminal. Each is turned off
  * (false) when its routes land; a skipped step says what it waits on.
  */
-const WAITING = { api: false, terminal: true };
+const WAITING = { api: false, terminal: false };
 const waitsOn = (what: keyof typeof WAITING, routes: string): string | false =>
   WAITING[what] || WAITING.api ? `waits on ${routes}` : false;
 

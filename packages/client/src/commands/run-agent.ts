@@ -18,6 +18,9 @@ import { CommandGroups } from '../spawner/command-groups.ts';
 import { GroupLedger } from '../spawner/group-ledger.ts';
 import { GroupWatchdog } from '../spawner/group-watchdog.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
+import { loadPty } from '../terminal/load-pty.ts';
+import { PtyHost } from '../terminal/pty-host.ts';
+import { createStreamDispatcher } from '../terminal/stream-dispatch.ts';
 import { createTransferStreamHandler } from '../transfer/transfer-stream-handler.ts';
 import { ReconnectHints } from '../tunnel/reconnect-hints.ts';
 import { Tunnel } from '../tunnel/tunnel.ts';
@@ -42,7 +45,14 @@ export const runAgentCommand: Command = {
     const system = systemInfo();
     const platform = io.platform ?? POSIX_PLATFORM;
     const policy = new PathPolicy(config.allowed_paths, platform.paths);
-    const detect = () => detectCapabilities({ pathEnv: io.env.PATH ?? io.env.Path ?? '', platform });
+    // `terminal` only where the PTY addon loads (not in the single executables, scripts/build).
+    const detect = async () => {
+      const [found, pty] = await Promise.all([
+        detectCapabilities({ pathEnv: io.env.PATH ?? io.env.Path ?? '', platform }),
+        platform.name === 'win32' ? undefined : loadPty(),
+      ]);
+      return pty ? [...found, 'terminal'].sort() : found;
+    };
     const capabilities = await detect();
     log.info({ capabilities, server: `${target.host}:${target.port}` }, 'starting agent');
     // Whole outputs of commands cut to the result cap, in the config directory (state of this client).
@@ -142,6 +152,18 @@ export const runAgentCommand: Command = {
       readAllowedFile: (p, maxBytes) => readAllowedFile(policy, p, maxBytes),
     });
     const handlers = new Map([...core, ...sshSessions.handlers]);
+    const terminals = new PtyHost({
+      spawn: loadPty,
+      shell: io.env.SHELL || '/bin/sh',
+      cwd: io.homedir ?? homedir(),
+      env: Object.fromEntries(
+        Object.entries(io.env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      ),
+      log: log.child({ component: 'terminal' }),
+    });
+    // A SIGKILLed client cannot run this; its PTYs' masters close and the kernel hangs up on them.
+    const killTerminals = (): void => terminals.close();
+    process.once('exit', killTerminals);
     tunnel = new Tunnel({
       ...target,
       onPinned: (text) => io.stderr(`reach: ${text}\n`),
@@ -157,14 +179,17 @@ export const runAgentCommand: Command = {
       log,
       // The heap policy (bulk-heap-policy.ts) matters most on the receiving end: one probe of three
       // 1 GiB uploads into this client did 248/491/493 MiB/s with it, 250/355/439 without.
-      streamHandler: createTransferStreamHandler({
-        checkPath: (p) => policy.check(p),
-        confirm: (fh, p) => policy.confirmOpen(fh, p),
-        openDir: (dir) => openConfirmedDir(policy, dir),
-        log,
-        heap: bulkHeapPolicy(),
-        litter,
-        operations,
+      streamHandler: createStreamDispatcher({
+        transfer: createTransferStreamHandler({
+          checkPath: (p) => policy.check(p),
+          confirm: (fh, p) => policy.confirmOpen(fh, p),
+          openDir: (dir) => openConfirmedDir(policy, dir),
+          log,
+          heap: bulkHeapPolicy(),
+          litter,
+          operations,
+        }),
+        terminal: (channel, open) => terminals.serve(channel, open),
       }),
     });
     // Checks of its own, when configured, besides the server's rollouts.
@@ -201,6 +226,8 @@ export const runAgentCommand: Command = {
       io.signal?.removeEventListener('abort', stop);
       schedule?.close();
       await tunnel.close();
+      terminals.close();
+      process.off('exit', killTerminals);
       await sshSessions.close();
       groups?.close();
       jobs?.close();

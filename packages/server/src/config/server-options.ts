@@ -6,6 +6,10 @@ import {
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SESSIONS_PER_KEY,
 } from '../mcp/session-table.ts';
+import {
+  DEFAULT_TERMINAL_IDLE_TIMEOUT_S,
+  DEFAULT_TERMINAL_MAX_PER_CLIENT,
+} from '../terminal/terminal-service.ts';
 import { EXCHANGE_OPTIONS } from './exchange-options.ts';
 import { type OptionSpec, Port } from './option-spec.ts';
 import { SSH_OPTIONS } from './ssh-options.ts';
@@ -119,6 +123,27 @@ export const SERVER_OPTIONS = {
       .max(7 * 86_400),
     default: String(DEFAULT_IDLE_TIMEOUT_MS / 1000),
     help: 'seconds an MCP HTTP session may sit idle (nothing in flight) before it is closed',
+    group: 'transport',
+  },
+  terminalMaxPerClient: {
+    flag: 'terminal-max-per-client',
+    env: 'TERMINAL_MAX_PER_CLIENT',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(1000),
+    default: String(DEFAULT_TERMINAL_MAX_PER_CLIENT),
+    help: 'browser terminals open at once on one client; the next is refused (RATE_LIMIT_EXCEEDED)',
+    group: 'transport',
+  },
+  terminalIdleTimeoutS: {
+    flag: 'terminal-idle-timeout-s',
+    env: 'TERMINAL_IDLE_TIMEOUT_S',
+    arg: 'S',
+    type: z.coerce
+      .number()
+      .min(0)
+      .max(7 * 86_400),
+    default: String(DEFAULT_TERMINAL_IDLE_TIMEOUT_S),
+    help: 'seconds a browser terminal may pass without input or output before it is closed; 0: never',
     group: 'transport',
   },
   allowedHosts: {
