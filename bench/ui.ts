@@ -50,7 +50,9 @@ export async function dashboardFirstRender(
   const loads = opts.loads ?? 5;
   ensureUi();
   const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-ui-'));
-  const server = await spawnServerProcess(dataDir);
+  // Every simulated client comes from 127.0.0.1: the per-source cap on handshakes in progress (the
+  // SSH flood guard) is raised as bench:scale does.
+  const server = await spawnServerProcess(dataDir, ['--max-unauthenticated-per-source', '1000']);
   const keys = generateSimKeys(n);
   await authorizeSimKeys(dataDir, keys);
   const fleet = await connectManyClients({
