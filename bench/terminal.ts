@@ -5,8 +5,8 @@
  * run `cat > /dev/null` on a PTY, so each keystroke's echo is the terminal line discipline's
  * (no shell prompt, no readline): what is measured is the transport. Rounds alternate between
  * the two so both see the same machine load; each figure is the median over the rounds
- * (PITFALLS 13). The UI's figures (time to first render with 1,000 clients, bundle size) come
- * from bench/ui.ts on the web branch; UI_FIGURES below is where they join this report.
+ * (PITFALLS 13). Then the UI's figures from bench/ui.ts: the bundle gzipped without the terminal
+ * chunk, and the dashboard's time to first render with 1,000 simulated clients.
  *
  * Flags: --rounds N (3), --keys N (1000), --json FILE.
  */
@@ -20,6 +20,7 @@ import { startTransports } from '../packages/server/src/transports.ts';
 import { formatTable, type LatencyStats, median, medianLatency, ms, sequential } from './lib/measure.ts';
 import { startOpenSshBaseline } from './lib/openssh-baseline.ts';
 import { startReach } from './lib/reach-under-test.ts';
+import { BUNDLE_TARGET_BYTES, dashboardFirstRender, FIRST_RENDER_TARGET_MS, uiBundleSize } from './ui.ts';
 
 const { values } = parseArgs({
   options: {
@@ -199,8 +200,17 @@ try {
   console.log(
     `\nOpenSSH p50 / Reach p50 (median of per-round ratios): ${ratio.toFixed(2)}× (target: p50 ≤ 3 ms and ≥ 1×)`,
   );
-  // UI_FIGURES: bench/ui.ts (web branch) prints the dashboard's time to first render with 1,000
-  // simulated clients and the UI bundle size gzipped; the lead joins them here at merge.
+  // The UI's half of the issue's figures (bench/ui.ts): bundle size and first render at 1,000 clients.
+  const size = await uiBundleSize();
+  console.log(
+    `\nui bundle (gzip -9, without the terminal chunk): ${(size.gzip_bytes / 1000).toFixed(1)} KB ` +
+      `(target ≤ ${BUNDLE_TARGET_BYTES / 1000} KB); terminal chunk ${(size.terminal_gzip_bytes / 1000).toFixed(1)} KB`,
+  );
+  const render = await dashboardFirstRender({ clients: 1000, loads: 5 });
+  console.log(
+    `dashboard first render, ${render.clients} clients: cold ${render.cold_ms} ms, warm median ` +
+      `${render.warm_median_ms} ms (target ≤ ${FIRST_RENDER_TARGET_MS} ms)`,
+  );
   if (values.json) {
     await writeFile(
       values.json,
