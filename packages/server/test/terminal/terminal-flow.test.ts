@@ -37,7 +37,8 @@ describe('browser terminal flow control and clean-up', () => {
     t.ws.pause();
     t.type(`stty raw -echo; head -c ${total} /dev/zero | tr '\\0' a; echo; echo E""ND\r`);
     // Sampled for 2 s while the browser reads nothing: without the pause the whole 64 MiB piles
-    // up in the server (169 MiB of growth measured with it disabled); with it, a few MiB.
+    // up in the server (169 MiB of growth measured with it disabled); with it 26–27 MiB (heap and
+    // buffers touched while the first megabytes flowed, not held output).
     let peak = before;
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -47,7 +48,7 @@ describe('browser terminal flow control and clean-up', () => {
     await ended;
     assert.ok(bytes >= total, `${bytes} bytes received`);
     const grewMiB = Math.round((peak - before) / 1024);
-    assert.ok(grewMiB < 32, `server RSS grew ${grewMiB} MiB while the browser read nothing`);
+    assert.ok(grewMiB < 48, `server RSS grew ${grewMiB} MiB while the browser read nothing`);
     t.ws.close();
     await t.closed;
   });
