@@ -301,7 +301,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     });
     closers.push(() => ops.close());
     const terminals = new TerminalService({
-      openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel(),
+      openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel({ interactive: true }),
       recordingsDir: join(config.dataDir, 'recordings'),
       maxPerClient: config.terminalMaxPerClient,
       idleTimeoutMs: config.terminalIdleTimeoutS * 1000,

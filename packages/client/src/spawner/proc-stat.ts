@@ -7,6 +7,8 @@ export interface ProcStat {
   ppid: number;
   /** Process group id (field 5). */
   pgrp: number;
+  /** Session id (field 6): a terminal's shell and every job it started share it. */
+  session: number;
   /** Start time after boot in clock ticks (field 22): with the pid, names one process for good. */
   start: number;
 }
@@ -23,10 +25,11 @@ export function parseProcStat(line: string): ProcStat | undefined {
   const f = line.slice(close + 2).split(' ');
   const ppid = Number(f[1]);
   const pgrp = Number(f[2]);
+  const session = Number(f[3]);
   const start = Number(f[19]);
   if (!Number.isSafeInteger(ppid) || !Number.isSafeInteger(pgrp) || !Number.isSafeInteger(start))
     return undefined;
-  return { pid, ppid, pgrp, start };
+  return { pid, ppid, pgrp, session, start };
 }
 
 /** The stat of one process; undefined when it is gone (or there is no procfs). */

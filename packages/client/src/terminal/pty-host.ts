@@ -9,6 +9,7 @@ import {
   toReachError,
 } from '@reach/protocol';
 import type { Logger } from '../log/logger.ts';
+import { listProcesses } from '../spawner/proc-stat.ts';
 import type { Pty, SpawnPty } from './load-pty.ts';
 
 /** Shells one client runs at once for browser terminals; the next is refused (PtyHost.serve). */
@@ -125,7 +126,11 @@ export class PtyHost {
     });
   }
 
-  /** Kills the shell's process group (the shell leads its own session), then the PTY. */
+  /**
+   * Kills the shell's process group (the shell leads its own session), then the PTY. An
+   * interactive shell puts background jobs (`sleep 1000 &`) in groups of their own, so where
+   * there is a /proc every other process of the shell's session is killed too.
+   */
   #kill(pty: Pty): void {
     this.#live.delete(pty);
     try {
@@ -133,6 +138,7 @@ export class PtyHost {
     } catch {
       // already gone
     }
+    if (!this.#d.killGroup) void killSessionMembers(pty.pid);
     try {
       pty.kill('SIGKILL');
     } catch {
@@ -143,5 +149,17 @@ export class PtyHost {
   /** Kills every shell (the client is exiting). */
   close(): void {
     for (const pty of [...this.#live]) this.#kill(pty);
+  }
+}
+
+/** SIGKILL to every process whose session is `sid` (the shell's jobs, whatever their group). */
+async function killSessionMembers(sid: number): Promise<void> {
+  for (const p of await listProcesses()) {
+    if (p.session !== sid) continue;
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
   }
 }

@@ -3,7 +3,7 @@ import { LINK, ReachError } from '@reach/protocol';
 import { coalesceWrites, widenReceiveWindow } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import { ChannelBudget, type ChannelCaps, type ChannelKind } from './channel-budget.ts';
-import type { SshLink } from './ssh-server.ts';
+import type { SshLink, StreamChannelOptions } from './ssh-server.ts';
 
 /** Who a connection proved to be during authentication (see `SshLink`). */
 export interface LinkIdentity {
@@ -61,14 +61,14 @@ export class Link implements SshLink {
     return this.#forwardOut(LINK.agentBindAddr, LINK.agentBindPort, 'agent');
   }
 
-  async openStreamChannel(): Promise<Duplex> {
+  async openStreamChannel(opts: StreamChannelOptions = {}): Promise<Duplex> {
     if (!this.streamForwarded && !this.#closed) {
       throw new ReachError('CONNECTION_ERROR', 'this client does not accept transfer streams', {
         recoveryHint: 'upgrade the reach client on that machine',
       });
     }
     const channel = await this.#forwardOut(LINK.streamBindAddr, LINK.streamBindPort, 'stream');
-    widenReceiveWindow(channel);
+    if (!opts.interactive) widenReceiveWindow(channel);
     coalesceWrites(channel);
     // ssh2 emits a dead connection's channel 'close' only once its buffered input is read; a
     // transfer blocked on writing would never see it.

@@ -14,6 +14,17 @@ import { publicKeyAuth } from './public-key-auth.ts';
  * One authenticated SSH connection from a client, seen through Reach's own types. Identity
  * (`fingerprint`, `publicKey`) comes from the handshake, never from anything the client says.
  */
+/** How a stream channel is opened (openStreamChannel). */
+export interface StreamChannelOptions {
+  /**
+   * Interactive (a terminal): keep ssh2's 2 MiB receive window instead of the 16 MiB bulk one, so
+   * a terminal whose browser stops reading holds at most 2 MiB here before SSH flow control stops
+   * the client's PTY (with 16 MiB, four stalled terminals could pin 64 MiB per client). Keystroke
+   * echo does not need a wide window.
+   */
+  interactive?: boolean;
+}
+
 export interface SshLink {
   /** Process-unique id of this connection, for logs. */
   readonly id: number;
@@ -31,7 +42,7 @@ export interface SshLink {
    * Opens a bulk-transfer channel to the client's virtual `stream`:0 forward, with a widened
    * receive window (CONNECTION_ERROR if the client did not ask for that forward).
    */
-  openStreamChannel(): Promise<Duplex>;
+  openStreamChannel(opts?: StreamChannelOptions): Promise<Duplex>;
   /** Ends the SSH connection. Idempotent. */
   close(): void;
   /** Called once when the connection is gone (immediately if it already is). */
