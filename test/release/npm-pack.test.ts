@@ -1,7 +1,8 @@
 /**
  * `npm run build`'s registry tarballs: installed with npm into an empty directory (no workspace,
  * no type stripping under node_modules), their bins run: `reach --version`, `reach-server --help`,
- * and the server starts (node:sqlite, the MCP SDK and hono load from the bundle's dependencies).
+ * and the server starts (node:sqlite, the MCP SDK and hono load from the bundle's dependencies)
+ * and serves the web UI packed beside its bundle.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -32,10 +33,18 @@ test('npm pack tarballs install into an empty project and their bins run', async
     const { stdout } = await run('tar', ['-tzf', join(dist, t)]);
     const files = stdout.trim().split('\n').sort();
     assert.ok(
-      files.every((f) => !/\.test\.|\.ts$|\/test\//.test(f)),
-      `${t} ships no tests or sources: ${files}`,
+      files.every((f) => !/\.test\.|\.ts$|\/test\/|\.map$/.test(f)),
+      `${t} ships no tests, sources or source maps: ${files}`,
     );
-    assert.equal(files.length, 3, `${t}: bundle, package.json, README.md`);
+    // Every tarball: the one bundle, its manifest and README. The server's also carries the built
+    // web UI under ui/ (static-ui.ts serves it from beside the bundle), and nothing else.
+    const top = files.filter((f) => !f.startsWith('package/ui/'));
+    assert.equal(top.length, 3, `${t}: bundle, package.json, README.md: ${top}`);
+    assert.ok(top.includes('package/package.json') && top.includes('package/README.md'), `${t}: ${top}`);
+    const ui = files.filter((f) => f.startsWith('package/ui/'));
+    if (t.startsWith('reach-server-')) {
+      assert.ok(ui.includes('package/ui/index.html'), `${t} ships the web UI: ${ui.slice(0, 5)}`);
+    } else assert.equal(ui.length, 0, `${t} ships no web UI`);
   }
   await writeFile(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   // Scripts off: ssh2's addon build is npm's business; the bundle must run without it (JS ciphers).
@@ -80,6 +89,12 @@ test('npm pack tarballs install into an empty project and their bins run', async
     const http = await logs.waitFor((l) => l.msg === 'http listening');
     const res = await fetch(`http://127.0.0.1:${http.port}/health`);
     assert.equal(((await res.json()) as { status: string }).status, 'ok');
+    // The installed server serves the UI it was packed with, not the "not built" page.
+    const page = await fetch(`http://127.0.0.1:${http.port}/`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.doesNotMatch(html, /has not been built/);
+    assert.match(html, /<script|modulepreload/);
   } finally {
     await stopChild(server, 5000);
   }
