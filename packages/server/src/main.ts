@@ -302,9 +302,11 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     closers.push(() => ops.close());
     const terminals = new TerminalService({
       openStream: (uuid) => clients.onlineClient(uuid).link.openStreamChannel({ interactive: true }),
+      capabilities: (uuid) => clients.onlineClient(uuid).registration.capabilities,
       recordingsDir: join(config.dataDir, 'recordings'),
       maxPerClient: config.terminalMaxPerClient,
       idleTimeoutMs: config.terminalIdleTimeoutS * 1000,
+      recordingRetentionDays: config.recordingRetentionDays,
       record: (r) => ops.operations.record(r),
       log: log.child({ component: 'terminal' }),
     });

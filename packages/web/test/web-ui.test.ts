@@ -41,6 +41,8 @@ describe('web UI in Chromium against a real server and clients', { timeout: 240_
   let watch: PageWatch;
   let base: string;
   let steady: ClientProcess;
+  /** What `stty size` printed in the terminal step: the last thing its recording shows. */
+  let sttySize = '';
   const clients: ClientProcess[] = [];
 
   before(async () => {
@@ -117,7 +119,12 @@ describe('web UI in Chromium against a real server and clients', { timeout: 240_
     await log.getByText('web-kill-me connected').waitFor();
     await log.getByText(/web-kill-me disconnected/).waitFor();
     // Confined to the test's folder: the file browser's first listing (/) is refused.
-    steady = await startClient(server, { displayName: 'web-steady', env: { REACH_ALLOWED_PATHS: work } });
+    // /bin/sh, not the user's $SHELL: an interactive bash runs the user's ~/.bashrc, which on CI
+    // images (pyenv init) takes longer to print a prompt than the terminal step waits.
+    steady = await startClient(server, {
+      displayName: 'web-steady',
+      env: { REACH_ALLOWED_PATHS: work, SHELL: '/bin/sh' },
+    });
     clients.push(steady);
     const steadyRow = page.locator(`tr[data-uuid="${steady.uuid}"][data-status="online"]`);
     await steadyRow.waitFor({ timeout: 30_000 });
@@ -146,9 +153,35 @@ describe('web UI in Chromium against a real server and clients', { timeout: 240_
     assert.ok(cols > 10 && cols < before, `narrower: ${before} → ${cols}`);
     await page.keyboard.type('clear; stty size\n');
     await term.locator('.xterm-rows').getByText(`${rows} ${cols}`, { exact: true }).waitFor();
+    sttySize = `${rows} ${cols}`;
     await page.screenshot({ path: join(shots, 'terminal.png') });
     await page.setViewportSize({ width: 1280, height: 860 });
     watch.assertClean('terminal');
+  });
+
+  test('the terminal session replays from its recording: output in order, resizes applied', async () => {
+    // Leaving the Terminal tab closes the session; its asciicast file is listed at once.
+    await page.getByRole('tab', { name: 'Recordings' }).click();
+    const table = page.locator('table[aria-label="Recordings"][data-loaded="true"]');
+    await table.waitFor();
+    assert.ok(Number(await table.getAttribute('data-count')) >= 1, 'the terminal step was recorded');
+    await table
+      .getByRole('button', { name: /^Replay the session started/ })
+      .first()
+      .click();
+    const player = page.locator('[data-testid="recording-player"]');
+    await page.locator('[data-testid="recording-player"][data-state="ready"]').waitFor();
+    // Played in real time (pauses over 2 s cut short), the echo shows up as it did live.
+    await player.getByRole('button', { name: 'Play', exact: true }).click();
+    const replay = page.getByTestId('replay-terminal').locator('.xterm-rows');
+    await replay.getByText('web-42-ok').first().waitFor();
+    await player.getByRole('button', { name: 'Skip to end' }).click();
+    await page.locator('[data-testid="recording-player"][data-state="ended"]').waitFor();
+    // The end of the recording is the resized terminal's `stty size`, replayed at that size.
+    await replay.getByText(sttySize, { exact: true }).waitFor();
+    assert.match((await page.getByTestId('replay-position').textContent()) ?? '', /\(ended\)/);
+    await page.screenshot({ path: join(shots, 'recording.png'), fullPage: true });
+    watch.assertClean('recording replay');
   });
 
   test('a 50 MiB file uploaded through the file browser downloads back with the same sha256', async () => {

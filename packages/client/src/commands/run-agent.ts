@@ -45,11 +45,13 @@ export const runAgentCommand: Command = {
     const system = systemInfo();
     const platform = io.platform ?? POSIX_PLATFORM;
     const policy = new PathPolicy(config.allowed_paths, platform.paths);
-    // `terminal` only where the PTY addon loads (not in the single executables, scripts/build).
+    // `terminal` only where the PTY addon loads (not in the single executables, scripts/build)
+    // and the machine's owner has not turned terminals off (`terminal: false`).
+    const ptyIfAllowed = async () => (config.terminal && platform.name !== 'win32' ? loadPty() : undefined);
     const detect = async () => {
       const [found, pty] = await Promise.all([
         detectCapabilities({ pathEnv: io.env.PATH ?? io.env.Path ?? '', platform }),
-        platform.name === 'win32' ? undefined : loadPty(),
+        ptyIfAllowed(),
       ]);
       return pty ? [...found, 'terminal'].sort() : found;
     };
@@ -153,7 +155,7 @@ export const runAgentCommand: Command = {
     });
     const handlers = new Map([...core, ...sshSessions.handlers]);
     const terminals = new PtyHost({
-      spawn: loadPty,
+      spawn: ptyIfAllowed,
       shell: io.env.SHELL || '/bin/sh',
       cwd: io.homedir ?? homedir(),
       env: Object.fromEntries(

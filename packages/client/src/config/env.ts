@@ -34,6 +34,7 @@ export const CONFIG_ENV_VARS: Readonly<Record<string, EnvVar>> = {
   PARTIAL_TTL_HOURS: { key: 'partial_ttl_hours', parse: text },
   PARTIAL_MAX_MIB: { key: 'partial_max_mib', parse: text },
   AUTO_UPDATE: { key: 'auto_update', parse: text },
+  TERMINAL: { key: 'terminal', parse: text },
   UPDATE_HEALTH_WINDOW_S: { key: 'update_health_window_s', parse: text },
   UPDATE_CHECK_INTERVAL_H: { key: 'update_check_interval_h', parse: text },
   UPDATE_CHANNEL: { key: 'update_channel', parse: text },

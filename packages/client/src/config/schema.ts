@@ -59,6 +59,11 @@ export const ClientConfig = z
     update_check_interval_h: z.coerce.number().min(0).max(720).default(0),
     /** The channel those checks follow. */
     update_channel: z.enum(['stable', 'beta']).default('stable'),
+    /**
+     * false: browser terminals are refused on this machine (the `terminal` capability is not
+     * advertised and a terminal stream is answered METHOD_NOT_FOUND); commands still run.
+     */
+    terminal: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),
     /** How long a new version has to register before it is rolled back, in seconds. */
     update_health_window_s: z.coerce.number().min(5).max(3600).default(60),
   })

@@ -75,9 +75,11 @@ export class PtyHost {
     }
     const spawn = await this.#d.spawn();
     if (!spawn) {
-      throw new ReachError('METHOD_NOT_FOUND', 'this client cannot open terminals (no PTY support)', {
-        recoveryHint: 'install the client with npm on a platform @lydell/node-pty supports',
-      });
+      throw new ReachError(
+        'METHOD_NOT_FOUND',
+        'this client does not open terminals (no PTY support, or `terminal: false` in its config)',
+        { recoveryHint: 'use run_command, or run the npm-installed client with terminal: true' },
+      );
     }
     const pty = spawn(this.#d.shell, [], {
       cols: open.cols,

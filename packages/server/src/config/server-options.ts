@@ -257,6 +257,15 @@ export const SERVER_OPTIONS = {
     help: 'command history rows older than this many days are deleted',
     group: 'storage',
   },
+  recordingRetentionDays: {
+    flag: 'recording-retention-days',
+    env: 'RECORDING_RETENTION_DAYS',
+    arg: 'N',
+    type: z.coerce.number().min(0).max(36_500),
+    default: '90',
+    help: 'terminal recordings (asciicast files) older than this many days are deleted; 0: kept forever',
+    group: 'storage',
+  },
   metricsRetentionDays: {
     flag: 'metrics-retention-days',
     env: 'METRICS_RETENTION_DAYS',

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { lstat, open, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ReachError } from '@reach/protocol';
@@ -46,6 +46,42 @@ export class Recordings {
       .filter((id) => RecordingId.safeParse(id).success);
     const infos = await Promise.all(ids.map((id) => this.#info(uuid, id).catch(() => undefined)));
     return infos.filter((i): i is RecordingInfo => i !== undefined).sort((a, b) => b.id.localeCompare(a.id));
+  }
+
+  /**
+   * Deletes finished recordings last written before `before` (ms since epoch) and the client
+   * folders left empty; a session still open is kept whatever its age. Returns how many went.
+   * Only names that are recording ids are touched, and symlinks are never followed (lstat).
+   */
+  async prune(before: number): Promise<number> {
+    const dirs = await readdir(this.#root, { withFileTypes: true }).catch(() => []);
+    let removed = 0;
+    for (const d of dirs) {
+      if (!d.isDirectory() || !ClientUuid.safeParse(d.name).success) continue;
+      const dir = this.#inside(join(this.#root, d.name));
+      const names = await readdir(dir).catch(() => [] as string[]);
+      let kept = 0;
+      for (const name of names) {
+        const id = name.endsWith('.cast') ? name.slice(0, -5) : '';
+        const file = join(dir, name);
+        const s =
+          RecordingId.safeParse(id).success && !this.#live(id)
+            ? await lstat(file).catch(() => undefined)
+            : undefined;
+        if (
+          s?.isFile() &&
+          s.mtimeMs < before &&
+          (await unlink(file).then(
+            () => true,
+            () => false,
+          ))
+        )
+          removed++;
+        else kept++;
+      }
+      if (kept === 0) await rmdir(dir).catch(() => {});
+    }
+    return removed;
   }
 
   /** The file's bytes, streamed; FILE_NOT_FOUND for an id that has no recording. */

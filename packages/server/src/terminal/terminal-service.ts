@@ -19,15 +19,21 @@ export const DEFAULT_TERMINAL_MAX_PER_CLIENT = 4;
 export const DEFAULT_TERMINAL_IDLE_TIMEOUT_S = 15 * 60;
 /** How long a client has to start the shell and say `ready` (a PTY spawn takes ~5 ms). */
 const READY_TIMEOUT_MS = 15_000;
+/** Recordings are swept hourly, as command history is. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 export interface TerminalServiceDeps {
   /** A fresh `stream` channel to the online client (link.openStreamChannel()). */
   openStream(uuid: string): Promise<Duplex>;
+  /** What the online client's hello advertised; throws the registry's error when it is not online. */
+  capabilities(uuid: string): readonly string[];
   /** `<data-dir>/recordings`. */
   recordingsDir: string;
   maxPerClient: number;
   /** Nothing typed and nothing printed this long closes the session; 0: never. */
   idleTimeoutMs: number;
+  /** Recordings older than this are deleted (at start and hourly); 0: kept forever. */
+  recordingRetentionDays: number;
   /** The operations layer: `terminal_open` goes to command history and the audit log. */
   record(record: OperationRecord): void;
   log: Logger;
@@ -44,10 +50,30 @@ export class TerminalService {
   /** Sessions (and opens in progress) per client uuid. */
   readonly #perClient = new Map<string, number>();
   readonly #live = new Map<string, TerminalSession>();
+  #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: TerminalServiceDeps) {
     this.#d = deps;
     this.recordings = new Recordings(deps.recordingsDir, (id) => this.#live.has(id));
+    if (deps.recordingRetentionDays > 0) {
+      void this.pruneRecordings();
+      this.#pruneTimer = setInterval(() => void this.pruneRecordings(), PRUNE_EVERY_MS);
+      this.#pruneTimer.unref();
+    }
+  }
+
+  /** Deletes recordings past the retention (a no-op when it is 0); logs what went. */
+  async pruneRecordings(now = Date.now()): Promise<number> {
+    const days = this.#d.recordingRetentionDays;
+    if (days <= 0) return 0;
+    try {
+      const n = await this.recordings.prune(now - days * 86_400_000);
+      if (n > 0) this.#d.log.info({ removed: n, retention_days: days }, 'old terminal recordings deleted');
+      return n;
+    } catch (err) {
+      this.#d.log.error({ err }, 'terminal recordings prune failed');
+      return 0;
+    }
   }
 
   /** Open sessions. */
@@ -74,6 +100,20 @@ export class TerminalService {
         durationMs: Math.round(performance.now() - started),
         result: id === undefined ? null : { id },
       });
+    // Refused here, before a channel is opened, for a client that said it cannot (single
+    // executables, Windows, `terminal: false`); the client would refuse the same way.
+    try {
+      if (!this.#d.capabilities(uuid).includes('terminal'))
+        throw new ReachError('METHOD_NOT_FOUND', 'this client does not offer terminals', {
+          details: { capability: 'terminal' },
+          recoveryHint:
+            'the client lacks the terminal capability (a single executable, Windows, or terminal: false in its config); use run_command',
+        });
+    } catch (err) {
+      const e = toReachError(err);
+      log(e.code);
+      throw e;
+    }
     if (count >= this.#d.maxPerClient) {
       const err = new ReachError('RATE_LIMIT_EXCEEDED', `client already has ${count} open terminals`, {
         details: { limit: this.#d.maxPerClient },
@@ -157,6 +197,7 @@ export class TerminalService {
 
   /** Ends every session (shutdown). */
   close(): void {
+    clearInterval(this.#pruneTimer);
     for (const s of [...this.#live.values()])
       s.close(new ReachError('CONNECTION_ERROR', 'the server is shutting down'));
   }

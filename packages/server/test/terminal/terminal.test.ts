@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from '../mcp/harness.ts';
+import { eventually, startClient } from '../mcp/harness.ts';
 import { type Control, startTerminalRig, type TerminalRig } from './terminal-harness.ts';
 
 const KEY = 'terminal-test-key-0123456789abcdef';
@@ -137,6 +137,31 @@ describe('browser terminal (WebSocket → server → SSH → client PTY)', () =>
     const err: Control = await t.control('error');
     assert.equal(err.type === 'error' && err.error, 'INVALID_ARGUMENT');
     await t.closed;
+  });
+
+  test('a client with terminal: false does not offer it, and the server refuses before opening a channel', async () => {
+    const c = await startClient(rig.server, {
+      displayName: 'no-terminal',
+      env: { REACH_TERMINAL: 'false', SHELL: '/bin/sh' },
+    });
+    try {
+      const url = `http://127.0.0.1:${rig.server.httpPort}/api/clients/${c.uuid}`;
+      const caps = await eventually(async () => {
+        const res = await fetch(url, { headers: { authorization: `Bearer ${KEY}` } });
+        const d = (await res.json()) as { online?: boolean; capabilities?: string[] };
+        return d.online ? d.capabilities : undefined;
+      });
+      assert.ok(caps.includes('shell') || caps.length > 0, `capabilities: ${caps}`);
+      assert.ok(!caps.includes('terminal'), `no terminal advertised: ${caps}`);
+      const t = rig.open({ uuid: c.uuid });
+      const err = await t.control('error');
+      assert.equal(err.error, 'METHOD_NOT_FOUND');
+      // The server's words, not the client's: refused before a stream channel was opened.
+      assert.match(err.message, /does not offer terminals/);
+      await t.closed;
+    } finally {
+      await c.stop();
+    }
   });
 
   // Last: it kills this rig's client.

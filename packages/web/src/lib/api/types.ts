@@ -101,3 +101,13 @@ export interface LiveEvent {
   client?: { uuid: string; display_name: string };
   data: Record<string, unknown>;
 }
+
+/** GET /api/clients/:uuid/recordings: one asciicast v2 terminal recording. */
+export interface RecordingInfo {
+  id: string;
+  started_at: string;
+  /** null while the terminal is still open. */
+  ended_at: string | null;
+  bytes: number;
+  caller: string | null;
+}
