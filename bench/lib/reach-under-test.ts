@@ -74,7 +74,9 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
       startTransports: options.startTransports ?? (async () => ({ close: async () => {} })),
     });
 
-    const env = { ...process.env, REACH_HOME: clientHome, REACH_LOG_LEVEL: 'warn' };
+    // Terminals run /bin/sh, as the OpenSSH baseline's `exec /bin/sh` does: the user's interactive
+    // shell would run their ~/.bashrc (on this CI image pyenv's init never gives a prompt).
+    const env = { ...process.env, REACH_HOME: clientHome, REACH_LOG_LEVEL: 'warn', SHELL: '/bin/sh' };
     const [exe, ...pre] =
       options.clientExe === undefined ? [process.execPath, CLIENT_BIN] : [options.clientExe];
     const cmd = exe ?? process.execPath;
