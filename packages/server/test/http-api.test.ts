@@ -212,9 +212,27 @@ describe('HTTP API, real server and client over loopback', () => {
     const hostile = await json(`/api/history?q=${encodeURIComponent('" OR NEAR( * api')}`);
     assert.deepEqual(hostile.commands, []);
 
-    const audit = await json(`/api/audit?client=${lab.uuid}&tool=run_command&limit=5`);
+    const audit = await json(`/api/audit?client=${lab.uuid}&tool=run_command&limit=100`);
     assert.ok(audit.rows.some((r: { caller: string }) => r.caller === row.caller));
     assert.equal(audit.next_cursor, null);
+    // Paged one row at a time, the cursor walks the same rows in the same order, then ends.
+    const walked: number[] = [];
+    let cursor: string | null = '';
+    while (cursor !== null) {
+      const page = await json(
+        `/api/audit?client=${lab.uuid}&tool=run_command&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      walked.push(...page.rows.map((r: { id: number }) => r.id));
+      cursor = page.next_cursor;
+      assert.ok(walked.length <= audit.rows.length, 'paging ends');
+    }
+    assert.deepEqual(
+      walked,
+      audit.rows.map((r: { id: number }) => r.id),
+    );
+    const badCursor = await fetch(`${base}/api/audit?cursor=bm90LWEtY3Vyc29y`, { headers: auth });
+    assert.equal(badCursor.status, 400);
+    assert.equal(((await badCursor.json()) as { error: string }).error, 'INVALID_ARGUMENT');
     const hooks = await json('/api/webhooks');
     assert.equal(typeof hooks.pending, 'number');
   });

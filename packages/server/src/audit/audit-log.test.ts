@@ -130,6 +130,37 @@ describe('AuditLog', () => {
     assert.equal(errors.length, 1);
   });
 
+  test('page: keyset cursor walks every row once, newest first, ties by id, stable under inserts', () => {
+    const { audit, now } = setup();
+    // 25 rows over 10 distinct times: most pages end inside a run of equal times.
+    for (let i = 0; i < 25; i++) {
+      if (i % 3 === 0) now.t += 1000;
+      audit.record({ caller: 'c', tool: 't', arguments: { i }, outcome: 'OK', duration_ms: 1 });
+    }
+    const seen: number[] = [];
+    let page = audit.page({ limit: 10 });
+    seen.push(...page.entries.map((e) => (e.arguments as { i: number }).i));
+    // Rows recorded while a caller pages are newer: they never shift what the cursor points at.
+    now.t += 1000;
+    audit.record({ caller: 'c', tool: 't', arguments: { i: 99 }, outcome: 'OK', duration_ms: 1 });
+    while (page.next_cursor !== null) {
+      page = audit.page({ limit: 10, cursor: page.next_cursor });
+      seen.push(...page.entries.map((e) => (e.arguments as { i: number }).i));
+    }
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 25 }, (_, k) => 24 - k),
+    );
+    // An exact multiple of the limit ends with null, not with an empty page after it.
+    const full = audit.page({ limit: 26 });
+    assert.equal(full.entries.length, 26);
+    assert.equal(full.next_cursor, null);
+    assert.throws(
+      () => audit.page({ cursor: 'not-a-cursor' }),
+      (e: unknown) => e instanceof ReachError && e.code === 'INVALID_ARGUMENT',
+    );
+  });
+
   test('auditOutcome', () => {
     assert.equal(auditOutcome(), 'OK');
     assert.equal(auditOutcome(new ReachError('PATH_DENIED', 'no')), 'PATH_DENIED');

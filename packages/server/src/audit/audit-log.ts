@@ -1,4 +1,4 @@
-import { toReachError } from '@reach/protocol';
+import { ReachError, toReachError } from '@reach/protocol';
 import type { AuditRow, AuditStore } from '../db/audit-store.ts';
 import { realTimers, type Timers } from '../timers.ts';
 import { redactArguments } from './redact.ts';
@@ -43,6 +43,30 @@ export interface AuditQuery {
   outcome?: string;
   /** Default 100, at most 10,000. */
   limit?: number;
+  /** A `next_cursor` from an earlier page: the page after it. */
+  cursor?: string;
+}
+
+export interface AuditPage {
+  entries: AuditRecord[];
+  /** null on the last page. */
+  next_cursor: string | null;
+}
+
+/**
+ * Page cursors are opaque to callers: base64url of `<time ms>.<id>` of a page's last row. Keyset,
+ * not offset, so a row recorded while a caller pages (always newer) never shifts a later page.
+ */
+function encodeCursor(r: AuditRow): string {
+  return Buffer.from(`${r.time}.${r.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { time: number; id: number } {
+  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(
+    cursor.length <= 64 ? Buffer.from(cursor, 'base64url').toString('latin1') : '',
+  );
+  if (!m) throw new ReachError('INVALID_ARGUMENT', 'cursor: not a cursor this server gave out');
+  return { time: Number(m[1]), id: Number(m[2]) };
 }
 
 export interface AuditLogOptions {
@@ -130,10 +154,22 @@ export class AuditLog {
     }
   }
 
-  /** Matching entries, newest first. */
+  /** Matching entries, newest first (one page; see `page` for the cursor). */
   query(q: AuditQuery = {}): AuditRecord[] {
+    return this.page(q).entries;
+  }
+
+  /** One page of matching entries, newest first, and the cursor of the next (null at the end). */
+  page(q: AuditQuery = {}): AuditPage {
     const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(q.limit ?? 100)));
-    return this.#store.query({ ...q, limit }).map(toRecord);
+    const { cursor, ...filter } = q;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    // One row more than asked says whether another page exists without a COUNT.
+    const rows = this.#store.query({ ...filter, ...(after ? { after } : {}), limit: limit + 1 });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return { entries: page.map(toRecord), next_cursor: more && last ? encodeCursor(last) : null };
   }
 
   /** Deletes entries older than `olderThanDays` (default: the retention). Returns how many. */

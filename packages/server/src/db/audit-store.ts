@@ -27,6 +27,8 @@ export interface AuditFilter {
   tool?: string;
   caller?: string;
   outcome?: string;
+  /** Keyset paging: only rows after this one in newest-first order (older, or as old with a lower id). */
+  after?: { time: number; id: number };
   limit: number;
 }
 
@@ -93,6 +95,10 @@ export class AuditStore {
       if (v === undefined) continue;
       where.push(`a.${col} = ?`);
       params.push(v);
+    }
+    if (f.after !== undefined) {
+      where.push('(a.time < ? OR (a.time = ? AND a.id < ?))');
+      params.push(f.after.time, f.after.time, f.after.id);
     }
     params.push(f.limit);
     return this.#db

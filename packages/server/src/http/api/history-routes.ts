@@ -94,19 +94,31 @@ export function historyRoutes(d: HistoryRouteDeps): ApiRoute[] {
       query: z.object({
         client: z.string().max(200).optional(),
         tool: z.string().max(64).optional(),
+        caller: z.string().max(200).optional(),
+        outcome: z.string().max(64).optional(),
         since: z.string().max(40).optional(),
+        until: z.string().max(40).optional(),
         limit: Limit.default(100),
-        cursor: z.string().max(40).optional().describe('reserved: every answer is one page today'),
+        cursor: z.string().max(64).optional().describe('next_cursor of the previous page'),
       }),
       response: z.object({ rows: z.array(z.unknown()), next_cursor: z.string().nullable() }),
       handler: async ({ query, caller, signal }) => {
         const r = (await callTool(
           d.operations,
           'get_audit_log',
-          defined({ client_id: query.client, tool: query.tool, since: query.since, limit: query.limit }),
+          defined({
+            client_id: query.client,
+            tool: query.tool,
+            caller: query.caller,
+            outcome: query.outcome,
+            since: query.since,
+            until: query.until,
+            limit: query.limit,
+            cursor: query.cursor,
+          }),
           { caller, signal },
-        )) as { entries: unknown[] };
-        return { rows: r.entries, next_cursor: null };
+        )) as { entries: unknown[]; next_cursor: string | null };
+        return { rows: r.entries, next_cursor: r.next_cursor };
       },
     }),
     apiRoute({

@@ -6,27 +6,42 @@ import { AuditRecordResult } from './result-schemas.ts';
 export const auditTools = [
   defineTool({
     name: 'get_audit_log',
-    description: 'Recent audit entries (who ran which tool on which client), newest first.',
+    description:
+      'Audit entries (who ran which tool on which client, with what outcome), newest first, a page at a time: pass next_cursor back as cursor for the next.',
     input: z.object({
       client_id: z.string().min(1).max(200).optional(),
       tool: z.string().max(64).optional(),
-      since: z.string().max(40).optional().describe('ISO 8601 time'),
+      caller: z.string().max(200).optional(),
+      outcome: z.string().max(64).optional().describe('OK or an error code, e.g. PATH_DENIED'),
+      since: z.string().max(40).optional().describe('ISO 8601 time, inclusive'),
+      until: z.string().max(40).optional().describe('ISO 8601 time, exclusive'),
       limit: z.number().int().min(1).max(1000).default(100),
+      cursor: z.string().max(64).optional().describe('next_cursor of the previous page'),
     }),
-    result: z.object({ entries: z.array(AuditRecordResult), count: z.number().int() }),
+    result: z.object({
+      entries: z.array(AuditRecordResult),
+      count: z.number().int(),
+      next_cursor: z.string().nullable(),
+    }),
     errors: [],
-    handler: async ({ client_id, tool, since, limit }, ctx) => {
-      const sinceMs = since === undefined ? undefined : Date.parse(since);
-      if (sinceMs !== undefined && Number.isNaN(sinceMs)) {
-        throw new ReachError('INVALID_ARGUMENT', `since: not an ISO 8601 time: ${since}`);
-      }
-      const entries = ctx.services.audit.query({
+    handler: async ({ client_id, tool, caller, outcome, since, until, limit, cursor }, ctx) => {
+      const page = ctx.services.audit.page({
         ...(client_id === undefined ? {} : { client: client_id }),
         ...(tool === undefined ? {} : { tool }),
-        ...(sinceMs === undefined ? {} : { since: sinceMs }),
+        ...(caller === undefined ? {} : { caller }),
+        ...(outcome === undefined ? {} : { outcome }),
+        ...(since === undefined ? {} : { since: isoMs('since', since) }),
+        ...(until === undefined ? {} : { until: isoMs('until', until) }),
+        ...(cursor === undefined ? {} : { cursor }),
         limit,
       });
-      return { entries, count: entries.length };
+      return { entries: page.entries, count: page.entries.length, next_cursor: page.next_cursor };
     },
   }),
 ];
+
+function isoMs(name: string, value: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new ReachError('INVALID_ARGUMENT', `${name}: not an ISO 8601 time: ${value}`);
+  return ms;
+}
