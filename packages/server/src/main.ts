@@ -307,6 +307,7 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       maxPerClient: config.terminalMaxPerClient,
       idleTimeoutMs: config.terminalIdleTimeoutS * 1000,
       recordingRetentionDays: config.recordingRetentionDays,
+      recordingMaxBytes: config.recordingMaxMib * 1024 * 1024,
       record: (r) => ops.operations.record(r),
       log: log.child({ component: 'terminal' }),
     });

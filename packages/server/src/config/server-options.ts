@@ -266,6 +266,15 @@ export const SERVER_OPTIONS = {
     help: 'terminal recordings (asciicast files) older than this many days are deleted; 0: kept forever',
     group: 'storage',
   },
+  recordingMaxMib: {
+    flag: 'recording-max-mib',
+    env: 'RECORDING_MAX_MIB',
+    arg: 'N',
+    type: z.coerce.number().int().min(1).max(16_384),
+    default: '64',
+    help: 'a terminal recording stops at this size (a marker says so; the session goes on)',
+    group: 'storage',
+  },
   metricsRetentionDays: {
     flag: 'metrics-retention-days',
     env: 'METRICS_RETENTION_DAYS',

@@ -24,12 +24,15 @@ export class AsciicastRecorder {
   readonly #out: WriteStream;
   readonly #started: number;
   readonly #decoder = new TextDecoder('utf-8');
+  readonly #maxBytes: number;
   #closed = false;
+  #truncated = false;
   #bytes = 0;
 
-  private constructor(out: WriteStream, started: number) {
+  private constructor(out: WriteStream, started: number, maxBytes: number) {
     this.#out = out;
     this.#started = started;
+    this.#maxBytes = maxBytes;
   }
 
   /** Creates `file` (and its directory, mode 0700; the file 0600) and writes the header. */
@@ -37,11 +40,12 @@ export class AsciicastRecorder {
     file: string,
     header: AsciicastHeader,
     now = performance.now(),
+    maxBytes = Number.POSITIVE_INFINITY,
   ): Promise<AsciicastRecorder> {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
     await once(out, 'open');
-    const rec = new AsciicastRecorder(out, now);
+    const rec = new AsciicastRecorder(out, now, maxBytes);
     rec.#line({ version: 2, ...header });
     return rec;
   }
@@ -49,6 +53,11 @@ export class AsciicastRecorder {
   /** Bytes written so far (header included). */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** The size cap was reached: a marker event says so and nothing more is recorded. */
+  get truncated(): boolean {
+    return this.#truncated;
   }
 
   output(data: Uint8Array, now = performance.now()): void {
@@ -70,14 +79,25 @@ export class AsciicastRecorder {
   }
 
   #event(now: number, kind: 'o' | 'r', data: string): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#truncated) return;
     // Microsecond resolution, as asciinema writes it.
     const t = Math.round(Math.max(0, now - this.#started) * 1000) / 1e6;
-    this.#line([t, kind, data]);
+    const text = `${JSON.stringify([t, kind, data])}\n`;
+    // A session that prints without end (`yes`, a log tail) must not fill the server's disk: past
+    // the cap one marker event (asciicast's "m") says where recording stopped; the session goes on.
+    if (this.#bytes + Buffer.byteLength(text) > this.#maxBytes) {
+      this.#truncated = true;
+      this.#line([t, 'm', `reach: recording stopped at ${this.#maxBytes} bytes; the session went on`]);
+      return;
+    }
+    this.#write(text);
   }
 
   #line(value: unknown): void {
-    const text = `${JSON.stringify(value)}\n`;
+    this.#write(`${JSON.stringify(value)}\n`);
+  }
+
+  #write(text: string): void {
     this.#bytes += Buffer.byteLength(text);
     this.#out.write(text);
   }

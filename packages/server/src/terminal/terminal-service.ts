@@ -34,6 +34,8 @@ export interface TerminalServiceDeps {
   idleTimeoutMs: number;
   /** Recordings older than this are deleted (at start and hourly); 0: kept forever. */
   recordingRetentionDays: number;
+  /** A recording stops (with a marker event) at this size; the session goes on. */
+  recordingMaxBytes: number;
   /** The operations layer: `terminal_open` goes to command history and the audit log. */
   record(record: OperationRecord): void;
   log: Logger;
@@ -141,13 +143,18 @@ export class TerminalService {
       const { ready, rest } = await awaitReady(channel, decoder, signal);
       args.shell = ready.shell;
       const id = `${Date.now()}-${randomBytes(4).toString('hex')}`;
-      const recorder = await AsciicastRecorder.create(this.recordings.fileFor(uuid, id), {
-        width: size.cols,
-        height: size.rows,
-        timestamp: Math.floor(Date.now() / 1000),
-        env: { TERM: 'xterm-256color', SHELL: ready.shell },
-        reach_caller: caller,
-      });
+      const recorder = await AsciicastRecorder.create(
+        this.recordings.fileFor(uuid, id),
+        {
+          width: size.cols,
+          height: size.rows,
+          timestamp: Math.floor(Date.now() / 1000),
+          env: { TERM: 'xterm-256color', SHELL: ready.shell },
+          reach_caller: caller,
+        },
+        performance.now(),
+        this.#d.recordingMaxBytes,
+      );
       const sessionLog = this.#d.log.child({ terminal: id, client: uuid });
       let idle: NodeJS.Timeout | undefined;
       const idleMs = this.#d.idleTimeoutMs;
