@@ -16,7 +16,13 @@
  * the compile cache, a fresh one per run filled by the client's --init); `--entry src` starts
  * `src/bin.ts` directly instead, which is what the soak measured before those commands existed.
  *
- * Flags: --minutes M (20), --warmup M (10), --sample S (10), --heap-snapshots DIR, --entry installed|src.
+ * With `--memory-breakdown` both processes run with their inspector on loopback and every sample
+ * also reads `process.memoryUsage()` from each (no snapshot, no forced collection): the slopes of
+ * V8's committed heap, external memory and the rest of RSS (native allocations, code, stacks) say
+ * where growth is, which a heap snapshot of live objects cannot.
+ *
+ * Flags: --minutes M (20), --warmup M (10), --sample S (10), --heap-snapshots DIR, --entry installed|src,
+ * --memory-breakdown.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +39,7 @@ import {
   startHttpServer,
 } from '../packages/server/test/mcp/harness.ts';
 import { heapGrowth, summarizeHeapSnapshot, writeHeapSnapshot } from './lib/heap-snapshot.ts';
-import { inspectorUrl } from './lib/inspector-gc.ts';
+import { inspectorEvaluate, inspectorUrl } from './lib/inspector-gc.ts';
 import { percentile } from './lib/measure.ts';
 
 const { values } = parseArgs({
@@ -43,6 +49,7 @@ const { values } = parseArgs({
     sample: { type: 'string', default: '10' },
     'heap-snapshots': { type: 'string' },
     entry: { type: 'string', default: 'installed' },
+    'memory-breakdown': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
@@ -55,7 +62,8 @@ const snapshotDir = values['heap-snapshots'];
 const installed = values.entry !== 'src';
 const work = mkdtempSync(join(tmpdir(), 'reach-soak-'));
 const env: Record<string, string> = { REACH_COMPILE_CACHE: join(work, 'compile-cache') };
-if (snapshotDir) env.NODE_OPTIONS = '--inspect=127.0.0.1:0';
+const breakdown = values['memory-breakdown'];
+if (snapshotDir || breakdown) env.NODE_OPTIONS = '--inspect=127.0.0.1:0';
 /** A server, a client and an MCP session with that client selected. */
 const startPair = async () => {
   const server = await startHttpServer({ apiKey: API_KEY, env, ...(installed && { bin: SERVER_LAUNCHER }) });
@@ -124,6 +132,25 @@ let errors = 0;
 const firstErrors: string[] = [];
 const perMinute: number[][] = [];
 const samples: Array<{ t: number; server: number; client: number }> = [];
+/** MiB: V8's committed heap, its live part, external (Buffers outside the heap), RSS minus both. */
+type Breakdown = { t: number; heapTotal: number; heapUsed: number; external: number; rest: number };
+const parts: Record<'server' | 'client', Breakdown[]> = { server: [], client: [] };
+const MiB = 1024 * 1024;
+const readBreakdown = async (name: 'server' | 'client', t: number): Promise<string> => {
+  const proc = name === 'server' ? server : agent;
+  const url = inspectorUrl(proc.logs.raw.join('\n'));
+  if (!url) return `${name}: no inspector URL`;
+  const m = await inspectorEvaluate<NodeJS.MemoryUsage>(url, 'process.memoryUsage()');
+  const b = {
+    t,
+    heapTotal: m.heapTotal / MiB,
+    heapUsed: m.heapUsed / MiB,
+    external: m.external / MiB,
+    rest: (m.rss - m.heapTotal - m.external) / MiB,
+  };
+  parts[name].push(b);
+  return `${name} heap ${b.heapTotal.toFixed(1)} (live ${b.heapUsed.toFixed(1)}) ext ${b.external.toFixed(1)} rest ${b.rest.toFixed(1)}`;
+};
 
 const call = async (name: string, args: Record<string, unknown>) => {
   const r = await mcp
@@ -144,8 +171,11 @@ const sampler = setInterval(async () => {
   const t = (performance.now() - started) / 60_000;
   const [s, c] = await Promise.all([rssKiB(server.proc.pid ?? 0), rssKiB(agent.proc.pid ?? 0)]);
   samples.push({ t, server: s / 1024, client: c / 1024 });
+  const detail = breakdown
+    ? `  |  ${(await Promise.all([readBreakdown('server', t), readBreakdown('client', t)].map((p) => p.catch((e: Error) => e.message)))).join('  |  ')}`
+    : '';
   say(
-    `t=${t.toFixed(1)} min  server ${(s / 1024).toFixed(1)} MiB  client ${(c / 1024).toFixed(1)} MiB  calls ${calls}  errors ${errors}`,
+    `t=${t.toFixed(1)} min  server ${(s / 1024).toFixed(1)} MiB  client ${(c / 1024).toFixed(1)} MiB  calls ${calls}  errors ${errors}${detail}`,
   );
 }, sampleS * 1000);
 
@@ -199,6 +229,17 @@ say(
 say(
   `  client ${clientSlope.toFixed(1)} MiB/h  (${after[0]?.client.toFixed(1)} → ${last?.client.toFixed(1)} MiB)  ${verdict(clientSlope <= 5)}`,
 );
+if (breakdown) {
+  say(`where RSS moved after the warm-up (MiB/h; "rest" is RSS outside V8's heap and external memory):`);
+  for (const name of ['server', 'client'] as const) {
+    const pts = parts[name].filter((b) => b.t >= warmupMin);
+    const of = (k: 'heapTotal' | 'heapUsed' | 'external' | 'rest') =>
+      slope(pts.map((b) => ({ t: b.t, y: b[k] }))).toFixed(1);
+    say(
+      `  ${name}: heap committed ${of('heapTotal')}  heap live ${of('heapUsed')}  external ${of('external')}  rest ${of('rest')}`,
+    );
+  }
+}
 say(`idle RSS after start-up: server ${idle.server.toFixed(1)} MiB  client ${idle.client.toFixed(1)} MiB`);
 say(
   `client RSS at the end: ${last?.client.toFixed(1)} MiB (target ≤ 80 MiB)  ${verdict((last?.client ?? Number.POSITIVE_INFINITY) <= 80)}`,

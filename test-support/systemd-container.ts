@@ -28,8 +28,15 @@ export function podmanEnv(): NodeJS.ProcessEnv {
 }
 
 /** Why containers cannot run here, or undefined when they can. */
-export function systemdContainerUnavailable(): string | undefined {
+export function systemdContainerUnavailable(mounts: readonly string[] = []): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root';
+  // podman's systemd mode mounts a tmpfs over these, hiding a bind mount of the same path: a
+  // checkout under /tmp would give units an ExecStart that does not exist inside (status 203).
+  const hidden = mounts.find((m) =>
+    ['/tmp', '/run', '/var/lib/journal'].some((t) => m === t || m.startsWith(`${t}/`)),
+  );
+  if (hidden)
+    return `${hidden} is under a path podman's systemd mode hides (/tmp, /run): run from a checkout elsewhere`;
   for (const tool of ['podman', 'debootstrap']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
   }

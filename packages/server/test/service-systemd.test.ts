@@ -19,7 +19,7 @@ const REPO = realpathSync(join(import.meta.dirname, '../../..'));
 const NODE = realpathSync(process.execPath);
 const SERVER = join(REPO, 'packages/server/src/bin.ts');
 const CLIENT = join(REPO, 'packages/client/src/bin.ts');
-const unavailable = systemdContainerUnavailable();
+const unavailable = systemdContainerUnavailable([REPO, NODE]);
 
 async function health(port: number): Promise<{ online: number } | undefined> {
   const r = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
