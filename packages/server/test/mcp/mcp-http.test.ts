@@ -94,8 +94,9 @@ describe('MCP over Streamable HTTP, real server and clients', () => {
     // and the four idempotency_key parameters ~700; the five job_* tools and run_command's wait
     // ~2,450 (job_wait 641 of them); run_on_clients ~1,450; paging list_clients and find_client
     // (online_only, limit, cursor) ~270; `execution.taskSupport` on run_command/run_on_clients 78;
-    // update_clients and update_status ~1,150.
-    assert.ok(bytes < 21_000, `tools/list is ${bytes} bytes`);
+    // update_clients and update_status ~1,150; get_audit_log's caller/outcome/until/cursor
+    // filters and next_cursor ~300 (20,978 bytes measured with them).
+    assert.ok(bytes < 21_500, `tools/list is ${bytes} bytes`);
   });
 
   test('list_clients and describe_client show identity derived from the handshake', async () => {

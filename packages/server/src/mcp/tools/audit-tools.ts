@@ -6,17 +6,16 @@ import { AuditRecordResult } from './result-schemas.ts';
 export const auditTools = [
   defineTool({
     name: 'get_audit_log',
-    description:
-      'Audit entries (who ran which tool on which client, with what outcome), newest first, a page at a time: pass next_cursor back as cursor for the next.',
+    description: 'Audit entries (who ran which tool on which client), newest first; cursor: next_cursor.',
     input: z.object({
       client_id: z.string().min(1).max(200).optional(),
       tool: z.string().max(64).optional(),
       caller: z.string().max(200).optional(),
-      outcome: z.string().max(64).optional().describe('OK or an error code, e.g. PATH_DENIED'),
-      since: z.string().max(40).optional().describe('ISO 8601 time, inclusive'),
-      until: z.string().max(40).optional().describe('ISO 8601 time, exclusive'),
+      outcome: z.string().max(64).optional().describe('OK or an error code'),
+      since: z.string().max(40).optional().describe('ISO 8601 time'),
+      until: z.string().max(40).optional(),
       limit: z.number().int().min(1).max(1000).default(100),
-      cursor: z.string().max(64).optional().describe('next_cursor of the previous page'),
+      cursor: z.string().max(64).optional(),
     }),
     result: z.object({
       entries: z.array(AuditRecordResult),
