@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -57,6 +57,18 @@ describe('SSH sessions through MCP, the server, the tunnel and the client to a r
     );
     await eventually(async () => ((await ok(mcp, 'list_clients')).online_count === 1 ? true : undefined));
     await ok(mcp, 'select_client', { client_id: 'jumpbox' });
+  });
+
+  // Once in ~10 runs on a loaded CI machine the big-output test saw the link end and the client
+  // go offline; what both processes logged last says why, next time it happens.
+  afterEach((t) => {
+    // `passed` is on Node 24's TestContext; @types/node does not declare it yet.
+    if ((t as { passed?: boolean }).passed !== false) return;
+    const tail = (p: { logs: { raw: string[] } } | undefined) => p?.logs.raw.slice(-20).join('\n') ?? '';
+    console.error(
+      `--- ${t.name}: client (exit ${agent?.proc.exitCode} ${agent?.proc.signalCode})\n${tail(agent)}`,
+    );
+    console.error(`--- server\n${tail(server)}`);
   });
 
   after(async () => {
