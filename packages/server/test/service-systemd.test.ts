@@ -125,6 +125,9 @@ describe('services under a real systemd', { skip: unavailable ?? false, timeout:
     assert.match(await box.exec(['stat', '-c', '%U', '/var/lib/reach-server/authorized_keys']), /^reach$/m);
     assert.match(await box.exec([NODE, CLIENT, '--install-service', '--system', '--config', cfg]), /started/);
     await until('the client online', async () => ((await health(httpPort))?.online === 1 ? true : undefined));
+    // The running agent has the young-generation cap its unit gives a node-run client.
+    const agentPid = (await box.exec(['systemctl', 'show', '-p', 'MainPID', '--value', 'reach'])).trim();
+    assert.match(await box.exec(['cat', `/proc/${agentPid}/cmdline`]), /--max-semi-space-size=1/);
 
     // Killed outright: systemd starts it again (Restart=on-failure) and the client comes back.
     await box.exec(['systemctl', 'kill', '-s', 'KILL', 'reach-mcp']);
