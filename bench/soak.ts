@@ -22,8 +22,8 @@
  * where growth is, which a heap snapshot of live objects cannot.
  *
  * Flags: --minutes M (20), --warmup M (10), --sample S (10), --heap-snapshots DIR, --entry installed|src,
- * --memory-breakdown, --client-node-options=… (V8 flags for the client only, e.g. to compare heap
- * sizing side by side with a run without them).
+ * --memory-breakdown, --client-node-options=… and --server-node-options=… (V8 flags for one of the
+ * two processes, e.g. to compare heap sizing side by side with a run without them).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,7 @@ const { values } = parseArgs({
     entry: { type: 'string', default: 'installed' },
     'memory-breakdown': { type: 'boolean', default: false },
     'client-node-options': { type: 'string', default: '' },
+    'server-node-options': { type: 'string', default: '' },
   },
 });
 const minutes = Number(values.minutes);
@@ -68,7 +69,12 @@ const breakdown = values['memory-breakdown'];
 if (snapshotDir || breakdown) env.NODE_OPTIONS = '--inspect=127.0.0.1:0';
 /** A server, a client and an MCP session with that client selected. */
 const startPair = async () => {
-  const server = await startHttpServer({ apiKey: API_KEY, env, ...(installed && { bin: SERVER_LAUNCHER }) });
+  const serverOptions = [env.NODE_OPTIONS, values['server-node-options']].filter(Boolean).join(' ');
+  const server = await startHttpServer({
+    apiKey: API_KEY,
+    env: serverOptions ? { ...env, NODE_OPTIONS: serverOptions } : env,
+    ...(installed && { bin: SERVER_LAUNCHER }),
+  });
   const clientOptions = [env.NODE_OPTIONS, values['client-node-options']].filter(Boolean).join(' ');
   const agent = await startClient(server, {
     displayName: 'soak',
@@ -112,6 +118,7 @@ const idle = {
 };
 say(`entry: ${installed ? 'installed commands (bin/*.mjs, compile cache)' : 'src/bin.ts'}`);
 if (values['client-node-options']) say(`client NODE_OPTIONS: ${values['client-node-options']}`);
+if (values['server-node-options']) say(`server NODE_OPTIONS: ${values['server-node-options']}`);
 say(`idle RSS after start-up: server ${idle.server.toFixed(1)} MiB  client ${idle.client.toFixed(1)} MiB`);
 const snapshots: Record<string, string[]> = { server: [], client: [] };
 /** Writes one snapshot of each process into snapshotDir, named by `label`. */
