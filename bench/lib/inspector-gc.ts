@@ -9,61 +9,50 @@ export function inspectorUrl(stderr: string): string | undefined {
   return INSPECTOR_URL.exec(stderr)?.[1];
 }
 
-/** Sends `HeapProfiler.collectGarbage` and resolves once the process has answered. */
-export function collectGarbage(url: string, timeoutMs = 10_000): Promise<void> {
+/** One inspector protocol call: resolves with its `result`, rejects on an error or no answer. */
+function inspectorCall(url: string, method: string, params: object, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     const timer = setTimeout(() => {
       ws.close();
       reject(new Error(`no answer from the inspector within ${timeoutMs} ms`));
     }, timeoutMs);
-    const finish = (err?: Error): void => {
+    const finish = (err: Error | undefined, result?: unknown): void => {
       clearTimeout(timer);
       ws.close();
       if (err) reject(err);
-      else resolve();
+      else resolve(result);
     };
-    ws.addEventListener('open', () =>
-      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })),
-    );
+    ws.addEventListener('open', () => ws.send(JSON.stringify({ id: 1, method, params })));
     ws.addEventListener('message', (event) => {
-      const reply = JSON.parse(String(event.data)) as { id?: number; error?: { message: string } };
+      const reply = JSON.parse(String(event.data)) as {
+        id?: number;
+        error?: { message: string };
+        result?: unknown;
+      };
       if (reply.id !== 1) return;
-      finish(reply.error ? new Error(reply.error.message) : undefined);
+      finish(reply.error ? new Error(reply.error.message) : undefined, reply.result);
     });
     ws.addEventListener('error', () => finish(new Error(`inspector WebSocket ${url} failed`)));
   });
 }
 
+/** Sends `HeapProfiler.collectGarbage` and resolves once the process has answered. */
+export async function collectGarbage(url: string, timeoutMs = 10_000): Promise<void> {
+  await inspectorCall(url, 'HeapProfiler.collectGarbage', {}, timeoutMs);
+}
+
 /** Evaluates `expression` in another process's main context (inspector `Runtime.evaluate`), by value. */
-export function inspectorEvaluate<T>(url: string, expression: string, timeoutMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const timer = setTimeout(() => {
-      ws.close();
-      reject(new Error(`no answer from the inspector within ${timeoutMs} ms`));
-    }, timeoutMs);
-    ws.addEventListener('open', () =>
-      ws.send(
-        JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }),
-      ),
-    );
-    ws.addEventListener('message', (event) => {
-      const reply = JSON.parse(String(event.data)) as {
-        id?: number;
-        error?: { message: string };
-        result?: { result?: { value?: unknown }; exceptionDetails?: { text: string } };
-      };
-      if (reply.id !== 1) return;
-      clearTimeout(timer);
-      ws.close();
-      const failure = reply.error?.message ?? reply.result?.exceptionDetails?.text;
-      if (failure) reject(new Error(failure));
-      else resolve(reply.result?.result?.value as T);
-    });
-    ws.addEventListener('error', () => {
-      clearTimeout(timer);
-      reject(new Error(`inspector WebSocket ${url} failed`));
-    });
-  });
+export async function inspectorEvaluate<T>(url: string, expression: string, timeoutMs = 10_000): Promise<T> {
+  const r = (await inspectorCall(
+    url,
+    'Runtime.evaluate',
+    { expression, returnByValue: true },
+    timeoutMs,
+  )) as {
+    result?: { value?: unknown };
+    exceptionDetails?: { text: string };
+  };
+  if (r.exceptionDetails) throw new Error(r.exceptionDetails.text);
+  return r.result?.value as T;
 }
