@@ -8,13 +8,7 @@ import { describe, test } from 'node:test';
 import { realSystemOps, type SystemOps } from '@reach/protocol/node';
 import { main } from '../main.ts';
 import { renderClientUnit, windowsTaskArgs } from './client-unit.ts';
-import {
-  CLIENT_V8_FLAGS,
-  clientUnitPath,
-  currentClientCommand,
-  installClientService,
-  uninstallClientService,
-} from './install-client-service.ts';
+import { clientUnitPath, installClientService, uninstallClientService } from './install-client-service.ts';
 
 function recordingOps(over: Partial<SystemOps> = {}): SystemOps & { calls: string[] } {
   const calls: string[] = [];
@@ -74,25 +68,6 @@ describe('client service units', () => {
         '"C:\\Program Files\\Reach\\reach.exe" --config C:\\Users\\me\\.reach',
       ],
     );
-  });
-});
-
-describe('the command a unit runs', () => {
-  test('node-run: node, the young-generation cap, its own flags, the script; never twice', () => {
-    assert.deepEqual(currentClientCommand(['/usr/bin/node', 'bin/reach.mjs'], [], '/usr/bin/node'), [
-      '/usr/bin/node',
-      ...CLIENT_V8_FLAGS,
-      join(process.cwd(), 'bin/reach.mjs'),
-    ]);
-    assert.deepEqual(
-      currentClientCommand(['/n', '/r/reach.mjs'], ['--max-semi-space-size=4', '--no-warnings'], '/n'),
-      ['/n', '--max-semi-space-size=4', '--no-warnings', '/r/reach.mjs'],
-      "the operator's own setting wins",
-    );
-  });
-
-  test('a single executable runs as itself (its flags are baked into it)', () => {
-    assert.deepEqual(currentClientCommand(['/opt/reach', '/opt/reach'], [], '/opt/reach'), ['/opt/reach']);
   });
 });
 

@@ -2,7 +2,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import { pathExists, runOrThrow, type SystemOps, writeFileReplacing } from '@reach/protocol/node';
+import {
+  pathExists,
+  runOrThrow,
+  type SystemOps,
+  serviceCommand,
+  writeFileReplacing,
+} from '@reach/protocol/node';
 import { CLIENT_UNIT_NAME, renderClientUnit, windowsTaskArgs } from './client-unit.ts';
 
 export const WINDOWS_TASK_NAME = 'Reach';
@@ -38,30 +44,9 @@ export function clientUnitPath(o: Pick<ClientServiceOptions, 'scope' | 'homedir'
   return join(config, 'systemd', 'user', CLIENT_UNIT_NAME);
 }
 
-/**
- * V8's young generation capped at 1 MiB semi-spaces for the long-running agent. Measured side by
- * side (bench:soak --memory-breakdown, 14–15 min, ~80,000 calls each, same machine, same time):
- * without it the client's committed heap grew to 91+ MiB around 22 MiB of live objects and its
- * RSS went 142.6 → 207.0 MiB after the warm-up (+231 MiB/h); with it, 118.6 → 115.1 MiB (−21 MiB/h),
- * heap committed ~27 MiB, run_command p50 10.3 vs 10.2 ms, p99 lower (23–29 vs 30–35 ms). The
- * single executables carry the same flag in their execArgv (scripts/release.ts).
- */
-export const CLIENT_V8_FLAGS = ['--max-semi-space-size=1'] as const;
-
-/**
- * The command that runs this very client: the executable itself, or node and its script. A
- * node-run client's unit gets CLIENT_V8_FLAGS unless its own command line already sets them.
- */
-export function currentClientCommand(
-  argv: readonly string[] = process.argv,
-  execArgv: readonly string[] = process.execArgv,
-  execPath: string = process.execPath,
-): string[] {
-  const script = argv[1];
-  const isSea = script === undefined || resolve(script) === execPath;
-  if (isSea) return [execPath];
-  const flags = CLIENT_V8_FLAGS.filter((f) => !execArgv.some((a) => a.split('=')[0] === f.split('=')[0]));
-  return [execPath, ...flags, ...execArgv, resolve(script)];
+/** The command that runs this very client (with SERVICE_V8_FLAGS when node runs it). */
+export function currentClientCommand(): string[] {
+  return serviceCommand();
 }
 
 /**

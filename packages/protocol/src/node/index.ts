@@ -43,6 +43,7 @@ export {
 export { type PeerOverStreamOptions, peerOverStream } from './peer-over-stream.ts';
 export { type PresignedRequest, presignedRequest } from './presigned-http.ts';
 export { type VerifiedRelease, verifyReleaseManifest } from './release-signature.ts';
+export { SERVICE_V8_FLAGS, serviceCommand } from './service-command.ts';
 export { SSH_ALGORITHMS, sshAlgorithms } from './ssh-algorithms.ts';
 export { STALE_AFTER_MS, sweepStalePartials } from './stale-partials.ts';
 export { pathExists, realSystemOps, runOrThrow, type SystemOps, writeFileReplacing } from './system-ops.ts';
