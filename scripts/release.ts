@@ -18,6 +18,7 @@ import {
   SUMS_FILE,
   sha256Sums,
 } from '@reach/protocol';
+import { SERVICE_V8_FLAGS } from '@reach/protocol/node';
 import { readSecretKeyFile, signReleaseDir } from '../packages/server/src/releases/release-sign.ts';
 import { BINS, buildSeaBundle, REPO, readPackage } from './build/bundles.ts';
 import { makeArchive } from './release/archives.ts';
@@ -92,9 +93,10 @@ try {
   for (const bin of BINS) {
     const main = join(work, `${bin.name}.cjs`);
     await buildSeaBundle(bin, main);
-    // The client idles for months: a 1 MiB young generation (V8's default grows it to 16 MiB)
-    // took its idle RSS from 97 to 91 MiB (bench:release); the server keeps V8's defaults.
-    const execArgv = bin.name === 'reach' ? ['--max-semi-space-size=1'] : [];
+    // Both run for months: a 1 MiB young generation (V8's default grows it to 16 MiB) took the
+    // client's idle RSS from 97 to 91 MiB (bench:release) and kept a busy client and server flat in
+    // bench:soak (SERVICE_V8_FLAGS says by how much); units started with node get the same flags.
+    const execArgv = [...SERVICE_V8_FLAGS];
     const native = join(work, `${bin.name}-native.blob`);
     await makeBlob({
       main,

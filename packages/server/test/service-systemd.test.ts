@@ -92,6 +92,8 @@ describe('services under a real systemd', { skip: unavailable ?? false, timeout:
     assert.equal(delivered, 200);
     const uid = (await box.exec(['id', '-u', 'reach'])).trim();
     const pid = (await box.exec(['systemctl', 'show', '-p', 'MainPID', '--value', 'reach-mcp'])).trim();
+    // node runs the server with the service V8 flags its unit was given (serviceCommand).
+    assert.match(await box.exec(['cat', `/proc/${pid}/cmdline`]), /--max-semi-space-size=1/);
     assert.match(await box.exec(['cat', `/proc/${pid}/status`]), new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
     const exposure = /Overall exposure level for reach-mcp\.service: ([\d.]+)/.exec(
       await box.exec(['systemd-analyze', 'security', 'reach-mcp']),
@@ -125,7 +127,7 @@ describe('services under a real systemd', { skip: unavailable ?? false, timeout:
     assert.match(await box.exec(['stat', '-c', '%U', '/var/lib/reach-server/authorized_keys']), /^reach$/m);
     assert.match(await box.exec([NODE, CLIENT, '--install-service', '--system', '--config', cfg]), /started/);
     await until('the client online', async () => ((await health(httpPort))?.online === 1 ? true : undefined));
-    // The running agent has the young-generation cap its unit gives a node-run client.
+    // The agent too (its unit comes from the same serviceCommand).
     const agentPid = (await box.exec(['systemctl', 'show', '-p', 'MainPID', '--value', 'reach'])).trim();
     assert.match(await box.exec(['cat', `/proc/${agentPid}/cmdline`]), /--max-semi-space-size=1/);
 

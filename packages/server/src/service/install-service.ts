@@ -3,7 +3,13 @@ import { accessSync, constants } from 'node:fs';
 import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import { pathExists, runOrThrow, type SystemOps, writeFileReplacing } from '@reach/protocol/node';
+import {
+  pathExists,
+  runOrThrow,
+  type SystemOps,
+  serviceCommand,
+  writeFileReplacing,
+} from '@reach/protocol/node';
 import { loadServerConfig } from '../config/server-config.ts';
 import { parseEnvFile, secretsIn } from './env-file.ts';
 import { renderServerEnvTemplate } from './server-env-template.ts';
@@ -44,11 +50,9 @@ export interface InstallDeps {
 
 export const UNIT_DIR = '/etc/systemd/system';
 
-/** The command that runs this very server: the executable itself, or node and its script. */
+/** The command that runs this very server (with SERVICE_V8_FLAGS when node runs it). */
 export function currentServerCommand(): string[] {
-  const script = process.argv[1];
-  const isSea = script === undefined || resolve(script) === process.execPath;
-  return isSea ? [process.execPath] : [process.execPath, ...process.execArgv, resolve(script)];
+  return serviceCommand();
 }
 
 /**
