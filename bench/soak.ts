@@ -67,18 +67,21 @@ const work = mkdtempSync(join(tmpdir(), 'reach-soak-'));
 const env: Record<string, string> = { REACH_COMPILE_CACHE: join(work, 'compile-cache') };
 const breakdown = values['memory-breakdown'];
 if (snapshotDir || breakdown) env.NODE_OPTIONS = '--inspect=127.0.0.1:0';
+/** `env` with one process's own V8 flags (--server-node-options / --client-node-options) added. */
+const envWith = (extra: string | undefined): Record<string, string> => {
+  const options = [env.NODE_OPTIONS, extra].filter(Boolean).join(' ');
+  return options ? { ...env, NODE_OPTIONS: options } : env;
+};
 /** A server, a client and an MCP session with that client selected. */
 const startPair = async () => {
-  const serverOptions = [env.NODE_OPTIONS, values['server-node-options']].filter(Boolean).join(' ');
   const server = await startHttpServer({
     apiKey: API_KEY,
-    env: serverOptions ? { ...env, NODE_OPTIONS: serverOptions } : env,
+    env: envWith(values['server-node-options']),
     ...(installed && { bin: SERVER_LAUNCHER }),
   });
-  const clientOptions = [env.NODE_OPTIONS, values['client-node-options']].filter(Boolean).join(' ');
   const agent = await startClient(server, {
     displayName: 'soak',
-    env: clientOptions ? { ...env, NODE_OPTIONS: clientOptions } : env,
+    env: envWith(values['client-node-options']),
     ...(installed && { bin: CLIENT_LAUNCHER }),
   });
   await agent.logs.waitFor((l) => l.msg === 'connected to server');

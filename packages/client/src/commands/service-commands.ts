@@ -1,10 +1,9 @@
 import os from 'node:os';
 import { ReachError } from '@reach/protocol';
-import { realSystemOps } from '@reach/protocol/node';
+import { realSystemOps, serviceCommand } from '@reach/protocol/node';
 import { resolveConfigDir } from '../config/load-config.ts';
 import {
   type ClientServiceOptions,
-  currentClientCommand,
   installClientService,
   uninstallClientService,
 } from '../service/install-client-service.ts';
@@ -19,8 +18,7 @@ function serviceOptions(ctx: CommandContext): ClientServiceOptions {
     scope: flags.system === true ? 'system' : 'user',
     start: flags['no-start'] !== true,
     configDir: resolveConfigDir(ctx.sources),
-    command:
-      typeof flags.exec === 'string' ? flags.exec.split(/\s+/).filter(Boolean) : currentClientCommand(),
+    command: typeof flags.exec === 'string' ? flags.exec.split(/\s+/).filter(Boolean) : serviceCommand(),
     homedir: ctx.io.homedir ?? os.homedir(),
     env: ctx.io.env,
     platform: process.platform,

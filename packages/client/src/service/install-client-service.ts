@@ -2,13 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import {
-  pathExists,
-  runOrThrow,
-  type SystemOps,
-  serviceCommand,
-  writeFileReplacing,
-} from '@reach/protocol/node';
+import { pathExists, runOrThrow, type SystemOps, writeFileReplacing } from '@reach/protocol/node';
 import { CLIENT_UNIT_NAME, renderClientUnit, windowsTaskArgs } from './client-unit.ts';
 
 export const WINDOWS_TASK_NAME = 'Reach';
@@ -42,11 +36,6 @@ export function clientUnitPath(o: Pick<ClientServiceOptions, 'scope' | 'homedir'
   if (o.scope === 'system') return join(o.root ?? '/', 'etc/systemd/system', CLIENT_UNIT_NAME);
   const config = o.env.XDG_CONFIG_HOME || join(o.homedir, '.config');
   return join(config, 'systemd', 'user', CLIENT_UNIT_NAME);
-}
-
-/** The command that runs this very client (with SERVICE_V8_FLAGS when node runs it). */
-export function currentClientCommand(): string[] {
-  return serviceCommand();
 }
 
 /**

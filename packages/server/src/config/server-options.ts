@@ -13,6 +13,7 @@ import {
 import { EXCHANGE_OPTIONS } from './exchange-options.ts';
 import { type OptionSpec, Port } from './option-spec.ts';
 import { SSH_OPTIONS } from './ssh-options.ts';
+import { STORAGE_OPTIONS } from './storage-options.ts';
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 /** A comma-separated list (flags repeated or joined by commas); blanks dropped. */
@@ -229,61 +230,7 @@ export const SERVER_OPTIONS = {
     group: 'clients',
     repeatable: true,
   },
-  dataDir: {
-    flag: 'data-dir',
-    env: 'SERVER_HOME',
-    arg: 'DIR',
-    type: z.string().min(1),
-    default: '~/.reach-server',
-    help: 'host key, authorized_keys, reach.db (created owner-only)',
-    group: 'storage',
-    path: true,
-  },
-  auditRetentionDays: {
-    flag: 'audit-retention-days',
-    env: 'AUDIT_RETENTION_DAYS',
-    arg: 'N',
-    type: z.coerce.number().positive().max(36_500),
-    default: '90',
-    help: 'audit log rows older than this many days are deleted',
-    group: 'storage',
-  },
-  commandHistoryRetentionDays: {
-    flag: 'history-retention-days',
-    env: 'HISTORY_RETENTION_DAYS',
-    arg: 'N',
-    type: z.coerce.number().positive().max(36_500),
-    default: '90',
-    help: 'command history rows older than this many days are deleted',
-    group: 'storage',
-  },
-  recordingRetentionDays: {
-    flag: 'recording-retention-days',
-    env: 'RECORDING_RETENTION_DAYS',
-    arg: 'N',
-    type: z.coerce.number().min(0).max(36_500),
-    default: '90',
-    help: 'terminal recordings (asciicast files) older than this many days are deleted; 0: kept forever',
-    group: 'storage',
-  },
-  recordingMaxMib: {
-    flag: 'recording-max-mib',
-    env: 'RECORDING_MAX_MIB',
-    arg: 'N',
-    type: z.coerce.number().int().min(1).max(16_384),
-    default: '64',
-    help: 'a terminal recording stops at this size (a marker says so; the session goes on)',
-    group: 'storage',
-  },
-  metricsRetentionDays: {
-    flag: 'metrics-retention-days',
-    env: 'METRICS_RETENTION_DAYS',
-    arg: 'N',
-    type: z.coerce.number().positive().max(3650),
-    default: '7',
-    help: 'metrics history samples older than this many days are deleted',
-    group: 'storage',
-  },
+  ...STORAGE_OPTIONS,
   metricsIntervalS: {
     flag: 'metrics-interval-s',
     env: 'METRICS_INTERVAL_S',
@@ -301,66 +248,6 @@ export const SERVER_OPTIONS = {
     default: '12',
     help: 'hours a browser sign-in session lasts (sessions live in memory: a restart signs everyone out)',
     group: 'transport',
-  },
-  partialTtlHours: {
-    flag: 'partial-ttl-hours',
-    env: 'PARTIAL_TTL_HOURS',
-    arg: 'H',
-    type: z.coerce.number().min(0).max(8760),
-    default: '168',
-    help: 'resumable download partials are removed this many hours after their last change',
-    group: 'storage',
-  },
-  partialMaxMib: {
-    flag: 'partial-max-mib',
-    env: 'PARTIAL_MAX_MIB',
-    arg: 'N',
-    type: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .max(16 * 1024 * 1024),
-    default: '4096',
-    help: 'MiB resumable partials may take together (oldest removed first)',
-    group: 'storage',
-  },
-  releasesDir: {
-    flag: 'releases-dir',
-    env: 'RELEASES_DIR',
-    arg: 'DIR',
-    type: z.string().min(1).optional(),
-    help: 'client downloads served at /latest and /releases (default <data-dir>/releases)',
-    group: 'storage',
-    path: true,
-  },
-  releasePublicKey: {
-    flag: 'release-public-key',
-    env: 'RELEASE_PUBLIC_KEY',
-    arg: 'FILE',
-    type: z.string().min(1).optional(),
-    help: 'minisign public key that release publish and release list check signatures against (default <data-dir>/release.pub)',
-    group: 'storage',
-    path: true,
-  },
-  releaseUrl: {
-    flag: 'release-url',
-    env: 'RELEASE_URL',
-    arg: 'URL',
-    type: z
-      .url({ protocol: /^https?$/ })
-      .max(2000)
-      .optional(),
-    help: 'base URL clients fetch update executables from over HTTP (…/releases/<v>/<name>); default: over each client’s own SSH link',
-    group: 'storage',
-  },
-  releasesAuth: {
-    flag: 'releases-auth',
-    env: 'RELEASES_AUTH',
-    arg: 'open|api-key',
-    type: z.enum(['open', 'api-key']),
-    default: 'open',
-    help: 'downloads need no API key (binaries are not secrets), or need the key',
-    group: 'storage',
   },
   ...EXCHANGE_OPTIONS,
   webhookUrl: {

@@ -1,12 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ReachError } from '@reach/protocol';
-import { realSystemOps, type SystemOps } from '@reach/protocol/node';
-import {
-  currentServerCommand,
-  INSTALL_DEFAULTS,
-  installServerService,
-  uninstallServerService,
-} from './install-service.ts';
+import { realSystemOps, type SystemOps, serviceCommand } from '@reach/protocol/node';
+import { INSTALL_DEFAULTS, installServerService, uninstallServerService } from './install-service.ts';
 
 export const INSTALL_SERVICE_USAGE = `usage: reach-server install-service [--user NAME] [--data-dir DIR] [--environment-file FILE]
          [--exec "PROGRAM [ARGS]"] [--no-start] [--force] [--webhook-receiver [--receiver-port N]] [--root DIR] [--unit-dir DIR]
@@ -80,8 +75,7 @@ export async function installServiceCommand(
   ) {
     throw new ReachError('INVALID_ARGUMENT', '--receiver-port must be an integer 1-65535');
   }
-  const exec =
-    typeof values.exec === 'string' ? values.exec.split(/\s+/).filter(Boolean) : currentServerCommand();
+  const exec = typeof values.exec === 'string' ? values.exec.split(/\s+/).filter(Boolean) : serviceCommand();
   const user = str('user', INSTALL_DEFAULTS.user);
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user))
     throw new ReachError('INVALID_ARGUMENT', `not a user name: ${user}`);

@@ -3,13 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ReachError } from '@reach/protocol';
-import {
-  pathExists,
-  runOrThrow,
-  type SystemOps,
-  serviceCommand,
-  writeFileReplacing,
-} from '@reach/protocol/node';
+import { pathExists, runOrThrow, type SystemOps, writeFileReplacing } from '@reach/protocol/node';
 import { loadServerConfig } from '../config/server-config.ts';
 import { parseEnvFile, secretsIn } from './env-file.ts';
 import { renderServerEnvTemplate } from './server-env-template.ts';
@@ -49,11 +43,6 @@ export interface InstallDeps {
 }
 
 export const UNIT_DIR = '/etc/systemd/system';
-
-/** The command that runs this very server (with SERVICE_V8_FLAGS when node runs it). */
-export function currentServerCommand(): string[] {
-  return serviceCommand();
-}
 
 /**
  * `reach-server install-service`: a system user, the env file (owner-only, with a new API key when

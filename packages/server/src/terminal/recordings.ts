@@ -63,20 +63,20 @@ export class Recordings {
       let kept = 0;
       for (const name of names) {
         const id = name.endsWith('.cast') ? name.slice(0, -5) : '';
+        if (!RecordingId.safeParse(id).success || this.#live(id)) {
+          kept++;
+          continue;
+        }
         const file = join(dir, name);
-        const s =
-          RecordingId.safeParse(id).success && !this.#live(id)
-            ? await lstat(file).catch(() => undefined)
-            : undefined;
-        if (
+        const s = await lstat(file).catch(() => undefined);
+        const gone =
           s?.isFile() &&
           s.mtimeMs < before &&
           (await unlink(file).then(
             () => true,
             () => false,
-          ))
-        )
-          removed++;
+          ));
+        if (gone) removed++;
         else kept++;
       }
       if (kept === 0) await rmdir(dir).catch(() => {});

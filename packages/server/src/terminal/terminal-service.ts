@@ -102,20 +102,6 @@ export class TerminalService {
         durationMs: Math.round(performance.now() - started),
         result: id === undefined ? null : { id },
       });
-    // Refused here, before a channel is opened, for a client that said it cannot (single
-    // executables, Windows, `terminal: false`); the client would refuse the same way.
-    try {
-      if (!this.#d.capabilities(uuid).includes('terminal'))
-        throw new ReachError('METHOD_NOT_FOUND', 'this client does not offer terminals', {
-          details: { capability: 'terminal' },
-          recoveryHint:
-            'the client lacks the terminal capability (a single executable, Windows, or terminal: false in its config); use run_command',
-        });
-    } catch (err) {
-      const e = toReachError(err);
-      log(e.code);
-      throw e;
-    }
     if (count >= this.#d.maxPerClient) {
       const err = new ReachError('RATE_LIMIT_EXCEEDED', `client already has ${count} open terminals`, {
         details: { limit: this.#d.maxPerClient },
@@ -136,6 +122,14 @@ export class TerminalService {
     let channel: Duplex | undefined;
     try {
       signal.throwIfAborted();
+      // Refused here, before a channel is opened, for a client that said it cannot (single
+      // executables, Windows, `terminal: false`); the client would refuse the same way.
+      if (!this.#d.capabilities(uuid).includes('terminal'))
+        throw new ReachError('METHOD_NOT_FOUND', 'this client does not offer terminals', {
+          details: { capability: 'terminal' },
+          recoveryHint:
+            'the client lacks the terminal capability (a single executable, Windows, or terminal: false in its config); use run_command',
+        });
       channel = await this.#d.openStream(uuid);
       channel.on('error', () => {});
       const decoder = new TerminalFrameDecoder();
