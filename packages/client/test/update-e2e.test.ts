@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -181,27 +182,65 @@ describe('self-update when the operator locks /releases or serves it elsewhere',
     }
   });
 
-  test("a client set to check on its own schedule updates to its channel's release with no rollout", async () => {
+  test("a client on its own schedule takes its channel's release with no rollout, skips one that rolled back, and each is a webhook", async () => {
+    // The server's webhooks, received on loopback.
+    const events: Array<{ event: string; data: Record<string, unknown> }> = [];
+    const receiver = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        events.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
     const A = launcher('1.0.0');
     // 0.001 h = 3.6 s between checks (the first at a random point of that).
-    const h = await startUpdateHarness(A, { clientEnv: { REACH_UPDATE_CHECK_INTERVAL_H: '0.001' } });
+    const h = await startUpdateHarness(A, {
+      clientEnv: { REACH_UPDATE_CHECK_INTERVAL_H: '0.001' },
+      serverArgs: () => ['--webhook-url', hook],
+    });
+    const channels = join(h.root, 'server', 'releases', 'channels.json');
+    const update = (e: { event: string }) => e.event.startsWith('client.update');
     try {
       await h.startClient();
-      const b = launcher('1.8.0');
-      await h.release('1.8.0', b);
-      await writeFile(join(h.root, 'server', 'releases', 'channels.json'), '{"stable": "1.8.0"}\n');
+      // A release that exits at start-up: rolled back, reported, and not tried again.
+      await h.release('1.9.0', Buffer.from('#!/bin/sh\necho "1.9.0 cannot start" >&2\nexit 3\n'));
+      await writeFile(channels, '{"stable": "1.9.0"}\n');
+      assert.ok(await waitFor(async () => events.some(update), 60_000), 'a webhook for the failed update');
+      // Three more checks' worth of time: still one attempt.
+      await new Promise((r) => setTimeout(r, 11_000));
+      assert.deepEqual(
+        events
+          .filter(update)
+          .map((e) => [e.event, e.data.to, e.data.state, e.data.rollout_id, e.data.trigger]),
+        [['client.update_failed', '1.9.0', 'rolled_back', null, 'schedule']],
+      );
+      assert.match(String(events.find(update)?.data.log_tail), /1\.9\.0 cannot start/);
+      assert.deepEqual(await readFile(h.exe), A);
+      assert.equal(await h.runningVersion(), '1.0.0');
+
+      const b = launcher('2.0.0');
+      await h.release('2.0.0', b);
+      await writeFile(channels, '{"stable": "2.0.0"}\n');
       const versionNow = async () => {
         try {
-          return (await h.runningVersion()) === '1.8.0';
+          return (await h.runningVersion()) === '2.0.0';
         } catch {
           return false; // between the old process and the new one
         }
       };
-      assert.ok(await waitFor(versionNow, 60_000), 'the client updated itself to 1.8.0');
+      assert.ok(await waitFor(versionNow, 60_000), 'the client updated itself to 2.0.0');
       assert.deepEqual(await readFile(h.exe), b);
       assert.deepEqual(await readFile(`${h.exe}.prev`), A);
+      assert.ok(await waitFor(async () => events.filter(update).length === 2, 20_000), 'client.updated sent');
+      const updated = events.filter(update)[1];
+      assert.equal(updated?.event, 'client.updated');
+      assert.deepEqual(updated?.data, { rollout_id: null, trigger: 'schedule', from: '1.0.0', to: '2.0.0' });
     } finally {
       await h.close();
+      receiver.close();
     }
   });
 });

@@ -16,6 +16,13 @@ export const LastUpdate = z.object({
   reason: z.string().max(1024).optional(),
   /** rolled_back: the new version's last output lines (≤ 4 KiB). */
   log_tail: z.string().max(8192).optional(),
+  /**
+   * What started it: `server` (update_apply: a rollout) or `schedule` (the client's own check,
+   * update_check_interval_h). The server sends client.updated / client.update_failed for a
+   * `schedule` one when the client's hello first reports its outcome; a rollout sends its own.
+   * Absent from clients older than this field: treated as `server`.
+   */
+  trigger: z.enum(['server', 'schedule']).optional(),
 });
 export type LastUpdate = z.infer<typeof LastUpdate>;
 

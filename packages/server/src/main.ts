@@ -30,6 +30,7 @@ import { ReleaseStore } from './releases/release-store.ts';
 import { serveReleaseStream } from './releases/release-stream.ts';
 import { releasesDir } from './releases/releases-dir.ts';
 import { RolloutService } from './rollout/rollout-service.ts';
+import { reportScheduledUpdates } from './rollout/scheduled-update-events.ts';
 import { parseMaxStartups } from './ssh/admission.ts';
 import { AUTHORIZED_KEYS_FILE, AuthorizedKeys } from './ssh/authorized-keys.ts';
 import { loadOrCreateHostKey } from './ssh/host-key.ts';
@@ -262,6 +263,10 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     });
     rollouts.restore();
     closers.push(() => rollouts.close());
+    // Updates clients start on their own schedule, which no rollout watches, to the webhooks.
+    closers.push(
+      reportScheduledUpdates({ registry, store, webhooks, log: log.child({ component: 'rollout' }) }),
+    );
     const historyLog = log.child({ component: 'command-history' });
     const commandHistory = new CommandHistoryStore(db, (err) =>
       historyLog.error({ err }, 'history write failed'),

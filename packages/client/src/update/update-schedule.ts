@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { CONTROL_METHODS, LIMITS, LINK, ReachError } from '@reach/protocol';
+import { CONTROL_METHODS, type LastUpdate, LIMITS, LINK, ReachError } from '@reach/protocol';
 import { peerOverStream } from '@reach/protocol/node';
 import type { Logger } from '../log/logger.ts';
 import type { Updater } from './updater.ts';
@@ -10,11 +10,28 @@ export interface UpdateScheduleDeps {
   intervalMs: number;
   channel: 'stable' | 'beta';
   version: string;
-  updater: Pick<Updater, 'apply'>;
+  /** `lastUpdate`: a release that rolled back here is not tried again by the schedule. */
+  updater: Pick<Updater, 'apply' | 'lastUpdate'>;
   /** Opens a subsystem channel on the live link (Tunnel.openSubsystem). */
   openSubsystem: (name: string) => Promise<Duplex>;
   log: Logger;
   random?: () => number;
+}
+
+/**
+ * Whether the schedule applies `offered` over `current`: only a newer release, and not one that
+ * already rolled back on this client (update.json `rolled_back` to that version): a release that
+ * cannot start here would otherwise be downloaded, swapped in and rolled back at every check. A
+ * newer release, or an operator's update_clients, is tried as usual.
+ */
+export function scheduledUpdateWanted(
+  offered: string | null,
+  current: string,
+  last: LastUpdate | undefined,
+): true | 'not_newer' | 'rolled_back_here' {
+  if (offered === null || compareVersions(offered, current) <= 0) return 'not_newer';
+  if (last?.state === 'rolled_back' && last.to === offered) return 'rolled_back_here';
+  return true;
 }
 
 /**
@@ -60,18 +77,31 @@ export class UpdateSchedule {
     } finally {
       peer.close();
     }
-    if (offer.version === null || compareVersions(offer.version, d.version) <= 0) return false;
+    const wanted = scheduledUpdateWanted(offer.version, d.version, d.updater.lastUpdate);
+    if (offer.version === null || wanted !== true) {
+      if (wanted === 'rolled_back_here') {
+        d.log.info(
+          { version: offer.version },
+          'update: my channel still offers a release that rolled back here; skipped',
+        );
+      }
+      return false;
+    }
     d.log.info(
       { from: d.version, to: offer.version, channel: d.channel },
       'update: newer release on my channel',
     );
-    await d.updater.apply({
-      version: offer.version,
-      manifest: offer.manifest,
-      signature: offer.signature,
-      source: 'link',
-      force: false,
-    });
+    await d.updater.apply(
+      {
+        version: offer.version,
+        manifest: offer.manifest,
+        signature: offer.signature,
+        source: 'link',
+        force: false,
+      },
+      undefined,
+      'schedule',
+    );
     return true;
   }
 

@@ -1,28 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { LastUpdate } from '@reach/protocol';
 import { writeFileAtomic } from '../fs/atomic-write.ts';
 
 /**
  * Where an update stands, in `<config dir>/update/update.json`: written by the old process before
  * it restarts, by the new one once it has registered, and by the supervisor when it rolls back.
  *   applied → healthy | rolled_back
+ * The file holds exactly what hello reports as `last_update` (the protocol's LastUpdate).
  */
-export const UpdateStateName = z.enum(['applied', 'healthy', 'rolled_back']);
-export type UpdateStateName = z.infer<typeof UpdateStateName>;
-
-export const UpdateState = z.object({
-  from: z.string().max(64),
-  to: z.string().max(64),
-  /** ISO 8601: when the old process swapped the executables. */
-  started_at: z.string().max(64),
-  state: UpdateStateName,
-  /** rolled_back: why (exited early with code N, not healthy within N s). */
-  reason: z.string().max(1024).optional(),
-  /** rolled_back: the new version's last log lines (at most 4 KiB). */
-  log_tail: z.string().max(8192).optional(),
-});
-export type UpdateState = z.infer<typeof UpdateState>;
+export const UpdateState = LastUpdate;
+export type UpdateState = LastUpdate;
 
 export const UPDATE_STATE_FILE = 'update.json';
 

@@ -75,7 +75,12 @@ export class Updater {
     this.#deps.log.info({ from: s.from, to: s.to }, 'update: registered on the new version; healthy');
   }
 
-  async apply(params: UpdateApplyParams, signal?: AbortSignal): Promise<UpdateApplyResult> {
+  /** `trigger`: `server` for update_apply, `schedule` for the client's own check (UpdateSchedule). */
+  async apply(
+    params: UpdateApplyParams,
+    signal?: AbortSignal,
+    trigger: NonNullable<LastUpdate['trigger']> = 'server',
+  ): Promise<UpdateApplyResult> {
     const d = this.#deps;
     if (!d.autoUpdate) {
       throw new ReachError('UPDATE_REFUSED', 'this client has auto_update: false', {
@@ -124,6 +129,7 @@ export class Updater {
         to: params.version,
         started_at: (d.now?.() ?? new Date()).toISOString(),
         state: 'applied',
+        trigger,
       };
       await writeUpdateState(d.dir, state);
       this.#state = state;

@@ -254,6 +254,17 @@ export class ClientStore {
     return this.#mustGet(uuid);
   }
 
+  /**
+   * Marks the self-update that started at `startedAt` as reported for `uuid`: true the first time
+   * (the caller sends its webhook), false when it already was (a reconnect, a server restart).
+   */
+  claimUpdateReport(uuid: string, startedAt: string): boolean {
+    const r = this.#db
+      .prepare('UPDATE clients SET update_reported = ? WHERE uuid = ? AND update_reported IS NOT ?')
+      .run(startedAt, uuid, startedAt);
+    return Number(r.changes) === 1;
+  }
+
   /** Another key claimed this UUID: flag it and keep the key for an operator to accept. */
   recordKeyMismatch(uuid: string, key: { public_key: string; fingerprint: string }): ClientRecord {
     this.#db

@@ -272,7 +272,7 @@ export class RolloutService {
       this.#deps.webhooks.enqueue({
         event: 'client.updated',
         client: who,
-        data: { rollout_id: r.rollout_id, from: c.from, to: r.version },
+        data: { rollout_id: r.rollout_id, trigger: 'server', from: c.from, to: r.version },
       });
     } else if (state === 'failed' || state === 'rolled_back') {
       this.#deps.webhooks.enqueue({
@@ -280,6 +280,7 @@ export class RolloutService {
         client: who,
         data: {
           rollout_id: r.rollout_id,
+          trigger: 'server',
           from: c.from,
           to: r.version,
           state,

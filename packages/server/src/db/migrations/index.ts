@@ -6,6 +6,7 @@ import { migration as clientPaging } from './005-client-paging.ts';
 import { migration as commandHistory } from './006-command-history.ts';
 import { migration as metricsHistory } from './007-metrics-history.ts';
 import { migration as rollouts } from './008-rollouts.ts';
+import { migration as updateReports } from './009-update-reports.ts';
 
 /** One schema step: `up` is SQL run once, inside a transaction, in `version` order. */
 export interface Migration {
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   commandHistory,
   metricsHistory,
   rollouts,
+  updateReports,
 ];
