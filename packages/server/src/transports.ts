@@ -12,9 +12,7 @@ import { defaultUiDir, locateStaticUi } from './http/static-ui.ts';
 import { terminalWsRoute } from './http/terminal-ws-route.ts';
 import type { Logger } from './log/logger.ts';
 import type { ServerServices } from './main.ts';
-import { McpHttpEndpoints } from './mcp/http-endpoints.ts';
-import { McpEndpointFactory } from './mcp/mcp-server.ts';
-import { StdioEndpoint } from './mcp/stdio-endpoint.ts';
+import { LazyMcpHttpEndpoints } from './mcp/lazy-http-endpoints.ts';
 import { SERVER_VERSION } from './version.ts';
 
 /** A started transport set (MCP stdio / HTTP); closed first on shutdown. */
@@ -59,20 +57,27 @@ export async function startTransports(
   config: ServerConfig,
   log: Logger,
 ): Promise<Transports> {
-  const factory = new McpEndpointFactory({
-    operations: services.operations,
-    version: SERVER_VERSION,
-    log: log.child({ component: 'mcp' }),
-  });
+  // Imported here, not at the top: over HTTP the MCP layer loads at the first MCP request
+  // (lazy-http-endpoints.ts says why); over stdio the MCP host is the first request.
+  const mcpFactory = async () => {
+    const { McpEndpointFactory } = await import('./mcp/mcp-server.ts');
+    return new McpEndpointFactory({
+      operations: services.operations,
+      version: SERVER_VERSION,
+      log: log.child({ component: 'mcp' }),
+    });
+  };
+  const tools = services.operations.definitions.length;
 
   if (config.transport === 'stdio') {
-    const stdio = new StdioEndpoint(factory);
+    const { StdioEndpoint } = await import('./mcp/stdio-endpoint.ts');
+    const stdio = new StdioEndpoint(await mcpFactory());
     let onEnded!: () => void;
     const ended = new Promise<void>((resolve) => {
       onEnded = resolve;
     });
     await stdio.start(onEnded);
-    log.info({ tools: factory.listing.length }, 'mcp stdio ready');
+    log.info({ tools }, 'mcp stdio ready');
     return {
       ended,
       close: async () => {
@@ -86,11 +91,14 @@ export async function startTransports(
     log.warn('no API key set: HTTP is open to every local process (bound to loopback only)');
   }
   const startedAt = Date.now();
-  const mcp = new McpHttpEndpoints(factory, {
-    maxSessions: config.mcpMaxSessions,
-    maxSessionsPerKey: config.mcpMaxSessionsPerKey,
-    idleTimeoutMs: config.mcpIdleTimeoutS * 1000,
-    log: log.child({ component: 'mcp-http' }),
+  const mcp = new LazyMcpHttpEndpoints(async () => {
+    const { McpHttpEndpoints } = await import('./mcp/http-endpoints.ts');
+    return new McpHttpEndpoints(await mcpFactory(), {
+      maxSessions: config.mcpMaxSessions,
+      maxSessionsPerKey: config.mcpMaxSessionsPerKey,
+      idleTimeoutMs: config.mcpIdleTimeoutS * 1000,
+      log: log.child({ component: 'mcp-http' }),
+    });
   });
   let allowedHosts: string[] = [];
   const api = buildHttpApi({
@@ -141,7 +149,7 @@ export async function startTransports(
     });
   });
   allowedHosts = defaultAllowedHosts(config.host, http.port, config.allowedHosts);
-  log.info({ host: config.host, port: http.port, tools: factory.listing.length }, 'http listening');
+  log.info({ host: config.host, port: http.port, tools }, 'http listening');
   let removeDaemonFile: () => Promise<void>;
   try {
     // How a later `--transport stdio` on this data dir finds this daemon and bridges to it.

@@ -3,7 +3,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { ReachError, toReachError } from '@reach/protocol';
 import { Hono } from 'hono';
 import type { Logger } from '../log/logger.ts';
-import type { McpHttpEndpoints, McpSessionStats } from '../mcp/http-endpoints.ts';
+import type { McpSessionStats } from '../mcp/http-endpoints.ts';
+import type { McpHttp } from '../mcp/lazy-http-endpoints.ts';
 import type { ReleaseStore } from '../releases/release-store.ts';
 import type { ApiAuthVariables } from './auth/api-auth.ts';
 import { type AuthVariables, bearerAuth } from './bearer-auth.ts';
@@ -31,7 +32,7 @@ export interface HttpAppDeps {
   maxBodyBytes: number;
   /** Host header values the MCP endpoints accept; read per request (known once the port is bound). */
   allowedHosts: () => readonly string[];
-  mcp: McpHttpEndpoints;
+  mcp: McpHttp;
   health(): HealthBody;
   log?: Logger;
   /** Client downloads (/latest, /releases); open unless `requireApiKey`. */
