@@ -13,7 +13,9 @@
  * timed in-process: one transaction per client (before) against one batch (after).
  *
  * Flags: --clients N (10000), --minutes M (1; the issue's figure is --minutes 5), --reps N (50),
- * --baseline REF (main; `none` skips it), --settle-ms N (1500), --json FILE.
+ * --baseline REF (main; `none` skips it), --settle-ms N (1500), --json FILE,
+ * --server-node-options=… (node flags for both servers: `--max-semi-space-size=1` is how the service
+ * unit, the Docker image and the executable run it).
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '50' },
     baseline: { type: 'string', default: 'main' },
     'settle-ms': { type: 'string', default: '1500' },
+    'server-node-options': { type: 'string', default: '' },
     json: { type: 'string' },
   },
 });
@@ -107,7 +110,8 @@ async function fleetRun(
   const server = await spawnServerProcess(
     dataDir,
     ['--max-unauthenticated-per-source', '1000', '--api-key', API_KEY],
-    [],
+    // Both servers alike, e.g. `--server-node-options=--max-semi-space-size=1` as its unit runs it.
+    values['server-node-options'].split(/\s+/).filter(Boolean),
     bin,
   );
   let fleet: Awaited<ReturnType<typeof connectManyClients>> | undefined;
