@@ -25,20 +25,37 @@ export async function api<T>(
   path: string,
   opts: { query?: Query; body?: unknown; signal?: AbortSignal; quiet401?: boolean } = {},
 ): Promise<T> {
-  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
-  if (opts.signal) init.signal = opts.signal;
+  const init: RequestInit = { method, headers: { accept: 'application/json' } };
   if (opts.body !== undefined) {
     init.body = JSON.stringify(opts.body);
     init.headers = { ...init.headers, 'content-type': 'application/json' };
   }
-  const res = await fetch(withQuery(path, opts.query), init);
+  const text = await request(withQuery(path, opts.query), init, opts);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** A GET whose body is text (a recording's asciicast): the same session, errors and 401 handling. */
+export function apiText(path: string, opts: { signal?: AbortSignal } = {}): Promise<string> {
+  return request(path, { method: 'GET' }, opts);
+}
+
+async function request(
+  url: string,
+  init: RequestInit,
+  opts: { signal?: AbortSignal; quiet401?: boolean },
+): Promise<string> {
+  const res = await fetch(url, {
+    ...init,
+    credentials: 'same-origin',
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   const text = await res.text();
   if (!res.ok) {
     const err = errorFromBody(res.status, text);
     if (res.status === 401 && !opts.quiet401) onUnauthorized();
     throw err;
   }
-  return (text ? JSON.parse(text) : undefined) as T;
+  return text;
 }
 
 export { ApiError };
