@@ -3,8 +3,8 @@ import { LINK, ReachError, type RpcHandler, type RpcPeer, toReachError } from '@
 import { coalesceWrites, peerOverStream, widenReceiveWindow } from '@reach/protocol/node';
 import type ssh2 from 'ssh2';
 import type { Logger } from '../log/logger.ts';
-import { backoffDelayMs } from './backoff.ts';
 import type { ReconnectHints } from './reconnect-hints.ts';
+import { failedConnectDelayMs, lostLinkDelayMs } from './retry-delay.ts';
 import { connectSsh } from './ssh-connect.ts';
 
 export interface TunnelOptions {
@@ -127,23 +127,16 @@ export class Tunnel {
         }
         if (!this.#isOpen()) break;
         const refused = reachErr.code === 'SSH_AUTH_FAILED';
-        // A server that turned us away said when to come back: that, not our own backoff. Until a
-        // lost link is back (a server restarting), retries stay spread over the fleet's window:
-        // N clients then arrive at about the rate the server takes handshakes, and no client
-        // backs off far past the moment the server is up again.
         const hinted = reachErr.details?.retry_after_ms;
-        const backoff = this.#delay(attempt++);
-        const known = this.#opts.hints?.windowMs;
-        // For at most max(30 s, 3 windows) after the loss: a server down for longer gets backoff.
-        const inPhase =
-          lostAt !== undefined && known !== undefined && Date.now() - lostAt < Math.max(30_000, 3 * known);
-        const window = inPhase && !refused ? known : undefined;
-        const delayMs =
-          typeof hinted === 'number'
-            ? hinted
-            : window === undefined
-              ? backoff
-              : Math.floor((this.#opts.random ?? Math.random)() * window);
+        const delayMs = failedConnectDelayMs({
+          policy: this.#opts,
+          attempt: attempt++,
+          hintedMs: typeof hinted === 'number' ? hinted : undefined,
+          windowMs: this.#opts.hints?.windowMs,
+          lostAt,
+          now: Date.now(),
+          refused,
+        });
         log[refused && !authRefusedTold ? 'error' : 'warn'](
           { code: reachErr.code, retry_in_ms: delayMs, attempt },
           reachErr.message,
@@ -169,14 +162,12 @@ export class Tunnel {
         lostAt = Date.now();
       }
       if (!this.#isOpen()) break;
-      // After a link that was up: anywhere in the fleet's window, so a server restart does not
-      // bring every client back in the same second.
-      const window = established ? this.#opts.hints?.windowMs : undefined;
-      const delayMs =
-        window === undefined
-          ? this.#delay(attempt++)
-          : Math.floor((this.#opts.random ?? Math.random)() * window);
-      if (window !== undefined) attempt++;
+      const delayMs = lostLinkDelayMs({
+        policy: this.#opts,
+        attempt: attempt++,
+        established,
+        windowMs: this.#opts.hints?.windowMs,
+      });
       log.warn({ retry_in_ms: delayMs }, 'link to server lost; reconnecting');
       await this.#sleep(delayMs);
     }
@@ -239,15 +230,6 @@ export class Tunnel {
       onClose: () => this.#peers.delete(peer),
     });
     this.#peers.add(peer);
-  }
-
-  #delay(attempt: number): number {
-    return backoffDelayMs(
-      attempt,
-      this.#opts.reconnectDelayS,
-      this.#opts.maxReconnectDelayS,
-      this.#opts.random,
-    );
   }
 
   #isOpen(): boolean {
