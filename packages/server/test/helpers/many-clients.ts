@@ -25,6 +25,8 @@ export interface SimClient {
   calls: Map<string, number>;
   /** Resolves when the SSH connection has closed. */
   closed: Promise<void>;
+  /** What the server sent before its SSH identification (a retry hint when it turned this one away). */
+  preamble(): string;
 }
 
 export interface ManyClientsOptions {
@@ -41,6 +43,8 @@ export interface ManyClientsOptions {
   uuidOf?: (index: number) => string;
   /** The version client `index` reports in hello (default 0.0.0-sim). */
   versionOf?: (index: number) => string;
+  /** Told of every `hello` the server sends client `index` (bench:storm reads reconnect_window_ms). */
+  onHello?: (index: number, params: unknown) => void;
   /** More agent methods client `index` answers (bench:update: update_apply). */
   extraHandlers?: (client: { index: number; uuid: string; conn: ssh2.Client }) => Array<[string, RpcHandler]>;
 }

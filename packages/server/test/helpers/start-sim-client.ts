@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { type HelloResult, LINK, type RpcHandler, SetPolicyParams } from '@reach/protocol';
 import { peerOverStream } from '@reach/protocol/node';
 import ssh2 from 'ssh2';
@@ -44,8 +45,9 @@ export function startSimClient(index: number, options: ManyClientsOptions): SimC
     const handlers = new Map<string, RpcHandler>([
       [
         'hello',
-        async () => {
+        async (params) => {
           count('hello');
+          options.onHello?.(index, params);
           clearTimeout(timer);
           // Answer first, then report: the server registers the client once this reply lands.
           setImmediate(resolve);
@@ -94,14 +96,22 @@ export function startSimClient(index: number, options: ManyClientsOptions): SimC
   });
   // A client that registered and later closes must not surface as an unhandled rejection.
   registered.catch(() => {});
+  // Our own socket, so what arrives before the SSH identification can be read (the retry hint).
+  const sock = connect(options.port, options.host ?? '127.0.0.1');
+  let preamble = '';
+  const sniff = (chunk: Buffer): void => {
+    preamble += chunk.toString('latin1');
+    if (preamble.includes('SSH-') || preamble.length > 4096) sock.off('data', sniff);
+  };
+  sock.on('data', sniff);
+  sock.on('error', () => {}); // surfaces through ssh2's own error and close
   conn.connect({
-    host: options.host ?? '127.0.0.1',
-    port: options.port,
+    sock,
     username: LINK.defaultUser,
     privateKey: key.privateKey,
     hostVerifier: () => true,
     readyTimeout: options.timeoutMs ?? 30_000,
     keepaliveInterval: 0,
   });
-  return { index, uuid, conn, registered, calls, closed };
+  return { index, uuid, conn, registered, calls, closed, preamble: () => preamble };
 }
