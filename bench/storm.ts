@@ -12,10 +12,14 @@
  * single wait any client chose, and how many gave up (the client never does) or waited past 5 min.
  *
  * The fleet runs in this one process beside the server on the same machine: its 10,000 handshakes
- * (ed25519 signatures, curve25519) take CPU the server would have to itself on a real fleet.
+ * (ed25519 signatures, curve25519) take CPU the server would have to itself on a real fleet; the
+ * CPU seconds each side used during the storm are printed, to say which one was the bottleneck.
+ *
+ * The same storm is then run against --baseline (a git revision, default `main`; `none` skips it)
+ * in the same run, with the same keys and the same reconnect policy: only the server differs.
  *
  * Flags: --clients N (10000), --connect-concurrency N (50, the first connect only),
- * --timeout-s S (600: the bench gives up then and says so).
+ * --timeout-s S (600: the bench gives up then and says so), --baseline REF (main).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,13 +38,16 @@ import {
 } from '../packages/server/test/helpers/many-clients.ts';
 import { type ServerProcess, spawnServerProcess } from '../packages/server/test/helpers/server-process.ts';
 import { startSimClient } from '../packages/server/test/helpers/start-sim-client.ts';
-import { percentile } from './lib/measure.ts';
+import { extractRevision } from './lib/git-revision-tree.ts';
+import { formatTable, percentile } from './lib/measure.ts';
+import { cpuSeconds } from './lib/sim-fleet.ts';
 
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '10000' },
     'connect-concurrency': { type: 'string', default: '50' },
     'timeout-s': { type: 'string', default: '600' },
+    baseline: { type: 'string', default: 'main' },
   },
 });
 const total = Number(values.clients);
@@ -66,135 +73,186 @@ interface Fleet {
 
 const keys = generateSimKeys(total);
 const uuids = keys.map(() => crypto.randomUUID());
-const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-storm-'));
-await authorizeSimKeys(dataDir, keys);
-const serverArgs = ['--max-unauthenticated-per-source', String(total)];
-let server: ServerProcess = await spawnServerProcess(dataDir, serverArgs);
-const sshPort = server.sshPort;
-const fleet: Fleet = {
-  online: new Set(),
-  backAt: new Map(),
-  turnedAway: 0,
-  failed: 0,
-  longestWaitMs: 0,
-  waitsPast5Min: 0,
-  killedAt: undefined,
-  stopping: false,
-};
 
-/** One client's life: connect, serve until the link drops, wait as the real client would, again. */
-async function live(index: number, first: () => void): Promise<void> {
-  let attempt = 0;
-  let lostAt: number | undefined;
-  let windowMs: number | undefined;
-  const options: ManyClientsOptions = {
-    port: sshPort,
-    keys,
-    timeoutMs: 60_000,
-    uuidOf: () => uuids[index]!,
-    onHello: (_i, params) => {
-      const w = (params as { reconnect_window_ms?: unknown }).reconnect_window_ms;
-      if (typeof w === 'number') windowMs = w;
-    },
+interface StormResult {
+  label: string;
+  listeningS: number;
+  back: number[];
+  fleet: Fleet;
+  serverCpuS: number;
+  fleetCpuS: number;
+}
+
+/** Connects the fleet to a fresh server (`bin`: another revision's, or this tree's), kills it, restarts it. */
+async function storm(label: string, bin: string | undefined): Promise<StormResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-storm-'));
+  await authorizeSimKeys(dataDir, keys);
+  const serverArgs = ['--max-unauthenticated-per-source', String(total)];
+  let server: ServerProcess = await spawnServerProcess(dataDir, serverArgs, [], bin);
+  const sshPort = server.sshPort;
+  const fleet: Fleet = {
+    online: new Set(),
+    backAt: new Map(),
+    turnedAway: 0,
+    failed: 0,
+    longestWaitMs: 0,
+    waitsPast5Min: 0,
+    killedAt: undefined,
+    stopping: false,
   };
-  let told = false;
-  while (!fleet.stopping) {
-    const c = startSimClient(index, options);
-    let delayMs: number;
-    try {
-      await c.registered;
-      fleet.online.add(index);
-      if (fleet.killedAt !== undefined && !fleet.backAt.has(index)) {
-        fleet.backAt.set(index, Date.now() - fleet.killedAt);
+
+  /** One client's life: connect, serve until the link drops, wait as the real client would, again. */
+  const live = async (index: number, first: () => void): Promise<void> => {
+    let attempt = 0;
+    let lostAt: number | undefined;
+    let windowMs: number | undefined;
+    const options: ManyClientsOptions = {
+      port: sshPort,
+      keys,
+      timeoutMs: 60_000,
+      uuidOf: () => uuids[index]!,
+      onHello: (_i, params) => {
+        const w = (params as { reconnect_window_ms?: unknown }).reconnect_window_ms;
+        if (typeof w === 'number') windowMs = w;
+      },
+    };
+    let told = false;
+    while (!fleet.stopping) {
+      const c = startSimClient(index, options);
+      let delayMs: number;
+      try {
+        await c.registered;
+        fleet.online.add(index);
+        if (fleet.killedAt !== undefined && !fleet.backAt.has(index)) {
+          fleet.backAt.set(index, Date.now() - fleet.killedAt);
+        }
+        if (!told) {
+          told = true;
+          first();
+        }
+        attempt = 0;
+        await c.closed;
+        fleet.online.delete(index);
+        lostAt = Date.now();
+        delayMs = lostLinkDelayMs({ policy: POLICY, attempt: attempt++, established: true, windowMs });
+      } catch {
+        c.conn.destroy();
+        const hintedMs = parseRetryHint(c.preamble());
+        if (hintedMs === undefined) fleet.failed++;
+        else fleet.turnedAway++;
+        delayMs = failedConnectDelayMs({
+          policy: POLICY,
+          attempt: attempt++,
+          hintedMs,
+          windowMs,
+          lostAt,
+          now: Date.now(),
+          refused: false,
+        });
       }
-      if (!told) {
-        told = true;
-        first();
+      if (fleet.killedAt !== undefined) {
+        fleet.longestWaitMs = Math.max(fleet.longestWaitMs, delayMs);
+        if (delayMs > FIVE_MIN_MS) fleet.waitsPast5Min++;
       }
-      attempt = 0;
-      await c.closed;
-      fleet.online.delete(index);
-      lostAt = Date.now();
-      delayMs = lostLinkDelayMs({ policy: POLICY, attempt: attempt++, established: true, windowMs });
-    } catch {
-      c.conn.destroy();
-      const hintedMs = parseRetryHint(c.preamble());
-      if (hintedMs === undefined) fleet.failed++;
-      else fleet.turnedAway++;
-      delayMs = failedConnectDelayMs({
-        policy: POLICY,
-        attempt: attempt++,
-        hintedMs,
-        windowMs,
-        lostAt,
-        now: Date.now(),
-        refused: false,
-      });
+      await sleep(delayMs);
     }
-    if (fleet.killedAt !== undefined) {
-      fleet.longestWaitMs = Math.max(fleet.longestWaitMs, delayMs);
-      if (delayMs > FIVE_MIN_MS) fleet.waitsPast5Min++;
+  };
+
+  try {
+    say(`${label}: connecting ${total} simulated clients (${concurrency} handshakes at a time)…`);
+    const t0 = performance.now();
+    let next = 0;
+    const starter = async (): Promise<void> => {
+      while (next < total) {
+        const index = next++;
+        await new Promise<void>((resolve) => void live(index, resolve));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, starter));
+    say(
+      `${label}: ${total} online in ${((performance.now() - t0) / 1000).toFixed(1)} s; waiting 5 s, then SIGKILL`,
+    );
+    await sleep(5000);
+
+    fleet.killedAt = Date.now();
+    server.child.kill('SIGKILL');
+    await new Promise((r) => server.child.once('exit', r));
+    server = await spawnServerProcess(dataDir, [...serverArgs, '--ssh-port', String(sshPort)], [], bin);
+    const listeningS = (Date.now() - fleet.killedAt) / 1000;
+    // Who the storm's CPU went to: the restarted server, or this process (the whole simulated fleet).
+    const fleetCpu0 = process.cpuUsage();
+    const serverCpu0 = await cpuSeconds(server.pid);
+    const deadline = fleet.killedAt + timeoutMs;
+    let lastReport = 0;
+    while (fleet.backAt.size < total && Date.now() < deadline) {
+      await sleep(250);
+      if (Date.now() - lastReport > 5000) {
+        lastReport = Date.now();
+        say(
+          `${label}:  t=${((Date.now() - fleet.killedAt) / 1000).toFixed(0)} s: ${fleet.backAt.size} back, turned away ${fleet.turnedAway}, failed ${fleet.failed}`,
+        );
+      }
     }
-    await sleep(delayMs);
+    const serverCpuS = (await cpuSeconds(server.pid)) - serverCpu0;
+    const fleetUsage = process.cpuUsage(fleetCpu0);
+    return {
+      label,
+      listeningS,
+      back: [...fleet.backAt.values()].sort((a, b) => a - b),
+      fleet,
+      serverCpuS,
+      fleetCpuS: (fleetUsage.user + fleetUsage.system) / 1e6,
+    };
+  } finally {
+    fleet.stopping = true;
+    await server.stop().catch(() => {});
+    // Every simulated connection ends with the server; their loops stop at their next wake-up.
+    await sleep(2000);
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-try {
-  say(`connecting ${total} simulated clients (${concurrency} handshakes at a time)…`);
-  const t0 = performance.now();
-  let next = 0;
-  const starter = async (): Promise<void> => {
-    while (next < total) {
-      const index = next++;
-      await new Promise<void>((resolve) => void live(index, resolve));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, starter));
-  say(`${total} online in ${((performance.now() - t0) / 1000).toFixed(1)} s; waiting 5 s, then SIGKILL`);
-  await sleep(5000);
-
-  fleet.killedAt = Date.now();
-  server.child.kill('SIGKILL');
-  await new Promise((r) => server.child.once('exit', r));
-  server = await spawnServerProcess(dataDir, [...serverArgs, '--ssh-port', String(sshPort)]);
-  const listeningS = (Date.now() - fleet.killedAt) / 1000;
-  say(`server restarted and listening ${listeningS.toFixed(1)} s after the kill`);
-  const deadline = fleet.killedAt + timeoutMs;
-  let lastReport = 0;
-  while (fleet.backAt.size < total && Date.now() < deadline) {
-    await sleep(250);
-    if (Date.now() - lastReport > 5000) {
-      lastReport = Date.now();
-      say(
-        `  t=${((Date.now() - fleet.killedAt) / 1000).toFixed(0)} s: ${fleet.backAt.size} back, turned away ${fleet.turnedAway}, failed ${fleet.failed}`,
-      );
-    }
+const results = [await storm('this tree', undefined)];
+if (values.baseline !== 'none') {
+  const tree = await extractRevision(values.baseline);
+  try {
+    results.push(await storm(`${values.baseline} (${tree.commit.slice(0, 8)})`, tree.serverBin));
+  } finally {
+    await tree.remove();
   }
-  const back = [...fleet.backAt.values()].sort((a, b) => a - b);
-  const allBack = back.length === total;
-  const s = (ms: number) => (ms / 1000).toFixed(1);
-  console.log(
-    `\nRestart storm: ${total} simulated clients, SIGKILL of reach-server (Node ${process.version})\n`,
-  );
-  console.log(`server listening again after:            ${listeningS.toFixed(1)} s`);
-  console.log(
-    allBack
-      ? `all ${total} registered again after:        ${s(back.at(-1)!)} s (target ≤ 60 s: ${back.at(-1)! <= 60_000 ? 'met' : 'not met'})`
-      : `NOT all back within ${timeoutMs / 1000} s: ${back.length} of ${total}`,
-  );
-  console.log(
-    `per client, back after (s):              p50 ${s(percentile(back, 50))}  p99 ${s(percentile(back, 99))}  max ${s(back.at(-1) ?? 0)}`,
-  );
-  console.log(`handshakes turned away with a hint:      ${fleet.turnedAway}`);
-  console.log(`other failed attempts (refused while down, reset, timeout): ${fleet.failed}`);
-  console.log(`longest single wait a client chose:      ${s(fleet.longestWaitMs)} s`);
-  console.log(
-    `waits past 5 min: ${fleet.waitsPast5Min}; clients that gave up: 0 (the client retries forever)`,
-  );
-} finally {
-  fleet.stopping = true;
-  await server.stop().catch(() => {});
-  await rm(dataDir, { recursive: true, force: true });
-  // The simulated connections die with the server; nothing else holds the process.
-  setTimeout(() => process.exit(0), 2000).unref();
 }
+
+const s = (ms: number) => (ms / 1000).toFixed(1);
+console.log(
+  `\nRestart storm: ${total} simulated clients, SIGKILL of reach-server and a restart (Node ${process.version}; target: all back ≤ 60 s, no wait past 5 min)\n`,
+);
+console.log(
+  formatTable([
+    [
+      'server',
+      'listening (s)',
+      'all back (s)',
+      'back p50 / p99 (s)',
+      'turned away (hint)',
+      'other failed tries',
+      'longest wait (s)',
+      'waits > 5 min',
+      'CPU s: server / fleet',
+    ],
+    ...results.map((r) => [
+      r.label,
+      r.listeningS.toFixed(1),
+      r.back.length === total ? s(r.back.at(-1)!) : `${r.back.length} of ${total} in ${timeoutMs / 1000}`,
+      `${s(percentile(r.back, 50))} / ${s(percentile(r.back, 99))}`,
+      String(r.fleet.turnedAway),
+      String(r.fleet.failed),
+      s(r.fleet.longestWaitMs),
+      String(r.fleet.waitsPast5Min),
+      `${r.serverCpuS.toFixed(1)} / ${r.fleetCpuS.toFixed(1)}`,
+    ]),
+  ]),
+);
+console.log(
+  '\nclients that gave up: 0 (the client retries forever); other failed tries: refused while the server was down, resets, timeouts',
+);
+process.exit(0);

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { reconnectWindowMs } from '@reach/protocol';
+import { backlogRetryMs, reconnectWindowMs } from '@reach/protocol';
 import { bulkHeapPolicy, LitterSweeper, OperationJournal } from '@reach/protocol/node';
 import { AuditLog } from './audit/audit-log.ts';
 import { ClientService } from './clients/client-service.ts';
@@ -177,16 +177,17 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
     const claims = new ClaimLimiter({ burst: 5, perMinute: 2 });
     // The fleet's reconnect window (retry-hint.ts), from the client count read at most every 5 s:
     // a flood of refused sockets must not become a flood of COUNT(*) queries.
-    let windowAt = 0;
-    let windowMs = reconnectWindowMs(0);
-    const fleetWindow = (): number => {
+    let countAt = 0;
+    let known = 0;
+    const knownClients = (): number => {
       const now = Date.now();
-      if (now - windowAt > 5_000) {
-        windowAt = now;
-        windowMs = reconnectWindowMs(store.count());
+      if (now - countAt > 5_000) {
+        countAt = now;
+        known = store.count();
       }
-      return windowMs;
+      return known;
     };
+    const fleetWindow = (): number => reconnectWindowMs(knownClients());
     const ssh = new SshServer({
       host: config.sshHost,
       port: config.sshPort,
@@ -204,8 +205,8 @@ export async function startServer(config: ServerConfig, deps: StartServerDeps = 
       },
       bannerTimeoutMs: config.bannerTimeoutS * 1000,
       authTimeoutMs: config.authTimeoutS * 1000,
-      // Turned away in a storm: come back at a random point of the fleet's window (20–100 %).
-      retryAfterMs: () => Math.round((0.2 + 0.8 * Math.random()) * fleetWindow()),
+      // Turned away in a storm: come back once the clients not online yet should be in.
+      retryAfterMs: () => backlogRetryMs(knownClients(), registry.size),
       onLink: (link) => {
         void registerLink(link, {
           store,
