@@ -8,7 +8,10 @@
  * inspector on loopback and forces two full collections (what stays live). Printed: per server,
  * the median over `--rounds` of each figure, and bare Node's idle RSS with the same flags.
  *
- * Flags: --rounds N (5), --baseline REF (main), --settle-ms N (5000), --node-options … .
+ * With --cold every start gets a fresh compile cache: the figures of a first start after an
+ * install or an upgrade (the after-GC figure is then a second start's).
+ *
+ * Flags: --rounds N (5), --baseline REF (main), --settle-ms N (5000), --node-options …, --cold.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     baseline: { type: 'string', default: 'main' },
     'settle-ms': { type: 'string', default: '5000' },
     'node-options': { type: 'string', default: '--max-semi-space-size=1' },
+    cold: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -74,6 +78,8 @@ async function mcpFirstCall(port: number): Promise<void> {
 async function measure(bin: string): Promise<Reading> {
   const dataDir = await mkdtemp(join(tmpdir(), 'reach-bench-idle-'));
   let server: ServerProcess | undefined;
+  // --cold: the idle and first-MCP figures are a first start's (a fresh install or an upgrade).
+  if (values.cold) process.env.REACH_COMPILE_CACHE = await mkdtemp(join(tmpdir(), 'reach-bench-idle-cold-'));
   try {
     // Without the inspector (its agent costs memory of its own): what `ps` shows, before and
     // after the first MCP caller.
@@ -94,6 +100,7 @@ async function measure(bin: string): Promise<Reading> {
   } finally {
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
+    if (values.cold) await rm(process.env.REACH_COMPILE_CACHE ?? '', { recursive: true, force: true });
   }
 }
 
@@ -124,7 +131,7 @@ const mineBin = join(import.meta.dirname, '..', LAUNCHER);
 const theirBin = join(tree.root, LAUNCHER);
 const cache = await mkdtemp(join(tmpdir(), 'reach-bench-idle-cache-'));
 process.env.REACH_COMPILE_CACHE = cache;
-for (const bin of [mineBin, theirBin]) {
+for (const bin of values.cold ? [] : [mineBin, theirBin]) {
   const dir = await mkdtemp(join(tmpdir(), 'reach-bench-idle-'));
   const warm = await spawnServerProcess(dir, ['--api-key', API_KEY], nodeFlags, bin);
   await mcpFirstCall(warm.httpPort);
@@ -151,7 +158,7 @@ const row = (name: string, rs: Reading[]) => [
   (median(rs.map((r) => r.live)) / MIB).toFixed(1),
 ];
 console.log(
-  `\nEmpty reach-server, median of ${rounds} rounds (Node ${process.version}, node flags: ${nodeFlags.join(' ') || 'none'}; target ≤ 72 MiB)\n`,
+  `\nEmpty reach-server${values.cold ? ', first start (fresh compile cache)' : ''}, median of ${rounds} rounds (Node ${process.version}, node flags: ${nodeFlags.join(' ') || 'none'}; target ≤ 72 MiB)\n`,
 );
 console.log(
   formatTable([

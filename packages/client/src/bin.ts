@@ -1,21 +1,4 @@
 #!/usr/bin/env node
-import { main } from './main.ts';
+import { start } from './start.ts';
 
-// Signal handling lives here only: the first SIGINT/SIGTERM asks main to close, a second forces exit.
-const stop = new AbortController();
-let signals = 0;
-const onSignal = (sig: NodeJS.Signals) => {
-  signals += 1;
-  if (signals > 1) process.exit(130);
-  process.stderr.write(`reach: ${sig} received, closing\n`);
-  stop.abort();
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-
-// No top-level await: the single executable's main is a CommonJS bundle, where it is a syntax error.
-void main(process.argv.slice(2), { signal: stop.signal }).then((code) => {
-  process.exitCode = code;
-  // Whatever still holds the event loop (a socket in teardown) gets a moment, not forever.
-  setTimeout(() => process.exit(code), 2000).unref();
-});
+start();
