@@ -75,11 +75,13 @@ describe('ssh sessions: the shell, against a real sshd', () => {
     const id = await openKey(call);
     await call('ssh_session_send', {
       session_id: id,
-      text: 'read -p "Pick $(echo one): " A; echo "got-$(echo "$A")"; sleep 0.1; echo "next-$(echo "$A")"',
+      // 50 ms between the lines: more than the old read's 25 ms, and well inside the 250 ms gap
+      // on a loaded machine (at 100 ms, one CI run beside a soak and the release build split them).
+      text: 'read -p "Pick $(echo one): " A; echo "got-$(echo "$A")"; sleep 0.05; echo "next-$(echo "$A")"',
     });
     await readUntil(call, id, 'Pick one: ');
     await call('ssh_session_send', { session_id: id, text: 'x' });
-    // The old read answered 25 ms after the echo arrived, before "next-x" (100 ms later).
+    // The old read answered 25 ms after the echo arrived, before "next-x" (50 ms later).
     const r = await call('ssh_session_read', { session_id: id, timeout: 2 });
     assert.match(r.stdout as string, /got-x\r?\n/);
     assert.match(r.stdout as string, /next-x/);
