@@ -151,13 +151,15 @@ export class JobManager {
           stdio: ['ignore', out, err],
         },
       );
+      // Held from the moment the group exists (the pid is known once spawn() returns), not from
+      // the 'spawn' event a tick later: a client killed in between must not leave it behind.
+      if (child.pid !== undefined) s.hold?.spawned(child.pid);
       child.unref();
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
       job.pgid = child.pid ?? 0;
-      s.hold?.spawned(job.pgid);
       child.once('exit', () => void this.#check(job));
     } catch (e) {
       s.hold?.release();
