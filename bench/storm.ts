@@ -60,7 +60,6 @@ const POLICY: RetryPolicy = { reconnectDelayS: 5, maxReconnectDelayS: 300 };
 const FIVE_MIN_MS = 300_000;
 
 interface Fleet {
-  online: Set<number>;
   /** When each client registered again after the kill (ms since the kill). */
   backAt: Map<number, number>;
   turnedAway: number;
@@ -91,7 +90,6 @@ async function storm(label: string, bin: string | undefined): Promise<StormResul
   let server: ServerProcess = await spawnServerProcess(dataDir, serverArgs, [], bin);
   const sshPort = server.sshPort;
   const fleet: Fleet = {
-    online: new Set(),
     backAt: new Map(),
     turnedAway: 0,
     failed: 0,
@@ -122,7 +120,6 @@ async function storm(label: string, bin: string | undefined): Promise<StormResul
       let delayMs: number;
       try {
         await c.registered;
-        fleet.online.add(index);
         if (fleet.killedAt !== undefined && !fleet.backAt.has(index)) {
           fleet.backAt.set(index, Date.now() - fleet.killedAt);
         }
@@ -132,7 +129,6 @@ async function storm(label: string, bin: string | undefined): Promise<StormResul
         }
         attempt = 0;
         await c.closed;
-        fleet.online.delete(index);
         lostAt = Date.now();
         delayMs = lostLinkDelayMs({ policy: POLICY, attempt: attempt++, established: true, windowMs });
       } catch {
