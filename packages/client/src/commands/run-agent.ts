@@ -17,6 +17,7 @@ import { POSIX_PLATFORM } from '../platform/platform.ts';
 import { CommandGroups } from '../spawner/command-groups.ts';
 import { GroupLedger } from '../spawner/group-ledger.ts';
 import { GroupWatchdog } from '../spawner/group-watchdog.ts';
+import { poolableShell, ShellPool } from '../spawner/shell-pool.ts';
 import { createSshSessionHandlers } from '../ssh-sessions/handlers.ts';
 import { loadPty } from '../terminal/load-pty.ts';
 import { PtyHost } from '../terminal/pty-host.ts';
@@ -72,6 +73,13 @@ export const runAgentCommand: Command = {
             log,
           });
     await groups?.start();
+    // run_command starts through shells spawned ahead of need (spawner/shell-pool.ts) where /bin/sh
+    // is one the pool is known to keep a plain spawn's environment under; REACH_SHELL_POOL=0: off.
+    const pool =
+      platform.name !== 'win32' && io.env.REACH_SHELL_POOL !== '0' && poolableShell('/bin/sh')
+        ? new ShellPool({ env: io.env, log: log.child({ component: 'shell-pool' }) })
+        : undefined;
+    pool?.start();
     // Commands that outlive their call, link and this process (run_command past its `wait`): Linux
     // only, as they are found again after a restart through /proc (pgid and start time).
     const jobs =
@@ -141,6 +149,7 @@ export const runAgentCommand: Command = {
       detectCapabilities: detect,
       system,
       groups,
+      pool,
       litter,
       operations,
       platform,
@@ -232,6 +241,7 @@ export const runAgentCommand: Command = {
       process.off('exit', killTerminals);
       await sshSessions.close();
       groups?.close();
+      pool?.close();
       jobs?.close();
       await litter.close();
       await operations.close();

@@ -11,6 +11,7 @@ import {
 import type { OutputStore } from '../../output-store/output-store.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
+import type { ShellPool } from '../../spawner/shell-pool.ts';
 import type { ReconnectHints } from '../../tunnel/reconnect-hints.ts';
 import type { Updater } from '../../update/updater.ts';
 import type { PathPolicy } from '../path-policy.ts';
@@ -53,6 +54,8 @@ export interface AgentHandlerDeps {
   now?: () => number;
   /** Ties run_command's process groups to the client's life. */
   groups?: CommandGroups;
+  /** Shells spawned ahead of need that run_command starts through. */
+  pool?: ShellPool | undefined;
   /** write_file's directories journal and sweep (litter-sweeper.ts). */
   litter?: WriteFileDeps['litter'];
   /** Completed mutations by operation id: retries replay, operation_status answers from it. */
@@ -87,6 +90,7 @@ export function createAgentHandlers(deps: AgentHandlerDeps): Map<string, RpcHand
     baseEnv: deps.baseEnv,
     defaultCwd: deps.defaultCwd,
     groups: deps.groups,
+    pool: deps.pool,
     outputs: deps.outputs,
     platform: deps.platform,
   };

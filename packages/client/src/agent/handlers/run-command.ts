@@ -14,6 +14,7 @@ import { CommandCapture } from '../../output-store/command-capture.ts';
 import type { OutputStore } from '../../output-store/output-store.ts';
 import { type Platform, POSIX_PLATFORM } from '../../platform/platform.ts';
 import type { CommandGroups } from '../../spawner/command-groups.ts';
+import type { ShellPool } from '../../spawner/shell-pool.ts';
 import { openConfirmedDir } from '../open-confirmed.ts';
 import type { PathPolicy } from '../path-policy.ts';
 import { defineHandler } from './define-handler.ts';
@@ -46,6 +47,8 @@ export interface RunCommandDeps {
   groups?: CommandGroups | undefined;
   /** Shell and tree kill of this OS (platform/); POSIX when absent. */
   platform?: Platform | undefined;
+  /** Shells started ahead of need that commands start through (spawner/shell-pool.ts); none: plain spawn. */
+  pool?: ShellPool | undefined;
 }
 
 /** Whether /proc/<pid>/fd names this process's descriptors: never on Windows (wine maps Z:\proc). */
@@ -148,26 +151,33 @@ export async function runChecked(
     params.max_output_bytes ?? deps.maxOutputBytes ?? LIMITS.defaultResultBytes,
     deps.outputs,
   );
-  const running = runShell(params.cmd, {
-    cwd: opened?.spawnCwd ?? deps.defaultCwd,
-    env,
-    spawn: how,
-    killTree: platform.killTree,
-    timeoutMs: params.timeout * 1000,
-    signal: ctx.signal,
-    maxOutputBytes: LIMITS.maxOutputBytesPerStream,
-    sinks: capture,
-    killGraceMs: deps.killGraceMs ?? 1000,
-    drainMs: deps.drainMs ?? 200,
-    hold: deps.groups?.hold(),
-  });
-  // runShell has returned, so spawn() has: the child has chdir'd through the link (or failed to)
-  // and exec'd, and needs the descriptor no more. It is closed while the command runs; both are
-  // awaited together so that neither's failure goes unhandled while the other is pending.
-  const [ran, closed] = await Promise.allSettled([running, opened?.fh.close()]);
-  if (closed.status === 'rejected') {
-    deps.log.warn({ reqId: ctx.id, err: closed.reason }, 'closing the cwd descriptor failed');
-  }
+  // The child needs the descriptor until it has chdir'd through the link: closed as soon as
+  // runShell says it has (`started`) while the command runs, or once runShell has failed.
+  let closing: Promise<void> | undefined;
+  const closeCwd = () => {
+    closing ??= (opened?.fh.close() ?? Promise.resolve()).catch((err: unknown) => {
+      deps.log.warn({ reqId: ctx.id, err }, 'closing the cwd descriptor failed');
+    });
+  };
+  const [ran] = await Promise.allSettled([
+    runShell(params.cmd, {
+      cwd: opened?.spawnCwd ?? deps.defaultCwd,
+      env,
+      spawn: how,
+      killTree: platform.killTree,
+      timeoutMs: params.timeout * 1000,
+      signal: ctx.signal,
+      maxOutputBytes: LIMITS.maxOutputBytesPerStream,
+      sinks: capture,
+      killGraceMs: deps.killGraceMs ?? 1000,
+      drainMs: deps.drainMs ?? 200,
+      hold: deps.groups?.hold(),
+      pool: deps.pool,
+      started: closeCwd,
+    }),
+  ]);
+  closeCwd();
+  await closing;
   if (ran.status === 'rejected') {
     const err: unknown = ran.reason;
     const code = (err as NodeJS.ErrnoException).code ?? '';

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { RunCommandResult } from '@reach/protocol';
 import { type KillTree, killPosixGroup } from '../../platform/process-tree.ts';
 import { posixShell, type ShellSpawn } from '../../platform/shell.ts';
 import type { GroupHold } from '../../spawner/command-groups.ts';
+import type { ShellPool } from '../../spawner/shell-pool.ts';
 
 export interface ShellOptions {
   /** Directory the child starts in (libuv chdirs in the child, before exec). */
@@ -23,6 +24,10 @@ export interface ShellOptions {
   spawn?: ShellSpawn | undefined;
   /** How its tree is killed on timeout or cancel; the process group by default. */
   killTree?: KillTree | undefined;
+  /** Ready shells to start it through (spawner/shell-pool.ts); a plain spawn when absent or declined. */
+  pool?: ShellPool | undefined;
+  /** Called once the child has changed to `cwd` and is exec'ing (what names `cwd` may go then). */
+  started?: (() => void) | undefined;
 }
 
 export type ShellOutcome = { kind: 'exited' | 'timeout' | 'cancelled'; result: RunCommandResult };
@@ -61,25 +66,48 @@ class CappedBuffer implements OutputSink {
 
 /**
  * Runs `cmd` with /bin/sh -c in a new process group (or as `o.spawn` says: cmd.exe or PowerShell on
- * Windows) and collects its output. The child is spawned
- * before this returns: spawn() is synchronous, and libuv returns from it only once the child has
- * chdir'd to `o.cwd` and exec'd (or failed to), so whatever `cwd` names (a descriptor's
- * /proc/<pid>/fd link) may be released as soon as the call returns. Spawn failures reject.
+ * Windows) and collects its output. The child starts through a pooled shell when `o.pool` has one
+ * ready, else by a plain spawn: spawn() is synchronous, and libuv returns from it only once the
+ * child has chdir'd to `o.cwd` and exec'd (or failed to). Either way `o.started` is called once
+ * whatever `cwd` names (a descriptor's /proc/<pid>/fd link) may be released. Spawn failures reject.
  */
-export function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    // The command text is the user's shell command; nothing else is interpolated into a shell string.
-    // detached: the shell leads a new process group, so a timeout can kill everything it started.
-    const how = o.spawn ?? posixShell(cmd);
-    const child = spawn(how.file, how.args, {
+export async function runShell(cmd: string, o: ShellOptions): Promise<ShellOutcome> {
+  const started = performance.now();
+  // The command text is the user's shell command; nothing else is interpolated into a shell string.
+  // detached: the shell leads a new process group, so a timeout can kill everything it started.
+  const how = o.spawn ?? posixShell(cmd);
+  const env = o.hold ? { ...o.env, ...o.hold.env } : o.env;
+  const pooled =
+    o.pool !== undefined &&
+    how.detached &&
+    how.args.length === 2 &&
+    how.args[0] === '-c' &&
+    how.args[1] === cmd
+      ? await o.pool.launch(how.file, cmd, o.cwd, env)
+      : undefined;
+  const child =
+    pooled ??
+    spawn(how.file, how.args, {
       cwd: o.cwd,
-      env: o.hold ? { ...o.env, ...o.hold.env } : o.env,
+      env,
       detached: how.detached,
       windowsVerbatimArguments: how.windowsVerbatimArguments,
       windowsHide: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+  o.started?.();
+  // Both ways pipe stdout and stderr (stdio above; the pool's members are spawned so).
+  return collect(child as PipedChild, started, o);
+}
+
+type PipedChild = ChildProcess & {
+  stdout: NonNullable<ChildProcess['stdout']>;
+  stderr: NonNullable<ChildProcess['stderr']>;
+};
+
+/** Watches a started child to its end: output into the sinks, timeout and cancel, exit status. */
+function collect(child: PipedChild, started: number, o: ShellOptions): Promise<ShellOutcome> {
+  return new Promise((resolve, reject) => {
     if (child.pid !== undefined) o.hold?.spawned(child.pid);
     const stdout = o.sinks?.stdout ?? new CappedBuffer(o.maxOutputBytes);
     const stderr = o.sinks?.stderr ?? new CappedBuffer(o.maxOutputBytes);

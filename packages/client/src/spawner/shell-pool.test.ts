@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isDead, waitFor } from '../../test/helpers/rpc-context.ts';
+import { runShell, type ShellOptions } from '../agent/handlers/run-shell.ts';
+import { createLogger } from '../log/logger.ts';
+import { MEMBER_SCRIPT, poolableShell, ShellPool } from './shell-pool.ts';
+
+const log = createLogger('silent');
+const skip = poolableShell('/bin/sh') ? false : '/bin/sh is not a shell the pool runs on';
+
+/**
+ * What a command can see of how it was started. Numbers that differ between any two runs (pids,
+ * socket inodes) are printed as relations: `$$` against /proc's view, the parent against the client.
+ * The signal masks are read by the shell itself: dash blocks every signal around a fork, so a `grep`
+ * of its status can catch that window.
+ */
+const PROBE = `read -r pid comm state ppid pgrp sid rest < /proc/$$/stat
+echo "0=$0 #=$# -=$- pid=$(( pid == $$ )) pgrp=$(( pgrp == $$ )) sid=$(( sid == $$ )) ppid=$ppid"
+while read -r k v; do case $k in Sig[BIC]*) echo "$k $v" ;; esac; done < /proc/$$/status
+umask
+pwd -P
+readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2
+for n in 3 4 5 6 7 8 9; do [ -e /proc/$$/fd/$n ] && echo "fd $n open"; done
+env`;
+
+/** The probe's output with socket inode numbers taken out and env's lines in order. */
+const normal = (out: string) => {
+  const lines = out.replace(/:\[\d+\]/g, ':[N]').split('\n');
+  const envAt = lines.findIndex((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l));
+  return [...lines.slice(0, envAt), ...lines.slice(envAt).sort()].join('\n');
+};
+
+describe('ShellPool (real shells)', { skip }, () => {
+  let dir = '';
+  const env = { PATH: process.env.PATH, HOME: '/root', LANG: 'C.UTF-8', PWD: '/', OLDPWD: '/tmp', X: 'base' };
+  const opts = (o: Partial<ShellOptions> = {}): ShellOptions => ({
+    cwd: dir,
+    env,
+    timeoutMs: 10_000,
+    signal: new AbortController().signal,
+    maxOutputBytes: 1 << 20,
+    killGraceMs: 200,
+    drainMs: 200,
+    ...o,
+  });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'reach-pool-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('a pooled command sees what a plain spawn shows it: process, signals, descriptors, env', async () => {
+    const pool = new ShellPool({ env, log, size: 1 });
+    pool.start();
+    try {
+      const extra = { ...env, X: 'changed', MULTI: 'a\nb\\n\n', EMPTY: '', SP: ' lead and trail ' };
+      const plain = await runShell(PROBE, opts({ env: extra }));
+      const pooled = await runShell(PROBE, opts({ env: extra, pool }));
+      assert.equal(pool.stats.served, 1);
+      assert.equal(normal(pooled.result.stdout), normal(plain.result.stdout));
+      assert.equal(pooled.result.stderr, plain.result.stderr);
+      assert.equal(pooled.result.returncode, 0);
+      const out = normal(pooled.result.stdout);
+      assert.match(out, new RegExp(`^0=/bin/sh #=0 -=\\S* pid=1 pgrp=1 sid=1 ppid=${process.pid}$`, 'm'));
+      assert.match(out, /^SigIgn: 0+$/m);
+      assert.match(out, /^SigBlk: 0+$/m);
+      assert.match(out, /^\/dev\/null\n(socket|pipe):\[N\]\n(socket|pipe):\[N\]$/m);
+      assert.doesNotMatch(out, /^fd \d open$/m);
+      assert.match(out, /^X=changed$/m);
+      assert.match(out, /^MULTI=a$/m);
+      assert.match(out, /^OLDPWD=\/tmp$/m);
+      // The command's own shell sets PWD to where it starts, plain spawn or not.
+      assert.ok(out.includes(`\nPWD=${dir}\n`), out);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test('exit status, a signal, stderr and a shell syntax error read the same both ways', async () => {
+    const pool = new ShellPool({ env, log, size: 1 });
+    pool.start();
+    try {
+      for (const cmd of ['echo out; echo err >&2; exit 7', 'kill -TERM $$', 'if', 'nonexistent-command-x']) {
+        const plain = await runShell(cmd, opts());
+        const pooled = await runShell(cmd, opts({ pool }));
+        assert.deepEqual(
+          { ...pooled.result, duration_ms: 0 },
+          { ...plain.result, duration_ms: 0 },
+          `differs for ${cmd}`,
+        );
+      }
+      assert.equal(pool.stats.served, 4);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test('a ready shell killed from outside is replaced, and the next command is served', async () => {
+    const pool = new ShellPool({ env, log, size: 1 });
+    pool.start();
+    try {
+      const [first] = pool.readyPids;
+      assert.ok(first);
+      process.kill(first, 'SIGKILL');
+      assert.ok(await waitFor(async () => pool.readyPids.length === 1 && pool.readyPids[0] !== first));
+      const r = await runShell('echo ok', opts({ pool }));
+      assert.equal(r.result.stdout, 'ok\n');
+      assert.equal(pool.stats.served, 1);
+      assert.equal(pool.stats.failed, 1);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test('a shell that dies mid-request: the command runs once, spawned plainly; three in a row rest the pool', async () => {
+    // The member reads the whole request, then is killed before it starts anything.
+    // (A function: in a replacement string `$$` would mean one `$`.)
+    const dying = MEMBER_SCRIPT.replace('printf S >&3', () => 'kill -KILL $$');
+    assert.notEqual(dying, MEMBER_SCRIPT);
+    const pool = new ShellPool({ env, log, size: 1, script: dying });
+    pool.start();
+    try {
+      const marker = join(dir, 'ran');
+      for (let i = 0; i < 3; i++) {
+        assert.ok(await waitFor(async () => pool.readyPids.length === 1), 'a member is ready');
+        const r = await runShell(`echo x >> ${marker}; echo $$`, opts({ pool }));
+        assert.equal(r.result.returncode, 0);
+        assert.equal(await readFile(marker, 'utf8'), 'x\n'.repeat(i + 1));
+      }
+      assert.deepEqual(pool.stats, { served: 0, declined: 3, failed: 3 });
+      // Resting: no member is started, commands go the plain way at once.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(pool.readyPids, []);
+      const r = await runShell('echo plain', opts({ pool }));
+      assert.equal(r.result.stdout, 'plain\n');
+      assert.equal(pool.stats.declined, 4);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test('a cwd the shell cannot enter fails as a plain spawn does, without counting against the pool', async () => {
+    const pool = new ShellPool({ env, log, size: 1 });
+    pool.start();
+    try {
+      const missing = join(dir, 'missing');
+      const plain = await runShell('true', opts({ cwd: missing })).catch(
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+      const pooled = await runShell('true', opts({ cwd: missing, pool })).catch(
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+      assert.equal(plain, 'ENOENT');
+      assert.equal(pooled, 'ENOENT');
+      assert.equal(pool.stats.failed, 0);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test('requests the script cannot carry go the plain way with the same outcome', async () => {
+    const pool = new ShellPool({ env, log, size: 1 });
+    pool.start();
+    try {
+      const { X: _dropped, ...without } = env;
+      const cases: [string, Record<string, string | undefined>][] = [
+        ['echo "${X-unset}"', without],
+        ['echo "$__reach_k"', { ...env, __reach_k: 'mine' }],
+        ['env | grep -c "^A-B="', { ...env, 'A-B': '1' }],
+        ['echo big', { ...env, BIG: 'y'.repeat(20_000) }],
+      ];
+      for (const [cmd, e] of cases) {
+        const plain = await runShell(cmd, opts({ env: e }));
+        const pooled = await runShell(cmd, opts({ env: e, pool }));
+        assert.equal(pooled.result.stdout, plain.result.stdout, cmd);
+      }
+      await assert.rejects(runShell('true', opts({ env: { ...env, N: 'a\0b' }, pool })), {
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+      assert.equal(pool.stats.served, 0);
+      assert.equal(pool.stats.declined, 5);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test('ready shells exit when the client is SIGKILLed', async () => {
+    const url = new URL('./shell-pool.ts', import.meta.url).href;
+    const script = `import { ShellPool } from ${JSON.stringify(url)};
+const p = new ShellPool({ env: process.env, log: { warn() {}, child() { return this; } }, size: 2 });
+p.start(); console.log(p.readyPids.join(' ')); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const line = await new Promise<string>((resolve) =>
+        child.stdout.once('data', (d: Buffer) => resolve(d.toString())),
+      );
+      const pids = line.trim().split(' ').map(Number);
+      assert.equal(pids.length, 2);
+      for (const p of pids) assert.equal(await isDead(p), false, `member ${p} is running`);
+      child.kill('SIGKILL');
+      const allDead = async () => (await Promise.all(pids.map(isDead))).every(Boolean);
+      assert.ok(await waitFor(allDead), `members ${pids.join(',')} outlived the client`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,264 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../log/logger.ts';
+
+/**
+ * A pooled shell: `/bin/sh` spawned ahead of need (exactly as run_command spawns one: detached, so
+ * it leads a session and process group of its own, signal dispositions reset by libuv, stdout and
+ * stderr piped, the client's environment), waiting on its stdin for one request. It reads the
+ * request (records below), `cd -P`s into the directory (the confirmed descriptor's
+ * /proc/<pid>/fd link), puts PWD and OLDPWD back as they were, exports the variables that differ
+ * from its environment, reports `S` on fd 3 and `exec`s `/bin/sh -c cmd` with stdin on /dev/null
+ * and fd 3 closed. So the command is the process that was spawned: same pid, group, session,
+ * parent, descriptors, `$0` and `$$` as a plain spawn, only started ~0.8 ms of exec instead of a
+ * fork of the client. It never reports `S` if it cannot start the command as asked (`cd` failed:
+ * exit 125, or it died): the caller then spawns the command the plain way, so the error is the one
+ * a plain spawn gives and nothing runs twice. When the client dies its stdin closes and it exits.
+ *
+ * A record is a line holding the count of lines that follow it minus one, then those lines (a
+ * value with k newlines is k + 1 lines): `read -r` is a builtin, so nothing forks while it reads.
+ * Variable names are ours, prefixed `__reach_`, and never exported; a request whose environment
+ * names one is spawned the plain way.
+ */
+export const MEMBER_SCRIPT = `__reach_rr() {
+  IFS= read -r __reach_n || exit 125
+  IFS= read -r __reach_x || exit 125
+  while [ "$__reach_n" -gt 0 ]; do
+    IFS= read -r __reach_y || exit 125
+    __reach_x="$__reach_x
+$__reach_y"
+    __reach_n=$((__reach_n - 1))
+  done
+}
+IFS= read -r __reach_k || exit 125
+__reach_rr; __reach_d=$__reach_x
+__reach_rr; __reach_c=$__reach_x
+__reach_p=\${PWD-} __reach_pq=\${PWD+1} __reach_o=\${OLDPWD-} __reach_oq=\${OLDPWD+1}
+cd -P -- "$__reach_d" 2>/dev/null || exit 125
+if [ -n "$__reach_pq" ]; then PWD=$__reach_p; else unset PWD; fi
+if [ -n "$__reach_oq" ]; then OLDPWD=$__reach_o; else unset OLDPWD; fi
+while [ "$__reach_k" -gt 0 ]; do
+  __reach_rr; __reach_v=$__reach_x; __reach_rr
+  export "$__reach_v=$__reach_x"
+  __reach_k=$((__reach_k - 1))
+done
+printf S >&3
+exec "$0" -c "$__reach_c" 3>&- </dev/null
+`;
+
+/** A request larger than this is spawned the plain way: dash's `read` takes a pipe a byte per syscall. */
+export const MAX_REQUEST_BYTES = 16 * 1024;
+/** Shells known to run MEMBER_SCRIPT with the same environment a plain spawn gives (bash adds SHLVL). */
+const POOLED_SHELLS = new Set(['dash']);
+/** Members that die before serving, in a row, after which the pool rests (plain spawn meanwhile). */
+const MAX_FAILURES = 3;
+const REST_MS = 30_000;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Whether `shell` (by what it resolves to) is one the pool runs on; false where it does not exist. */
+export function poolableShell(shell: string): boolean {
+  try {
+    return POOLED_SHELLS.has(basename(realpathSync(shell)));
+  } catch {
+    return false;
+  }
+}
+
+/** Encodes one value as a record (see MEMBER_SCRIPT). */
+function record(value: string): string {
+  const lines = value.split('\n');
+  return `${lines.length - 1}\n${value}\n`;
+}
+
+export interface ShellPoolStats {
+  /** Commands a member ran. */
+  served: number;
+  /** Requests handed back to be spawned the plain way (no member ready, not eligible, member failed). */
+  declined: number;
+  /** Members that exited before starting a command (killed, or `cd` failed). */
+  failed: number;
+}
+
+interface Member {
+  child: ChildProcess;
+  /** Settles when the member has exited (or failed to spawn); never rejects. */
+  gone: Promise<void>;
+}
+
+/**
+ * Keeps `size` members (MEMBER_SCRIPT) ready and starts commands through them (`launch`). A member
+ * is used once: it becomes the command. Replacements are spawned after a launch has been answered,
+ * on a later turn of the event loop, so the fork of the client happens beside the command instead of
+ * before it. Members that keep dying before they serve make the pool rest for REST_MS (launch
+ * declines: plain spawn), then it fills again.
+ */
+export class ShellPool {
+  readonly #shell: string;
+  readonly #env: Env;
+  readonly #size: number;
+  readonly #log: Logger;
+  readonly #script: string;
+  readonly #ready: Member[] = [];
+  #closed = false;
+  #failures = 0;
+  #restUntil = 0;
+  #fillScheduled = false;
+  readonly stats: ShellPoolStats = { served: 0, declined: 0, failed: 0 };
+
+  constructor(deps: { env: Env; log: Logger; shell?: string; size?: number; script?: string }) {
+    this.#shell = deps.shell ?? '/bin/sh';
+    this.#env = deps.env;
+    this.#size = deps.size ?? 2;
+    this.#log = deps.log;
+    this.#script = deps.script ?? MEMBER_SCRIPT;
+  }
+
+  /** Pids of the members waiting for a command (tests kill them). */
+  get readyPids(): number[] {
+    return this.#ready.map((m) => m.child.pid ?? 0);
+  }
+
+  start(): void {
+    this.#fill();
+  }
+
+  /**
+   * Starts `/bin/sh -c cmd` in `cwd` with exactly `env` through a ready member. Resolves with the
+   * member's process once it has changed directory and is exec'ing the command (so whatever names
+   * `cwd` may be released), or undefined when the caller is to spawn it the plain way: no member
+   * ready, a request the script cannot carry, or a member that failed before starting it (then
+   * nothing of the command has run).
+   */
+  async launch(file: string, cmd: string, cwd: string, env: Env): Promise<ChildProcess | undefined> {
+    const resting = Date.now() < this.#restUntil;
+    const request = file === this.#shell && !resting ? this.#encode(cmd, cwd, env) : undefined;
+    const member = request === undefined ? undefined : this.#take();
+    if (member === undefined || request === undefined) {
+      this.stats.declined += 1;
+      return undefined;
+    }
+    this.#scheduleFill();
+    const child = member.child;
+    const ack = child.stdio[3] as Readable;
+    const started = await new Promise<boolean>((resolve) => {
+      ack.once('data', () => resolve(true));
+      void member.gone.then(() => resolve(false));
+      child.stdin?.end(request);
+    });
+    ack.destroy();
+    if (!started) {
+      // 125: the script refused (its `cd` failed); anything else: the member was killed or died.
+      if (child.exitCode !== 125) this.#memberFailed();
+      this.stats.declined += 1;
+      return undefined;
+    }
+    this.#failures = 0;
+    this.stats.served += 1;
+    return child;
+  }
+
+  /** Ends every ready member (their stdin closes: they exit) and spawns no more. */
+  close(): void {
+    this.#closed = true;
+    for (const m of this.#ready.splice(0)) m.child.stdin?.end();
+  }
+
+  /** The request's bytes, or undefined when it must go the plain way. */
+  #encode(cmd: string, cwd: string, env: Env): string | undefined {
+    if (!cwd.startsWith('/')) return undefined;
+    const changed: [string, string][] = [];
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined || v === this.#env[k]) continue;
+      if (!NAME.test(k) || k.startsWith('__reach_')) return undefined;
+      changed.push([k, v]);
+    }
+    for (const [k, v] of Object.entries(this.#env)) {
+      // A variable taken away, or one of the script's own names in the members' environment.
+      if (v !== undefined && env[k] === undefined) return undefined;
+      if (k.startsWith('__reach_')) return undefined;
+    }
+    const parts = [`${changed.length}\n`, record(cwd), record(cmd)];
+    for (const [k, v] of changed) parts.push(record(k), record(v));
+    const request = parts.join('');
+    // NUL cannot reach a process (a plain spawn refuses it with the error run_command reports).
+    if (request.includes('\0') || Buffer.byteLength(request) > MAX_REQUEST_BYTES) return undefined;
+    return request;
+  }
+
+  #take(): Member | undefined {
+    while (this.#ready.length > 0) {
+      const m = this.#ready.shift() as Member;
+      if (m.child.exitCode === null && m.child.signalCode === null && m.child.pid !== undefined) return m;
+    }
+    this.#scheduleFill();
+    return undefined;
+  }
+
+  #memberFailed(): void {
+    this.stats.failed += 1;
+    this.#failures += 1;
+    if (this.#failures >= MAX_FAILURES) {
+      this.#restUntil = Date.now() + REST_MS;
+      this.#failures = 0;
+      // Members started meanwhile are the same kind: they go too (their stdin closes, they exit).
+      for (const m of this.#ready.splice(0)) m.child.stdin?.end();
+      this.#log.warn(
+        { rest_ms: REST_MS },
+        'pooled shells keep dying before they start a command; plain spawn for now',
+      );
+      setTimeout(() => this.#scheduleFill(), REST_MS).unref();
+    }
+  }
+
+  #scheduleFill(): void {
+    if (this.#fillScheduled || this.#closed) return;
+    this.#fillScheduled = true;
+    setImmediate(() => {
+      this.#fillScheduled = false;
+      this.#fill();
+    });
+  }
+
+  #fill(): void {
+    if (this.#closed || Date.now() < this.#restUntil) return;
+    while (this.#ready.length < this.#size) {
+      const m = this.#spawnMember();
+      if (m === undefined) return;
+      this.#ready.push(m);
+    }
+  }
+
+  #spawnMember(): Member | undefined {
+    let child: ChildProcess;
+    try {
+      child = spawn(this.#shell, ['-c', this.#script], {
+        env: this.#env,
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      this.#log.warn({ err }, 'starting a pooled shell failed');
+      this.#memberFailed();
+      return undefined;
+    }
+    const gone = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
+    const m: Member = { child, gone };
+    child.stdin?.on('error', () => undefined);
+    void gone.then(() => {
+      const i = this.#ready.indexOf(m);
+      if (i < 0) return;
+      // Died while waiting (killed from outside): replaced, unless members keep dying.
+      this.#ready.splice(i, 1);
+      this.#memberFailed();
+      this.#scheduleFill();
+    });
+    return m;
+  }
+}
