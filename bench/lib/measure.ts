@@ -33,9 +33,15 @@ export function median(values: readonly number[]): number {
 }
 
 /** Runs `op` `n` times one after the other and returns the latency distribution. */
-export async function sequential(n: number, op: () => Promise<unknown>): Promise<LatencyStats> {
+export async function sequential(
+  n: number,
+  op: () => Promise<unknown>,
+  /** Pause before each call, in ms (calls with think time between them); none by default. */
+  gapMs = 0,
+): Promise<LatencyStats> {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
+    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     const t0 = performance.now();
     await op();
     samples.push(performance.now() - t0);

@@ -35,6 +35,8 @@ export interface ReachUnderTestOptions {
   startTransports?: StartServerDeps['startTransports'];
   /** The client to run, e.g. a single executable (bench:release); default: node on the source bin. */
   clientExe?: string;
+  /** Added to the client's environment (e.g. REACH_SHELL_POOL=0 for plain spawns). */
+  clientEnv?: Record<string, string>;
 }
 
 /** Starts the server (SSH on 127.0.0.1, ephemeral port) and a client, and waits until it is online. */
@@ -76,7 +78,13 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
 
     // Terminals run /bin/sh, as the OpenSSH baseline's `exec /bin/sh` does: the user's interactive
     // shell would run their ~/.bashrc (on this CI image pyenv's init never gives a prompt).
-    const env = { ...process.env, REACH_HOME: clientHome, REACH_LOG_LEVEL: 'warn', SHELL: '/bin/sh' };
+    const env = {
+      ...process.env,
+      REACH_HOME: clientHome,
+      REACH_LOG_LEVEL: 'warn',
+      SHELL: '/bin/sh',
+      ...options.clientEnv,
+    };
     const [exe, ...pre] =
       options.clientExe === undefined ? [process.execPath, CLIENT_BIN] : [options.clientExe];
     const cmd = exe ?? process.execPath;

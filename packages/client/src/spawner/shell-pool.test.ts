@@ -53,7 +53,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   test('a pooled command sees what a plain spawn shows it: process, signals, descriptors, env', async () => {
-    const pool = new ShellPool({ env, log, size: 1 });
+    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
     pool.start();
     try {
       const extra = { ...env, X: 'changed', MULTI: 'a\nb\\n\n', EMPTY: '', SP: ' lead and trail ' };
@@ -80,7 +80,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   });
 
   test('exit status, a signal, stderr and a shell syntax error read the same both ways', async () => {
-    const pool = new ShellPool({ env, log, size: 1 });
+    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
     pool.start();
     try {
       for (const cmd of ['echo out; echo err >&2; exit 7', 'kill -TERM $$', 'if', 'nonexistent-command-x']) {
@@ -99,7 +99,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   });
 
   test('a ready shell killed from outside is replaced, and the next command is served', async () => {
-    const pool = new ShellPool({ env, log, size: 1 });
+    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
     pool.start();
     try {
       const [first] = pool.readyPids;
@@ -120,7 +120,7 @@ describe('ShellPool (real shells)', { skip }, () => {
     // (A function: in a replacement string `$$` would mean one `$`.)
     const dying = MEMBER_SCRIPT.replace('printf S >&3', () => 'kill -KILL $$');
     assert.notEqual(dying, MEMBER_SCRIPT);
-    const pool = new ShellPool({ env, log, size: 1, script: dying });
+    const pool = new ShellPool({ env, log, size: 1, script: dying, refillQuietMs: 0 });
     pool.start();
     try {
       const marker = join(dir, 'ran');
@@ -143,7 +143,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   });
 
   test('a cwd the shell cannot enter fails as a plain spawn does, without counting against the pool', async () => {
-    const pool = new ShellPool({ env, log, size: 1 });
+    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
     pool.start();
     try {
       const missing = join(dir, 'missing');
@@ -162,12 +162,12 @@ describe('ShellPool (real shells)', { skip }, () => {
   });
 
   test('requests the script cannot carry go the plain way with the same outcome', async () => {
-    const pool = new ShellPool({ env, log, size: 1 });
+    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
     pool.start();
     try {
       const { X: _dropped, ...without } = env;
       const cases: [string, Record<string, string | undefined>][] = [
-        ['echo "${X-unset}"', without],
+        ['echo "[$X]"', without],
         ['echo "$__reach_k"', { ...env, __reach_k: 'mine' }],
         ['env | grep -c "^A-B="', { ...env, 'A-B': '1' }],
         ['echo big', { ...env, BIG: 'y'.repeat(20_000) }],

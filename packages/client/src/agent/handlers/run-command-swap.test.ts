@@ -23,7 +23,7 @@ for (const pooled of poolableShell('/bin/sh') ? [false, true] : [false])
     const fx = useSwapFixture('reach-cwd-swap-');
     const baseEnv = { PATH: process.env.PATH };
     const log = createLogger('silent');
-    const pool = pooled ? new ShellPool({ env: baseEnv, log }) : undefined;
+    const pool = pooled ? new ShellPool({ env: baseEnv, log, refillQuietMs: 0 }) : undefined;
     let deps: RunCommandDeps;
     const run = (cmd: string, cwd: string, resolved: string, d: RunCommandDeps = deps) =>
       runChecked(d, { cmd, cwd, timeout: 10 }, resolved, rpcContext('run_command'));

@@ -28,7 +28,7 @@ for (const pooled of poolableShell('/bin/sh') ? [false, true] : [false])
     const started: number[] = [];
     const log = createLogger('silent');
     const baseEnv = { PATH: process.env.PATH, REACH_TEST_BASE: 'base' };
-    const pool = pooled ? new ShellPool({ env: baseEnv, log, size: 2 }) : undefined;
+    const pool = pooled ? new ShellPool({ env: baseEnv, log, size: 2, refillQuietMs: 0 }) : undefined;
     const make = (allowed: string[] = [], extra: { maxOutputBytes?: number } = {}) =>
       runCommandHandler({
         policy: new PathPolicy(allowed),
