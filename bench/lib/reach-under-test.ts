@@ -100,6 +100,8 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
     client.stderr?.setEncoding('utf8');
     client.stderr?.on('data', (d: string) => {
       clientStderr = (clientStderr + d).slice(-16_384);
+      // REACH_BENCH_CLIENT_LOG=1: the client's log on the bench's stderr as it comes.
+      if (process.env.REACH_BENCH_CLIENT_LOG === '1') process.stderr.write(d);
     });
     const running = server;
     const proc = client;

@@ -115,6 +115,28 @@ describe('ShellPool (real shells)', { skip }, () => {
     }
   });
 
+  test('a command that has exited before its ack is read counts as started: it runs once, and ends', async () => {
+    // The `S` comes 200 ms after the command (`echo`) has exited: what a busy loop can see when it
+    // gets to a quick command's exit before the ack the shell wrote ahead of its exec.
+    const lateAck = MEMBER_SCRIPT.replace('printf S >&3', () => '(sleep 0.2; printf S) >&3 &');
+    assert.notEqual(lateAck, MEMBER_SCRIPT);
+    const pool = new ShellPool({ env, log, size: 1, script: lateAck, refillQuietMs: 0 });
+    pool.start();
+    try {
+      const marker = join(dir, 'once');
+      for (let i = 1; i <= 2; i++) {
+        assert.ok(await waitFor(async () => pool.readyPids.length === 1));
+        const r = await runShell(`echo x >> ${marker}; echo done`, opts({ pool }));
+        assert.equal(r.result.returncode, 0);
+        assert.equal(r.result.stdout, 'done\n');
+        assert.equal(await readFile(marker, 'utf8'), 'x\n'.repeat(i));
+      }
+      assert.equal(pool.stats.served, 2);
+    } finally {
+      pool.close();
+    }
+  });
+
   test('a shell that dies mid-request: the command runs once, spawned plainly; three in a row rest the pool', async () => {
     // The member reads the whole request, then is killed before it starts anything.
     // (A function: in a replacement string `$$` would mean one `$`.)

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
 
 /**
@@ -85,6 +85,13 @@ export interface ShellPoolStats {
   failed: number;
 }
 
+/** A command started through the pool: its process, and its output as read since before the start. */
+export interface Launched {
+  child: ChildProcess;
+  stdout: Readable;
+  stderr: Readable;
+}
+
 interface Member {
   child: ChildProcess;
   /** Settles when the member has exited (or failed to spawn); never rejects. */
@@ -141,12 +148,12 @@ export class ShellPool {
 
   /**
    * Starts `/bin/sh -c cmd` in `cwd` with exactly `env` through a ready member. Resolves with the
-   * member's process once it has changed directory and is exec'ing the command (so whatever names
-   * `cwd` may be released), or undefined when the caller is to spawn it the plain way: no member
+   * member's process and output once it has changed directory and is exec'ing the command (so
+   * whatever names `cwd` may be released; the command may even have exited), or undefined when the caller is to spawn it the plain way: no member
    * ready, a request the script cannot carry, or a member that failed before starting it (then
    * nothing of the command has run).
    */
-  async launch(file: string, cmd: string, cwd: string, env: Env): Promise<ChildProcess | undefined> {
+  async launch(file: string, cmd: string, cwd: string, env: Env): Promise<Launched | undefined> {
     const resting = Date.now() < this.#restUntil;
     const request = file === this.#shell && !resting ? this.#encode(cmd, cwd, env) : undefined;
     const member = request === undefined ? undefined : this.#take();
@@ -157,21 +164,33 @@ export class ShellPool {
     this.#scheduleFill();
     const child = member.child;
     const ack = child.stdio[3] as Readable;
+    // Read from now on: once the child has exited, Node drains pipes nobody reads (flushStdio), and
+    // a quick command can exit before its ack is read. The PassThroughs hold its output till then.
+    const stdout = (child.stdout as Readable).pipe(new PassThrough());
+    const stderr = (child.stderr as Readable).pipe(new PassThrough());
+    // Whether it started is what fd 3 carries: `S`, or its end without one (the script closes it at
+    // exec, a dead member with its death). Never the member's exit: a command as quick as `true`
+    // can have exited by the time the loop looks, and its exit can be seen before the `S` that
+    // preceded it, which would make it look unstarted and run it a second time.
     const started = await new Promise<boolean>((resolve) => {
       ack.once('data', () => resolve(true));
-      void member.gone.then(() => resolve(false));
+      ack.once('end', () => resolve(false));
+      ack.once('close', () => resolve(false));
+      ack.once('error', () => resolve(false));
       child.stdin?.end(request);
     });
     ack.destroy();
     if (!started) {
-      // 125: the script refused (its `cd` failed); anything else: the member was killed or died.
+      // Its fd 3 closed without an `S`: it is exiting. 125: the script refused (its `cd` failed);
+      // anything else: the member was killed or died.
+      await member.gone;
       if (child.exitCode !== 125) this.#memberFailed();
       this.stats.declined += 1;
       return undefined;
     }
     this.#failures = 0;
     this.stats.served += 1;
-    return child;
+    return { child, stdout, stderr };
   }
 
   /** Ends every ready member (their stdin closes: they exit) and spawns no more. */

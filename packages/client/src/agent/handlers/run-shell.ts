@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { RunCommandResult } from '@reach/protocol';
 import { type KillTree, killPosixGroup } from '../../platform/process-tree.ts';
 import { posixShell, type ShellSpawn } from '../../platform/shell.ts';
@@ -85,34 +86,39 @@ export async function runShell(cmd: string, o: ShellOptions): Promise<ShellOutco
     how.args[1] === cmd
       ? await o.pool.launch(how.file, cmd, o.cwd, env)
       : undefined;
-  const child =
-    pooled ??
-    spawn(how.file, how.args, {
-      cwd: o.cwd,
-      env,
-      detached: how.detached,
-      windowsVerbatimArguments: how.windowsVerbatimArguments,
-      windowsHide: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  if (pooled) {
+    o.started?.();
+    return collect(pooled.child, pooled, started, o);
+  }
+  const child = spawn(how.file, how.args, {
+    cwd: o.cwd,
+    env,
+    detached: how.detached,
+    windowsVerbatimArguments: how.windowsVerbatimArguments,
+    windowsHide: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   o.started?.();
-  // Both ways pipe stdout and stderr (stdio above; the pool's members are spawned so).
-  return collect(child as PipedChild, started, o);
+  // stdio above pipes both.
+  return collect(child, child, started, o);
 }
 
-type PipedChild = ChildProcess & {
-  stdout: NonNullable<ChildProcess['stdout']>;
-  stderr: NonNullable<ChildProcess['stderr']>;
-};
-
-/** Watches a started child to its end: output into the sinks, timeout and cancel, exit status. */
-function collect(child: PipedChild, started: number, o: ShellOptions): Promise<ShellOutcome> {
+/**
+ * Watches a started child to its end: its output (`out`: the child's pipes, or what the pool has
+ * been reading them into) into the sinks, timeout and cancel, exit status.
+ */
+function collect(
+  child: ChildProcess,
+  out: { stdout: Readable; stderr: Readable },
+  started: number,
+  o: ShellOptions,
+): Promise<ShellOutcome> {
   return new Promise((resolve, reject) => {
     if (child.pid !== undefined) o.hold?.spawned(child.pid);
     const stdout = o.sinks?.stdout ?? new CappedBuffer(o.maxOutputBytes);
     const stderr = o.sinks?.stderr ?? new CappedBuffer(o.maxOutputBytes);
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    out.stdout.on('data', (c: Buffer) => stdout.push(c));
+    out.stderr.on('data', (c: Buffer) => stderr.push(c));
 
     let ending: 'timeout' | 'cancelled' | null = null;
     let exitCode: number | null = null;
@@ -147,8 +153,10 @@ function collect(child: PipedChild, started: number, o: ShellOptions): Promise<S
         killGroup('SIGKILL');
       }
       o.hold?.release();
-      child.stdout.destroy();
-      child.stderr.destroy();
+      out.stdout.destroy();
+      out.stderr.destroy();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
       resolve({
         kind: ending ?? 'exited',
         result: {
@@ -164,8 +172,8 @@ function collect(child: PipedChild, started: number, o: ShellOptions): Promise<S
       openStreams -= 1;
       if (openStreams === 0) finish();
     };
-    child.stdout.on('close', onStreamClosed);
-    child.stderr.on('close', onStreamClosed);
+    out.stdout.on('close', onStreamClosed);
+    out.stderr.on('close', onStreamClosed);
 
     child.on('error', (err) => {
       if (settled) return;
@@ -176,7 +184,7 @@ function collect(child: PipedChild, started: number, o: ShellOptions): Promise<S
       o.hold?.release();
       reject(err);
     });
-    child.on('exit', (code, signal) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
       if (openStreams === 0) {
         finish();
@@ -184,7 +192,11 @@ function collect(child: PipedChild, started: number, o: ShellOptions): Promise<S
       }
       // A background process may still hold the pipes: give buffered output a moment, then stop reading.
       drainTimer = setTimeout(finish, o.drainMs);
-    });
+    };
+    // A pooled shell's command can have exited (and 'exit' been emitted) before its start was
+    // confirmed to this function; its output is still unread in the pipes.
+    if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+    else child.on('exit', onExit);
     if (o.signal.aborted) onAbort();
   });
 }
