@@ -137,6 +137,34 @@ describe('ShellPool (real shells)', { skip }, () => {
     }
   });
 
+  test('a shell stuck before its ack (a cd into a hung mount) is bounded by the timeout and cancel', async () => {
+    const stuck = MEMBER_SCRIPT.replace('printf S >&3', () => 'sleep 30; printf S >&3');
+    assert.notEqual(stuck, MEMBER_SCRIPT);
+    const pool = new ShellPool({ env, log, size: 1, script: stuck, refillQuietMs: 0 });
+    pool.start();
+    try {
+      const marker = join(dir, 'stuck');
+      assert.ok(await waitFor(async () => pool.readyPids.length === 1));
+      let [member] = pool.readyPids;
+      const timedOut = await runShell(`touch ${marker}`, opts({ pool, timeoutMs: 300 }));
+      assert.equal(timedOut.kind, 'timeout');
+      assert.ok(await waitFor(() => isDead(member as number)), 'the stuck shell is killed');
+
+      assert.ok(await waitFor(async () => pool.readyPids.length === 1));
+      [member] = pool.readyPids;
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 200);
+      const cancelled = await runShell(`touch ${marker}`, opts({ pool, signal: ac.signal }));
+      assert.equal(cancelled.kind, 'cancelled');
+      assert.ok(await waitFor(() => isDead(member as number)));
+      // Neither ran the command, nor handed it to a plain spawn; neither counts against the pool.
+      await assert.rejects(readFile(marker), { code: 'ENOENT' });
+      assert.deepEqual(pool.stats, { served: 0, declined: 2, failed: 0 });
+    } finally {
+      pool.close();
+    }
+  });
+
   test('a shell that dies mid-request: the command runs once, spawned plainly; three in a row rest the pool', async () => {
     // The member reads the whole request, then is killed before it starts anything.
     // (A function: in a replacement string `$$` would mean one `$`.)

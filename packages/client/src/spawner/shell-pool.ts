@@ -70,6 +70,15 @@ export function poolableShell(shell: string): boolean {
   }
 }
 
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+}
+
 /** Encodes one value as a record (see MEMBER_SCRIPT). */
 function record(value: string): string {
   const lines = value.split('\n');
@@ -151,11 +160,19 @@ export class ShellPool {
   /**
    * Starts `/bin/sh -c cmd` in `cwd` with exactly `env` through a ready member. Resolves with the
    * member's process and output once it has changed directory and is exec'ing the command (so
-   * whatever names `cwd` may be released; the command may even have exited), or undefined when the caller is to spawn it the plain way: no member
-   * ready, a request the script cannot carry, or a member that failed before starting it (then
-   * nothing of the command has run).
+   * whatever names `cwd` may be released; the command may even have exited), or undefined when
+   * the caller is to spawn it the plain way: no member ready, a request the script cannot carry, a
+   * member that failed before starting it (nothing of the command has run then), or `signal`
+   * aborted first (then the caller must not start it at all).
    */
-  async launch(file: string, cmd: string, cwd: string, env: Env): Promise<Launched | undefined> {
+  async launch(
+    file: string,
+    cmd: string,
+    cwd: string,
+    env: Env,
+    /** Gives up on a member still short of its ack (a `cd` into a hung mount): it is killed. */
+    signal?: AbortSignal,
+  ): Promise<Launched | undefined> {
     // A member first: back to back the pool is empty, and that answer costs nothing.
     const member = file === this.#shell && Date.now() >= this.#restUntil ? this.#take() : undefined;
     const request = member === undefined ? undefined : this.#encode(cmd, cwd, env);
@@ -175,19 +192,24 @@ export class ShellPool {
     // exec, a dead member with its death). Never the member's exit: a command as quick as `true`
     // can have exited by the time the loop looks, and its exit can be seen before the `S` that
     // preceded it, which would make it look unstarted and run it a second time.
+    // A kill of the member's group before its ack: it leads that group, nothing else is in it yet.
+    const giveUp = () => killGroup(child.pid);
+    signal?.addEventListener('abort', giveUp, { once: true });
     const started = await new Promise<boolean>((resolve) => {
       ack.once('data', () => resolve(true));
       ack.once('end', () => resolve(false));
       ack.once('close', () => resolve(false));
       ack.once('error', () => resolve(false));
       child.stdin?.end(request);
+      if (signal?.aborted) giveUp();
     });
+    signal?.removeEventListener('abort', giveUp);
     ack.destroy();
     if (!started) {
       // Its fd 3 closed without an `S`: it is exiting. 125: the script refused (its `cd` failed);
       // anything else: the member was killed or died.
       await member.gone;
-      if (child.exitCode !== 125) this.#memberFailed();
+      if (child.exitCode !== 125 && !signal?.aborted) this.#memberFailed();
       this.stats.declined += 1;
       return undefined;
     }

@@ -6,7 +6,7 @@ import type { RunCommandResult } from '@reach/protocol';
 import { type KillTree, killPosixGroup } from '../../platform/process-tree.ts';
 import { posixShell, type ShellSpawn } from '../../platform/shell.ts';
 import type { GroupHold } from '../../spawner/command-groups.ts';
-import type { ShellPool } from '../../spawner/shell-pool.ts';
+import type { Launched, ShellPool } from '../../spawner/shell-pool.ts';
 
 export interface ShellOptions {
   /** Directory the child starts in (libuv chdirs in the child, before exec). */
@@ -84,8 +84,14 @@ export async function runShell(cmd: string, o: ShellOptions): Promise<ShellOutco
     how.args.length === 2 &&
     how.args[0] === '-c' &&
     how.args[1] === cmd
-      ? await o.pool.launch(how.file, cmd, o.cwd, env)
+      ? await launchPooled(o.pool, how.file, cmd, env, o)
       : undefined;
+  if (pooled === 'timeout' || pooled === 'cancelled') {
+    // Given up before the shell had even changed directory: nothing ran, nothing is spawned.
+    o.started?.();
+    const result = { stdout: '', stderr: '', returncode: -1, duration_ms: 0, truncated: false };
+    return { kind: pooled, result: { ...result, duration_ms: Math.round(performance.now() - started) } };
+  }
   if (pooled) {
     o.started?.();
     return collect(pooled.child, pooled, started, o);
@@ -101,6 +107,24 @@ export async function runShell(cmd: string, o: ShellOptions): Promise<ShellOutco
   o.started?.();
   // stdio above pipes both.
   return collect(child, child, started, o);
+}
+
+/**
+ * A start through the pool that the call's timeout and cancel also bound: until its shell has
+ * acknowledged, nothing else would (the timer starts with the command).
+ */
+async function launchPooled(
+  pool: ShellPool,
+  file: string,
+  cmd: string,
+  env: Readonly<Record<string, string | undefined>>,
+  o: ShellOptions,
+): Promise<Launched | 'timeout' | 'cancelled' | undefined> {
+  const timeout = AbortSignal.timeout(o.timeoutMs);
+  const launched = await pool.launch(file, cmd, o.cwd, env, AbortSignal.any([o.signal, timeout]));
+  if (launched !== undefined) return launched;
+  if (o.signal.aborted) return 'cancelled';
+  return timeout.aborted ? 'timeout' : undefined;
 }
 
 /**
