@@ -8,7 +8,11 @@ import { readProcStat } from './proc-stat.ts';
 export interface GroupHold {
   /** Added to the command's environment (its run id, which the start-up sweep looks for). */
   readonly env: Readonly<Record<string, string>>;
-  /** The command's leader (its pgid, as it was spawned detached) exists now. */
+  /**
+   * The command's leader (its pgid, as it was spawned detached) exists now. Called again with
+   * another pid, the claim moves to it (a pooled shell that was to start it died, and a plain spawn
+   * starts it instead).
+   */
   spawned(pid: number): void;
   /** The command has ended and its group was killed if it had to be: forget it. Idempotent. */
   release(): void;
@@ -43,15 +47,27 @@ export class CommandGroups {
     return {
       env: { [RUN_ID_ENV]: runId },
       spawned: (pid) => {
-        if (released || pgid !== 0) return;
+        if (released || pgid === pid) return;
+        if (pgid !== 0) {
+          const old = pgid;
+          this.#watchdog.remove(old);
+          const ledger = this.#ledger;
+          if (ledger) {
+            recorded = recorded
+              .then(() => ledger.remove(old))
+              .catch((err: unknown) => this.#log.warn({ err, pgid: old }, 'removing a command group failed'));
+          }
+        }
         pgid = pid;
         this.#watchdog.add(pid);
         const ledger = this.#ledger;
         if (!ledger) return;
+        const previous = recorded;
         recorded = (async () => {
+          await previous;
           const stat = await readProcStat(pid);
           // Gone already (or no procfs): nothing is left for a later start to find by this entry.
-          if (stat === undefined || released) return;
+          if (stat === undefined || released || pgid !== pid) return;
           await ledger.record({ pgid: pid, start: stat.start, run_id: runId });
         })().catch((err: unknown) => this.#log.warn({ err, pgid: pid }, 'recording a command group failed'));
       },

@@ -172,6 +172,12 @@ export class ShellPool {
     env: Env,
     /** Gives up on a member still short of its ack (a `cd` into a hung mount): it is killed. */
     signal?: AbortSignal,
+    /**
+     * Told the member's pid (the command's, once it execs) before the request is sent: once sent,
+     * the command will start even if this process dies the next instant, so its group is to be
+     * held (the watchdog) from then on.
+     */
+    onPid?: (pid: number) => void,
   ): Promise<Launched | undefined> {
     // A member first: back to back the pool is empty, and that answer costs nothing.
     const member = file === this.#shell && Date.now() >= this.#restUntil ? this.#take() : undefined;
@@ -200,6 +206,7 @@ export class ShellPool {
       ack.once('end', () => resolve(false));
       ack.once('close', () => resolve(false));
       ack.once('error', () => resolve(false));
+      if (child.pid !== undefined) onPid?.(child.pid);
       child.stdin?.end(request);
       if (signal?.aborted) giveUp();
     });

@@ -87,8 +87,10 @@ export async function runShell(cmd: string, o: ShellOptions): Promise<ShellOutco
       ? await launchPooled(o.pool, how.file, cmd, env, o)
       : undefined;
   if (pooled === 'timeout' || pooled === 'cancelled') {
-    // Given up before the shell had even changed directory: nothing ran, nothing is spawned.
+    // Given up before the shell had even changed directory: nothing ran, nothing is spawned; the
+    // shell held for it was killed.
     o.started?.();
+    o.hold?.release();
     const result = { stdout: '', stderr: '', returncode: -1, duration_ms: 0, truncated: false };
     return { kind: pooled, result: { ...result, duration_ms: Math.round(performance.now() - started) } };
   }
@@ -121,7 +123,9 @@ async function launchPooled(
   o: ShellOptions,
 ): Promise<Launched | 'timeout' | 'cancelled' | undefined> {
   const timeout = AbortSignal.timeout(o.timeoutMs);
-  const launched = await pool.launch(file, cmd, o.cwd, env, AbortSignal.any([o.signal, timeout]));
+  const launched = await pool.launch(file, cmd, o.cwd, env, AbortSignal.any([o.signal, timeout]), (pid) =>
+    o.hold?.spawned(pid),
+  );
   if (launched !== undefined) return launched;
   if (o.signal.aborted) return 'cancelled';
   return timeout.aborted ? 'timeout' : undefined;
