@@ -84,7 +84,7 @@ export const runAgentCommand: Command = {
     // only, as they are found again after a restart through /proc (pgid and start time).
     const jobs =
       platform.procRoot !== null && existsSync('/proc/self/stat')
-        ? new JobManager({ dir: join(loaded.dir, 'jobs') })
+        ? new JobManager({ dir: join(loaded.dir, 'jobs'), pool })
         : undefined;
     await jobs?.start();
     // Before any write: sweep the temp files a previous run left in the directories it wrote into.

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GroupHold } from '../spawner/command-groups.ts';
 import { readProcStat } from '../spawner/proc-stat.ts';
+import type { ShellPool } from '../spawner/shell-pool.ts';
 import { type JobRecord, loadJobs, saveJob } from './job-record.ts';
 import { stopGroup } from './job-signals.ts';
 
@@ -21,6 +22,8 @@ export interface JobManagerOptions {
   cancelGraceMs?: number;
   /** How often running jobs are checked (caps, jobs a previous run left), in ms. */
   pollMs?: number;
+  /** Ready shells a job starts through (spawner/shell-pool.ts); a plain spawn when none is ready. */
+  pool?: ShellPool | undefined;
 }
 
 export interface StartJob {
@@ -41,6 +44,8 @@ export interface StartJob {
 }
 
 const MAX_EXIT_FILE = 16;
+/** A pooled shell that has not started the job by then (a `cd` into a hung mount) is killed. */
+const START_TIMEOUT_MS = 30_000;
 
 /**
  * Commands that outlive their RPC and the client itself. Each runs detached in its own process
@@ -50,7 +55,8 @@ const MAX_EXIT_FILE = 16;
  * A provisional job (StartJob.hold) stays under the group watchdog until promoted.
  */
 export class JobManager {
-  readonly #o: Required<JobManagerOptions>;
+  readonly #o: Required<Omit<JobManagerOptions, 'pool'>>;
+  readonly #pool: ShellPool | undefined;
   readonly #jobs = new Map<string, JobRecord>();
   readonly #holds = new Map<string, GroupHold>();
   readonly #waiters = new Map<string, Set<() => void>>();
@@ -61,7 +67,7 @@ export class JobManager {
   readonly #ending = new Map<string, 'cancelled' | 'timed_out'>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(o: JobManagerOptions) {
+  constructor({ pool, ...o }: JobManagerOptions) {
     this.#o = {
       maxJobBytes: 64 * 1024 * 1024,
       maxTotalBytes: 512 * 1024 * 1024,
@@ -69,6 +75,7 @@ export class JobManager {
       pollMs: 1000,
       ...o,
     };
+    this.#pool = pool;
   }
 
   /**
@@ -138,6 +145,33 @@ export class JobManager {
     // O_APPEND, so truncating a stream back to the cap (#tick) makes the writer continue there.
     const out = openSync(join(d, 'stdout'), 'a', 0o600);
     const err = openSync(join(d, 'stderr'), 'a', 0o600);
+    const env = s.hold ? { ...s.env, ...s.hold.env } : s.env;
+    // Through a ready shell when there is one: it opens the same two files by name (>>: O_APPEND).
+    // A shell that did not start it in time was killed before its ack: the plain spawn below runs it.
+    const pooled = await this.#pool
+      ?.launch(
+        '/bin/sh',
+        s.cmd,
+        s.cwd,
+        env,
+        AbortSignal.timeout(START_TIMEOUT_MS),
+        (pid) => s.hold?.spawned(pid),
+        d,
+      )
+      .catch(() => undefined);
+    if (pooled) {
+      closeSync(out);
+      closeSync(err);
+      pooled.stdout.resume();
+      pooled.stderr.resume();
+      pooled.child.unref();
+      job.pgid = pooled.child.pid ?? 0;
+      // Watched once listed (a check before that would end a job the manager does not hold yet);
+      // #started sees an exit that came meanwhile.
+      const listed = await this.#registered(job, s);
+      this.#started(job, pooled.child);
+      return listed;
+    }
     try {
       // The wrapper records the exit code even when this client is gone by then. Shell builtins
       // only (no mv): #check takes a partly written file for "not yet".
@@ -146,7 +180,7 @@ export class JobManager {
         ['-c', '/bin/sh -c "$0"; c=$?; echo $c > "$1"; exit $c', s.cmd, join(d, 'exit')],
         {
           cwd: s.cwd,
-          env: s.hold ? { ...s.env, ...s.hold.env } : s.env,
+          env,
           detached: true,
           stdio: ['ignore', out, err],
         },
@@ -160,7 +194,7 @@ export class JobManager {
         child.once('error', reject);
       });
       job.pgid = child.pid ?? 0;
-      child.once('exit', () => void this.#check(job));
+      this.#started(job, child);
     } catch (e) {
       s.hold?.release();
       await rm(d, { recursive: true, force: true });
@@ -169,9 +203,21 @@ export class JobManager {
       closeSync(out);
       closeSync(err);
     }
-    this.#jobs.set(id, job);
-    if (s.hold) this.#holds.set(id, s.hold);
+    return this.#registered(job, s);
+  }
+
+  /** Checks the job when its leader exits (a pooled one may have exited before it was handed over). */
+  #started(job: JobRecord, child: ChildProcess): void {
+    if (child.exitCode !== null || child.signalCode !== null) void this.#check(job);
+    else child.once('exit', () => void this.#check(job));
+  }
+
+  async #registered(job: JobRecord, s: StartJob): Promise<JobRecord> {
+    // The leader's start time before the job is listed: a poll (#tick) that checked it in between
+    // would take a running job without one for a lost job.
     job.proc_start = (await readProcStat(job.pgid))?.start ?? null;
+    this.#jobs.set(job.id, job);
+    if (s.hold) this.#holds.set(job.id, s.hold);
     if (!s.hold) await this.#persist(job);
     this.#armTimeout(job);
     return job;
@@ -299,10 +345,13 @@ export class JobManager {
     // group that is gone, not one between TERM and KILL).
     if (job.status !== 'running' || (ending !== undefined && !stopped)) return;
     const d = join(this.#o.dir, job.id);
-    const text = await readFile(join(d, 'exit'), 'utf8').catch(() => '');
-    const code = text.length < MAX_EXIT_FILE && text.endsWith('\n') ? Number.parseInt(text, 10) : Number.NaN;
+    // The leader first, then its exit file: the wrapper writes the file before it exits, so a
+    // leader seen gone has left the file whole. The other order could read the file mid-write
+    // (empty: `>` truncates first), then find the leader gone, and call an exited job lost.
     const st = job.pgid > 0 ? await readProcStat(job.pgid) : undefined;
     const alive = st !== undefined && st.start === job.proc_start && st.pgrp === job.pgid;
+    const text = await readFile(join(d, 'exit'), 'utf8').catch(() => '');
+    const code = text.length < MAX_EXIT_FILE && text.endsWith('\n') ? Number.parseInt(text, 10) : Number.NaN;
     if (job.status !== 'running') return; // another #check ended it meanwhile
     if (Number.isNaN(code) && alive && ending === undefined) return;
     // Caps first: whoever sees the job ended (wait, get, a listing) sees its final output too.

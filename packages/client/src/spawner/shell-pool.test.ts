@@ -118,7 +118,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   test('a command that has exited before its ack is read counts as started: it runs once, and ends', async () => {
     // The `S` comes 200 ms after the command (`echo`) has exited: what a busy loop can see when it
     // gets to a quick command's exit before the ack the shell wrote ahead of its exec.
-    const lateAck = MEMBER_SCRIPT.replace('printf S >&3', () => '(sleep 0.2; printf S) >&3 &');
+    const lateAck = MEMBER_SCRIPT.replaceAll('printf S >&3', () => '(sleep 0.2; printf S) >&3 &');
     assert.notEqual(lateAck, MEMBER_SCRIPT);
     const pool = new ShellPool({ env, log, size: 1, script: lateAck, refillQuietMs: 0 });
     pool.start();
@@ -138,7 +138,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   });
 
   test('a shell stuck before its ack (a cd into a hung mount) is bounded by the timeout and cancel', async () => {
-    const stuck = MEMBER_SCRIPT.replace('printf S >&3', () => 'sleep 30; printf S >&3');
+    const stuck = MEMBER_SCRIPT.replaceAll('printf S >&3', () => 'sleep 30; printf S >&3');
     assert.notEqual(stuck, MEMBER_SCRIPT);
     const pool = new ShellPool({ env, log, size: 1, script: stuck, refillQuietMs: 0 });
     pool.start();
@@ -168,7 +168,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   test('a shell that dies mid-request: the command runs once, spawned plainly; three in a row rest the pool', async () => {
     // The member reads the whole request, then is killed before it starts anything.
     // (A function: in a replacement string `$$` would mean one `$`.)
-    const dying = MEMBER_SCRIPT.replace('printf S >&3', () => 'kill -KILL $$');
+    const dying = MEMBER_SCRIPT.replaceAll('printf S >&3', () => 'kill -KILL $$');
     assert.notEqual(dying, MEMBER_SCRIPT);
     const pool = new ShellPool({ env, log, size: 1, script: dying, refillQuietMs: 0 });
     pool.start();

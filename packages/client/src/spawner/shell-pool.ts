@@ -21,6 +21,11 @@ import type { Logger } from '../log/logger.ts';
  * value with k newlines is k + 1 lines): `read -r` is a builtin, so nothing forks while it reads.
  * Variable names are ours, prefixed `__reach_`, and never exported; a request whose environment
  * names one is spawned the plain way.
+ *
+ * A job (jobs/job-manager.ts) names its directory: the shell appends its stdout and stderr to the
+ * files there (made 0600 by the manager), and instead of exec'ing it is the job's wrapper: it runs
+ * `/bin/sh -c cmd` and writes the exit status to `exit`, as the manager's plain spawn of
+ * `/bin/sh -c '/bin/sh -c "$0"; c=$?; echo $c > "$1"; exit $c'` does, one exec fewer.
  */
 export const MEMBER_SCRIPT = `__reach_rr() {
   IFS= read -r __reach_n || exit 125
@@ -35,6 +40,7 @@ $__reach_y"
 IFS= read -r __reach_k || exit 125
 __reach_rr; __reach_d=$__reach_x
 __reach_rr; __reach_c=$__reach_x
+__reach_rr; __reach_j=$__reach_x
 __reach_p=\${PWD-} __reach_pq=\${PWD+1} __reach_o=\${OLDPWD-} __reach_oq=\${OLDPWD+1}
 cd -P -- "$__reach_d" 2>/dev/null || exit 125
 if [ -n "$__reach_pq" ]; then PWD=$__reach_p; else unset PWD; fi
@@ -44,6 +50,15 @@ while [ "$__reach_k" -gt 0 ]; do
   export "$__reach_v=$__reach_x"
   __reach_k=$((__reach_k - 1))
 done
+if [ -n "$__reach_j" ]; then
+  exec >>"$__reach_j/stdout" 2>>"$__reach_j/stderr" </dev/null
+  printf S >&3
+  exec 3>&-
+  "$0" -c "$__reach_c"
+  __reach_s=$?
+  echo "$__reach_s" > "$__reach_j/exit"
+  exit "$__reach_s"
+fi
 printf S >&3
 exec "$0" -c "$__reach_c" 3>&- </dev/null
 `;
@@ -178,10 +193,12 @@ export class ShellPool {
      * held (the watchdog) from then on.
      */
     onPid?: (pid: number) => void,
+    /** A job's directory (see MEMBER_SCRIPT): the output goes to its files, the status to `exit`. */
+    jobDir?: string,
   ): Promise<Launched | undefined> {
     // A member first: back to back the pool is empty, and that answer costs nothing.
     const member = file === this.#shell && Date.now() >= this.#restUntil ? this.#take() : undefined;
-    const request = member === undefined ? undefined : this.#encode(cmd, cwd, env);
+    const request = member === undefined ? undefined : this.#encode(cmd, cwd, env, jobDir ?? '');
     if (member !== undefined && request === undefined) this.#ready.unshift(member);
     this.#scheduleFill();
     if (member === undefined || request === undefined) {
@@ -233,8 +250,8 @@ export class ShellPool {
   }
 
   /** The request's bytes, or undefined when it must go the plain way. */
-  #encode(cmd: string, cwd: string, env: Env): string | undefined {
-    if (!cwd.startsWith('/')) return undefined;
+  #encode(cmd: string, cwd: string, env: Env, jobDir: string): string | undefined {
+    if (!cwd.startsWith('/') || (jobDir !== '' && !jobDir.startsWith('/'))) return undefined;
     const changed: [string, string][] = [];
     for (const [k, v] of Object.entries(env)) {
       if (v === undefined || v === this.#env[k]) continue;
@@ -246,7 +263,7 @@ export class ShellPool {
       if (v !== undefined && env[k] === undefined) return undefined;
       if (k.startsWith('__reach_')) return undefined;
     }
-    const parts = [`${changed.length}\n`, record(cwd), record(cmd)];
+    const parts = [`${changed.length}\n`, record(cwd), record(cmd), record(jobDir)];
     for (const [k, v] of changed) parts.push(record(k), record(v));
     const request = parts.join('');
     // NUL cannot reach a process (a plain spawn refuses it with the error run_command reports).
