@@ -4,7 +4,9 @@
  * over loopback SSH), beside the OpenSSH multiplexed-exec baseline of bench:rtt (ssh -S through an
  * ssh -R reverse tunnel to a loopback sshd). Rounds alternate; figures are medians (PITFALLS 13).
  *
- * Flags: --rounds N (3), --seq N (1000), --ssh-seq N (200).
+ * Flags: --rounds N (3), --seq N (1000), --ssh-seq N (200), --paced N (200), --gap-ms N (20).
+ * "Paced" calls wait --gap-ms before each, as an assistant's do: the client's shell pool refills in
+ * such a pause (bench:rtt measures it against plain spawns); back to back it is empty.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,11 +22,15 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seq: { type: 'string', default: '1000' },
     'ssh-seq': { type: 'string', default: '200' },
+    paced: { type: 'string', default: '200' },
+    'gap-ms': { type: 'string', default: '20' },
   },
 });
 const rounds = Number(values.rounds);
 const seqN = Number(values.seq);
 const sshSeqN = Number(values['ssh-seq']);
+const pacedN = Number(values.paced);
+const gapMs = Number(values['gap-ms']);
 const API_KEY = 'bench-mcp-key';
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -81,8 +87,10 @@ try {
   const noJobSeq: LatencyStats[] = [];
   const directSeq: LatencyStats[] = [];
   const sshSeq: LatencyStats[] = [];
+  const pacedSeq: LatencyStats[] = [];
   for (let round = 1; round <= rounds; round++) {
     mcpSeq.push(await sequential(seqN, mcpCall));
+    pacedSeq.push(await sequential(pacedN, mcpCall, gapMs));
     noJobSeq.push(await sequential(seqN, mcpNoJobCall));
     listSeq.push(await sequential(seqN, listCall));
     directSeq.push(await sequential(seqN, directCall));
@@ -97,6 +105,7 @@ try {
   const l = medianLatency(listSeq);
   const nj = medianLatency(noJobSeq);
   const s = medianLatency(sshSeq);
+  const pc = medianLatency(pacedSeq);
   console.log(
     `\ntools/call run_command "true" over Streamable HTTP — median of ${rounds} rounds — ${os.cpus().length} CPUs, Node ${process.version}\n`,
   );
@@ -116,7 +125,12 @@ try {
     `run_command with timeout ≤ wait (plain pipes, no job files): p50 ${ms(nj.p50)} ms, p99 ${ms(nj.p99)} ms ` +
       `(the default call, which may become a job: p50 ${ms(m.p50)} ms)`,
   );
-  console.log(`target MCP p50 ≤ 8 ms: ${m.p50 <= 8 ? 'met' : 'NOT met'} (${ms(m.p50)} ms)`);
+  console.log(
+    `the default call paced (${gapMs} ms before each, ${pc.n} calls): p50 ${ms(pc.p50)} ms, p99 ${ms(pc.p99)} ms`,
+  );
+  console.log(
+    `target MCP p50 ≤ 5 ms: ${m.p50 <= 5 ? 'met' : 'NOT met'} (back to back ${ms(m.p50)} ms, paced ${ms(pc.p50)} ms)`,
+  );
 } finally {
   await mcp.close().catch(() => {});
   await ssh.stop();
