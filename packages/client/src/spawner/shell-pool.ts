@@ -125,8 +125,9 @@ interface Member {
 /**
  * Keeps `size` members (MEMBER_SCRIPT) ready and starts commands through them (`launch`). A member
  * is used once: it becomes the command. Replacements are spawned once launches pause
- * (#scheduleFill), so the fork of the client happens between commands, not before one. Members that keep dying before they serve make the pool rest for REST_MS (launch
- * declines: plain spawn), then it fills again.
+ * (#scheduleFill), so the fork of the client happens between commands, not before one. Members
+ * that keep dying before they serve make the pool rest for REST_MS (launch declines: plain
+ * spawn), then it fills again.
  */
 export class ShellPool {
   readonly #shell: string;
