@@ -56,7 +56,13 @@ export interface MinisignPublicKey {
 
 /** minisign prints a key id as the 64-bit little-endian number in upper-case hex. */
 export function keyIdHex(id: Uint8Array): string {
-  return Buffer.from(id).reverse().toString('hex').toUpperCase();
+  // minisign prints it with `%" PRIX64 "`: no leading zeros (1 key in 16 has a shorter id; a CI
+  // run drew one: 52D5C4A20068018 in minisign's own key file).
+  return Buffer.from(id)
+    .reverse()
+    .toString('hex')
+    .toUpperCase()
+    .replace(/^0+(?=.)/, '');
 }
 
 /** Strict base64: minisign's b64_to_bin refuses anything else, so do we. */

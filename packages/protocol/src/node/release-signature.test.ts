@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parsePublicKey, parseSignature } from './minisign.ts';
+import { keyIdHex, parsePublicKey, parseSignature } from './minisign.ts';
 import { verifyReleaseManifest } from './release-signature.ts';
 
 /** The real minisign (apt `minisign`; .ci/run installs it): every signature here is its own. */
@@ -33,6 +33,13 @@ const manifest = {
     },
   ],
 };
+
+test('a key id is printed as minisign prints it: upper-case hex, no leading zeros', () => {
+  // The id of a key the real minisign made in a CI run: its file says 52D5C4A20068018.
+  assert.equal(keyIdHex(Buffer.from([0x18, 0x80, 0x06, 0x20, 0x4a, 0x5c, 0x2d, 0x05])), '52D5C4A20068018');
+  assert.equal(keyIdHex(Buffer.from([0xff, 0, 0, 0, 0, 0, 0, 0xab])), 'AB000000000000FF');
+  assert.equal(keyIdHex(Buffer.alloc(8)), '0');
+});
 
 describe('verifyReleaseManifest against signatures the real minisign made', {
   skip: MINISIGN === undefined,
