@@ -44,20 +44,21 @@ export class CommandGroups {
     let pgid = 0;
     let released = false;
     let recorded: Promise<void> = Promise.resolve();
+    // The group `id` is no longer this command's: out of the watchdog, and out of the ledger once
+    // whatever was recording it is done.
+    const forget = (id: number) => {
+      this.#watchdog.remove(id);
+      const ledger = this.#ledger;
+      if (!ledger) return;
+      recorded = recorded
+        .then(() => ledger.remove(id))
+        .catch((err: unknown) => this.#log.warn({ err, pgid: id }, 'removing a command group failed'));
+    };
     return {
       env: { [RUN_ID_ENV]: runId },
       spawned: (pid) => {
         if (released || pgid === pid) return;
-        if (pgid !== 0) {
-          const old = pgid;
-          this.#watchdog.remove(old);
-          const ledger = this.#ledger;
-          if (ledger) {
-            recorded = recorded
-              .then(() => ledger.remove(old))
-              .catch((err: unknown) => this.#log.warn({ err, pgid: old }, 'removing a command group failed'));
-          }
-        }
+        if (pgid !== 0) forget(pgid);
         pgid = pid;
         this.#watchdog.add(pid);
         const ledger = this.#ledger;
@@ -74,14 +75,7 @@ export class CommandGroups {
       release: () => {
         if (released) return;
         released = true;
-        if (pgid === 0) return;
-        this.#watchdog.remove(pgid);
-        const ledger = this.#ledger;
-        if (!ledger) return;
-        const id = pgid;
-        recorded = recorded
-          .then(() => ledger.remove(id))
-          .catch((err: unknown) => this.#log.warn({ err, pgid: id }, 'removing a command group failed'));
+        if (pgid !== 0) forget(pgid);
       },
     };
   }

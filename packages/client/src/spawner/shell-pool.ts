@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
+import { killPosixGroup } from '../platform/process-tree.ts';
 
 /**
  * A pooled shell: `/bin/sh` spawned ahead of need (exactly as run_command spawns one: detached, so
@@ -82,15 +83,6 @@ export function poolableShell(shell: string): boolean {
     return POOLED_SHELLS.has(basename(realpathSync(shell)));
   } catch {
     return false;
-  }
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Gone already.
   }
 }
 
@@ -217,7 +209,9 @@ export class ShellPool {
     // can have exited by the time the loop looks, and its exit can be seen before the `S` that
     // preceded it, which would make it look unstarted and run it a second time.
     // A kill of the member's group before its ack: it leads that group, nothing else is in it yet.
-    const giveUp = () => killGroup(child.pid);
+    const giveUp = () => {
+      if (child.pid !== undefined) killPosixGroup(child.pid, 'SIGKILL');
+    };
     signal?.addEventListener('abort', giveUp, { once: true });
     const started = await new Promise<boolean>((resolve) => {
       ack.once('data', () => resolve(true));
@@ -247,6 +241,11 @@ export class ShellPool {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#fillTimer);
+    this.#endReady();
+  }
+
+  /** Ends the ready members: their stdin closes, they exit. */
+  #endReady(): void {
     for (const m of this.#ready.splice(0)) m.child.stdin?.end();
   }
 
@@ -286,8 +285,8 @@ export class ShellPool {
     if (this.#failures >= MAX_FAILURES) {
       this.#restUntil = Date.now() + REST_MS;
       this.#failures = 0;
-      // Members started meanwhile are the same kind: they go too (their stdin closes, they exit).
-      for (const m of this.#ready.splice(0)) m.child.stdin?.end();
+      // Members started meanwhile are the same kind: they go too.
+      this.#endReady();
       this.#log.warn(
         { rest_ms: REST_MS },
         'pooled shells keep dying before they start a command; plain spawn for now',

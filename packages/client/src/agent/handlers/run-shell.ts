@@ -91,8 +91,11 @@ export async function runShell(cmd: string, o: ShellOptions): Promise<ShellOutco
     // shell held for it was killed.
     o.started?.();
     o.hold?.release();
-    const result = { stdout: '', stderr: '', returncode: -1, duration_ms: 0, truncated: false };
-    return { kind: pooled, result: { ...result, duration_ms: Math.round(performance.now() - started) } };
+    const duration_ms = Math.round(performance.now() - started);
+    return {
+      kind: pooled,
+      result: { stdout: '', stderr: '', returncode: -1, duration_ms, truncated: false },
+    };
   }
   if (pooled) {
     o.started?.();
