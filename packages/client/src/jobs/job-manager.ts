@@ -1,11 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GroupHold } from '../spawner/command-groups.ts';
 import { readProcStat } from '../spawner/proc-stat.ts';
 import type { ShellPool } from '../spawner/shell-pool.ts';
+import { startJobProcess } from './job-process.ts';
 import { type JobRecord, loadJobs, saveJob } from './job-record.ts';
 import { stopGroup } from './job-signals.ts';
 
@@ -44,8 +45,6 @@ export interface StartJob {
 }
 
 const MAX_EXIT_FILE = 16;
-/** A pooled shell that has not started the job by then (a `cd` into a hung mount) is killed. */
-const START_TIMEOUT_MS = 30_000;
 
 /**
  * Commands that outlive their RPC and the client itself. Each runs detached in its own process
@@ -142,84 +141,34 @@ export class JobManager {
       reported: false,
     };
     mkdirSync(d, { recursive: true, mode: 0o700 });
-    // O_APPEND, so truncating a stream back to the cap (#tick) makes the writer continue there.
-    const out = openSync(join(d, 'stdout'), 'a', 0o600);
-    const err = openSync(join(d, 'stderr'), 'a', 0o600);
-    const env = s.hold ? { ...s.env, ...s.hold.env } : s.env;
-    // Through a ready shell when there is one: it opens the same two files by name (>>: O_APPEND).
-    // A shell that did not start it in time was killed before its ack: the plain spawn below runs it.
-    const pooled = await this.#pool
-      ?.launch(
-        '/bin/sh',
-        s.cmd,
-        s.cwd,
-        env,
-        AbortSignal.timeout(START_TIMEOUT_MS),
-        (pid) => s.hold?.spawned(pid),
-        d,
-      )
-      .catch(() => undefined);
-    if (pooled) {
-      closeSync(out);
-      closeSync(err);
-      pooled.stdout.resume();
-      pooled.stderr.resume();
-      pooled.child.unref();
-      job.pgid = pooled.child.pid ?? 0;
-      // Watched once listed (a check before that would end a job the manager does not hold yet);
-      // #started sees an exit that came meanwhile.
-      const listed = await this.#registered(job, s);
-      this.#started(job, pooled.child);
-      return listed;
-    }
+    let child: ChildProcess;
     try {
-      // The wrapper records the exit code even when this client is gone by then. Shell builtins
-      // only (no mv): #check takes a partly written file for "not yet".
-      const child = spawn(
-        '/bin/sh',
-        ['-c', '/bin/sh -c "$0"; c=$?; echo $c > "$1"; exit $c', s.cmd, join(d, 'exit')],
-        {
-          cwd: s.cwd,
-          env,
-          detached: true,
-          stdio: ['ignore', out, err],
-        },
-      );
-      // Held from the moment the group exists (the pid is known once spawn() returns), not from
-      // the 'spawn' event a tick later: a client killed in between must not leave it behind.
-      if (child.pid !== undefined) s.hold?.spawned(child.pid);
-      child.unref();
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
+      child = await startJobProcess({
+        cmd: s.cmd,
+        cwd: s.cwd,
+        env: s.env,
+        dir: d,
+        hold: s.hold,
+        pool: this.#pool,
       });
-      job.pgid = child.pid ?? 0;
-      this.#started(job, child);
     } catch (e) {
       s.hold?.release();
       await rm(d, { recursive: true, force: true });
       throw e;
-    } finally {
-      closeSync(out);
-      closeSync(err);
     }
-    return this.#registered(job, s);
-  }
-
-  /** Checks the job when its leader exits (a pooled one may have exited before it was handed over). */
-  #started(job: JobRecord, child: ChildProcess): void {
-    if (child.exitCode !== null || child.signalCode !== null) void this.#check(job);
-    else child.once('exit', () => void this.#check(job));
-  }
-
-  async #registered(job: JobRecord, s: StartJob): Promise<JobRecord> {
+    job.pgid = child.pid ?? 0;
     // The leader's start time before the job is listed: a poll (#tick) that checked it in between
     // would take a running job without one for a lost job.
     job.proc_start = (await readProcStat(job.pgid))?.start ?? null;
-    this.#jobs.set(job.id, job);
-    if (s.hold) this.#holds.set(job.id, s.hold);
+    this.#jobs.set(id, job);
+    if (s.hold) this.#holds.set(id, s.hold);
     if (!s.hold) await this.#persist(job);
     this.#armTimeout(job);
+    // Watched once listed (a check before that would end a job the manager does not hold yet); an
+    // exit that came meanwhile (a pooled leader can even have exited before it was handed over) is
+    // checked at once.
+    if (child.exitCode !== null || child.signalCode !== null) void this.#check(job);
+    else child.once('exit', () => void this.#check(job));
     return job;
   }
 
