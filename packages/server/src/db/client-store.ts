@@ -2,6 +2,7 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { LastUpdate } from '@reach/protocol';
 import { ReachError } from '@reach/protocol';
 import { type ClientFilter, clientFilterSql, ONLINE_TABLE, type PageKey } from './client-filter-sql.ts';
+import { StatementCache } from './statement-cache.ts';
 import { toClientRecord } from './to-client-record.ts';
 
 export type { ClientFilter, PageKey } from './client-filter-sql.ts';
@@ -79,25 +80,27 @@ export interface ConfigurePatch {
 /** The persistent client table (the only SQL about clients). */
 export class ClientStore {
   readonly #db: DatabaseSync;
+  readonly #sql: StatementCache;
   #onlineTableReady = false;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
+    this.#sql = new StatementCache(db);
   }
 
   get(uuid: string): ClientRecord | undefined {
-    const row = this.#db.prepare('SELECT * FROM clients WHERE uuid = ?').get(uuid);
+    const row = this.#sql.prepare('SELECT * FROM clients WHERE uuid = ?').get(uuid);
     return row === undefined ? undefined : toClientRecord(row);
   }
 
   /** Looks a client up by uuid, then client_id, then display name (both case-insensitive). */
   findByRef(ref: string): ClientRecord | undefined {
     const row =
-      this.#db.prepare('SELECT * FROM clients WHERE uuid = ?').get(ref.toLowerCase()) ??
-      this.#db
+      this.#sql.prepare('SELECT * FROM clients WHERE uuid = ?').get(ref.toLowerCase()) ??
+      this.#sql
         .prepare('SELECT * FROM clients WHERE client_id = ? COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1')
         .get(ref) ??
-      this.#db
+      this.#sql
         .prepare(
           'SELECT * FROM clients WHERE display_name = ? COLLATE NOCASE ORDER BY last_seen DESC LIMIT 1',
         )
@@ -106,7 +109,7 @@ export class ClientStore {
   }
 
   list(): ClientRecord[] {
-    return this.#db
+    return this.#sql
       .prepare('SELECT * FROM clients ORDER BY display_name COLLATE NOCASE, uuid')
       .all()
       .map(toClientRecord);
@@ -120,7 +123,7 @@ export class ClientStore {
   closeMatches(ref: string, limit: number): Array<{ uuid: string; display_name: string }> {
     const needle = ref.toLowerCase();
     const prefix = `${needle.slice(0, 3).replace(/[\\%_]/g, '\\$&')}%`;
-    return this.#db
+    return this.#sql
       .prepare(
         `SELECT uuid, display_name FROM clients
          WHERE instr(lower(display_name), ?) > 0 OR instr(lower(coalesce(client_id, '')), ?) > 0
@@ -138,7 +141,7 @@ export class ClientStore {
   page(filter: ClientFilter, limit: number, after?: PageKey): ClientRecord[] {
     this.#ensureOnlineTable();
     const { where, params } = clientFilterSql(filter, after);
-    return this.#db
+    return this.#sql
       .prepare(`SELECT * FROM clients WHERE ${where} ORDER BY display_name COLLATE NOCASE, uuid LIMIT ?`)
       .all(...params, limit)
       .map(toClientRecord);
@@ -151,7 +154,7 @@ export class ClientStore {
   countMatching(filter: ClientFilter): { total: number; online: number } {
     this.#ensureOnlineTable();
     const { where, params } = clientFilterSql(filter);
-    const row = this.#db
+    const row = this.#sql
       .prepare(
         `SELECT COUNT(*) AS total,
            COALESCE(SUM(EXISTS (SELECT 1 FROM ${ONLINE_TABLE} o WHERE o.uuid = clients.uuid)), 0) AS online
@@ -168,7 +171,7 @@ export class ClientStore {
    */
   setOnline(uuid: string, online: boolean): void {
     this.#ensureOnlineTable();
-    this.#db
+    this.#sql
       .prepare(
         online
           ? `INSERT OR IGNORE INTO ${ONLINE_TABLE} (uuid) VALUES (?)`
@@ -178,13 +181,13 @@ export class ClientStore {
   }
 
   count(): number {
-    const row = this.#db.prepare('SELECT COUNT(*) AS n FROM clients').get() as { n: number };
+    const row = this.#sql.prepare('SELECT COUNT(*) AS n FROM clients').get() as { n: number };
     return row.n;
   }
 
   /** Clients whose pending (unaccepted) key has this fingerprint. */
   findByPendingFingerprint(fingerprint: string): ClientRecord[] {
-    return this.#db
+    return this.#sql
       .prepare('SELECT * FROM clients WHERE pending_fingerprint = ? AND key_mismatch = 1')
       .all(fingerprint)
       .map(toClientRecord);
@@ -197,7 +200,7 @@ export class ClientStore {
     info: RegistrationInfo,
   ): ClientRecord {
     const c = info.connection;
-    this.#db
+    this.#sql
       .prepare(
         `INSERT INTO clients (uuid, display_name, purpose, tags, capabilities, public_key, fingerprint,
            first_seen, last_seen, connection_count, client_id, hostname, platform, username, connected_at)
@@ -228,7 +231,7 @@ export class ClientStore {
    */
   recordConnection(uuid: string, info: RegistrationInfo): ClientRecord {
     const c = info.connection;
-    this.#db
+    this.#sql
       .prepare(
         `UPDATE clients SET
            display_name = CASE WHEN display_name_locked = 1 THEN display_name ELSE ? END,
@@ -259,7 +262,7 @@ export class ClientStore {
    * (the caller sends its webhook), false when it already was (a reconnect, a server restart).
    */
   claimUpdateReport(uuid: string, startedAt: string): boolean {
-    const r = this.#db
+    const r = this.#sql
       .prepare('UPDATE clients SET update_reported = ? WHERE uuid = ? AND update_reported IS NOT ?')
       .run(startedAt, uuid, startedAt);
     return Number(r.changes) === 1;
@@ -267,7 +270,7 @@ export class ClientStore {
 
   /** Another key claimed this UUID: flag it and keep the key for an operator to accept. */
   recordKeyMismatch(uuid: string, key: { public_key: string; fingerprint: string }): ClientRecord {
-    this.#db
+    this.#sql
       .prepare(
         'UPDATE clients SET key_mismatch = 1, pending_public_key = ?, pending_fingerprint = ? WHERE uuid = ?',
       )
@@ -277,7 +280,7 @@ export class ClientStore {
 
   /** The operator trusts the pending key: it replaces the bound one, which becomes `previous`. */
   acceptKey(uuid: string): ClientRecord {
-    this.#db
+    this.#sql
       .prepare(
         `UPDATE clients SET
            previous_fingerprint = CASE WHEN pending_fingerprint IS NOT NULL THEN fingerprint ELSE previous_fingerprint END,
@@ -300,7 +303,7 @@ export class ClientStore {
    * followed it (ISO 8601 UTC strings order as times).
    */
   touchLastSeenMany(entries: Iterable<readonly [uuid: string, at: string]>): void {
-    const update = this.#db.prepare(
+    const update = this.#sql.prepare(
       'UPDATE clients SET last_seen = ? WHERE uuid = ? AND (last_seen IS NULL OR last_seen < ?)',
     );
     this.#db.exec('BEGIN IMMEDIATE');
@@ -349,7 +352,7 @@ export class ClientStore {
 
   #patch(uuid: string, sets: string[], values: SQLInputValue[]): ClientRecord {
     if (sets.length > 0) {
-      this.#db.prepare(`UPDATE clients SET ${sets.join(', ')} WHERE uuid = ?`).run(...values, uuid);
+      this.#sql.prepare(`UPDATE clients SET ${sets.join(', ')} WHERE uuid = ?`).run(...values, uuid);
     }
     return this.#mustGet(uuid);
   }

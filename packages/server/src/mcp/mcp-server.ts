@@ -7,6 +7,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { Logger } from '../log/logger.ts';
 import type { CallContext, Operations } from '../operations/operations.ts';
 import type { McpSession } from './mcp-session.ts';
@@ -29,6 +30,12 @@ export class McpEndpointFactory {
   readonly #deps: McpServerDeps;
   readonly #listing: ListedTool[];
   readonly #tasks: ToolTasks;
+  /**
+   * One for every Server this factory builds. Left out, each Server makes its own Ajv instance
+   * (with formats: 0.4 ms), and a plain-JSON tools/call builds a Server per request (json-call.ts).
+   * The server side uses it only to check an elicitation's answer, which Reach never asks for.
+   */
+  readonly #validator = new AjvJsonSchemaValidator();
 
   constructor(deps: McpServerDeps) {
     this.#deps = deps;
@@ -49,7 +56,7 @@ export class McpEndpointFactory {
   create(session: McpSession): Server {
     const server = new Server(
       { name: 'reach', version: this.#deps.version },
-      { capabilities: { tools: {}, tasks: TASKS_CAPABILITY } },
+      { capabilities: { tools: {}, tasks: TASKS_CAPABILITY }, jsonSchemaValidator: this.#validator },
     );
     const caller = `mcp:${session.id}`;
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: this.#listing }));
