@@ -4,7 +4,8 @@
  * Requires /usr/sbin/sshd (Debian openssh-server). Password auth for a test user needs root.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -64,7 +65,41 @@ export function fingerprintOf(publicKeyLine: string): string {
 }
 
 /** Asks the kernel for a free loopback port by binding port 0 and closing again. */
+/** Lowest port the kernel hands out for a bind to port 0 or an outgoing connection (32768 by default). */
+function ephemeralLow(): number {
+  try {
+    const low = Number.parseInt(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'), 10);
+    return Number.isSafeInteger(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const FIRST_PICKED_PORT = 20000;
+
+/** Whether `port` on 127.0.0.1 can be bound now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that is free now, for a process started later to bind. Picked at random
+ * below the kernel's ephemeral range, never by binding port 0: a port the kernel chose is one it
+ * chooses again for the next port-0 bind or outgoing connection of any test running beside this
+ * one, and a server that binds it seconds later (a container's, a service's) then finds it taken.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  if (low > FIRST_PICKED_PORT + 1000) {
+    for (let i = 0; i < 64; i++) {
+      const port = randomInt(FIRST_PICKED_PORT, low);
+      if (await canBind(port)) return port;
+    }
+  }
   return await new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

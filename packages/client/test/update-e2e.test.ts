@@ -10,10 +10,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { freePort } from '../../../test-support/openssh.ts';
 import { testReleaseKey } from './helpers/release-signer.ts';
 import { waitFor } from './helpers/rpc-context.ts';
 import { ARTIFACT, launcher, startUpdateHarness, type UpdateHarness } from './helpers/update-harness.ts';
@@ -117,14 +118,6 @@ describe('client self-update over a real server and client', { skip: process.pla
 });
 
 /** A loopback TCP port free a moment ago (for a --release-url that must name the HTTP port). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 describe('self-update when the operator locks /releases or serves it elsewhere', {
   skip: process.platform === 'win32',
 }, () => {
