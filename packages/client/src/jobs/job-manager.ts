@@ -400,9 +400,10 @@ async function readExitFile(file: string): Promise<number> {
 const JOB_FILES = ['stdout', 'stderr', 'exit', 'job.json', 'job.json.tmp'];
 
 /**
- * Removes a job's directory with one unlink per known name and an rmdir, synchronously: 0.06 ms
- * here against 0.9 ms for fs.promises.rm's recursive walk (a stat, a readdir and an unlink each a
- * threadpool round trip), which every quick run_command paid.
+ * Removes a job's directory with one unlink per known name and an rmdir, synchronously: a quick
+ * job's discard took 0.25–0.35 ms here this way against 0.8–0.9 ms with fs.promises.rm's
+ * recursive walk (a stat, a readdir and an unlink each a threadpool round trip), which every
+ * quick run_command paid.
  */
 async function removeJobDir(d: string): Promise<void> {
   try {

@@ -34,15 +34,15 @@ export async function startJobProcess(p: JobProcessStart): Promise<ChildProcess>
     const env = p.hold ? { ...p.env, ...p.hold.env } : p.env;
     // A shell that did not start it in time was killed before its ack: the plain spawn below runs it.
     const pooled = await p.pool
-      ?.launch(
-        '/bin/sh',
-        p.cmd,
-        p.cwd,
+      ?.launch({
+        file: '/bin/sh',
+        cmd: p.cmd,
+        cwd: p.cwd,
         env,
-        AbortSignal.timeout(START_TIMEOUT_MS),
-        (pid) => p.hold?.spawned(pid),
-        p.dir,
-      )
+        signal: AbortSignal.timeout(START_TIMEOUT_MS),
+        onPid: (pid) => p.hold?.spawned(pid),
+        jobDir: p.dir,
+      })
       .catch(() => undefined);
     if (pooled) {
       pooled.stdout.resume();

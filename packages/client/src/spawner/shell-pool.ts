@@ -114,6 +114,27 @@ interface Member {
   gone: Promise<void>;
 }
 
+/** What ShellPool.launch is asked to start. */
+export interface LaunchRequest {
+  /** The shell the caller would spawn; only the pool's own is served. */
+  file: string;
+  cmd: string;
+  /** Where it starts: a path, or a held descriptor's /proc/<pid>/fd link. */
+  cwd: string;
+  /** Exactly the command's environment. */
+  env: Env;
+  /** Gives up on a member still short of its ack (a `cd` into a hung mount): it is killed. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Told the member's pid (the command's, once it execs) before the request is sent: once sent,
+   * the command will start even if this process dies the next instant, so its group is to be
+   * held (the watchdog) from then on.
+   */
+  onPid?: ((pid: number) => void) | undefined;
+  /** A job's directory (see MEMBER_SCRIPT): the output goes to its files, the status to `exit`. */
+  jobDir?: string | undefined;
+}
+
 /**
  * Keeps `size` members (MEMBER_SCRIPT) ready and starts commands through them (`launch`). A member
  * is used once: it becomes the command. Replacements are spawned once launches pause
@@ -173,22 +194,7 @@ export class ShellPool {
    * member that failed before starting it (nothing of the command has run then), or `signal`
    * aborted first (then the caller must not start it at all).
    */
-  async launch(
-    file: string,
-    cmd: string,
-    cwd: string,
-    env: Env,
-    /** Gives up on a member still short of its ack (a `cd` into a hung mount): it is killed. */
-    signal?: AbortSignal,
-    /**
-     * Told the member's pid (the command's, once it execs) before the request is sent: once sent,
-     * the command will start even if this process dies the next instant, so its group is to be
-     * held (the watchdog) from then on.
-     */
-    onPid?: (pid: number) => void,
-    /** A job's directory (see MEMBER_SCRIPT): the output goes to its files, the status to `exit`. */
-    jobDir?: string,
-  ): Promise<Launched | undefined> {
+  async launch({ file, cmd, cwd, env, signal, onPid, jobDir }: LaunchRequest): Promise<Launched | undefined> {
     // A member first: back to back the pool is empty, and that answer costs nothing.
     const member = file === this.#shell && Date.now() >= this.#restUntil ? this.#take() : undefined;
     const request = member === undefined ? undefined : this.#encode(cmd, cwd, env, jobDir ?? '');

@@ -126,9 +126,14 @@ async function launchPooled(
   o: ShellOptions,
 ): Promise<Launched | 'timeout' | 'cancelled' | undefined> {
   const timeout = AbortSignal.timeout(o.timeoutMs);
-  const launched = await pool.launch(file, cmd, o.cwd, env, AbortSignal.any([o.signal, timeout]), (pid) =>
-    o.hold?.spawned(pid),
-  );
+  const launched = await pool.launch({
+    file,
+    cmd,
+    cwd: o.cwd,
+    env,
+    signal: AbortSignal.any([o.signal, timeout]),
+    onPid: (pid) => o.hold?.spawned(pid),
+  });
   if (launched !== undefined) return launched;
   if (o.signal.aborted) return 'cancelled';
   return timeout.aborted ? 'timeout' : undefined;
