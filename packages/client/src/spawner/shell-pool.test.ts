@@ -47,15 +47,23 @@ describe('ShellPool (real shells)', { skip }, () => {
     drainMs: 200,
     ...o,
   });
+  /** One ready shell (running `script` when given), closed once `fn` is done, pass or fail. */
+  const withPool = async (o: { script?: string }, fn: (pool: ShellPool) => Promise<void>) => {
+    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0, ...o });
+    pool.start();
+    try {
+      await fn(pool);
+    } finally {
+      pool.close();
+    }
+  };
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'reach-pool-'));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
   test('a pooled command sees what a plain spawn shows it: process, signals, descriptors, env', async () => {
-    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({}, async (pool) => {
       const extra = { ...env, X: 'changed', MULTI: 'a\nb\\n\n', EMPTY: '', SP: ' lead and trail ' };
       const plain = await runShell(PROBE, opts({ env: extra }));
       const pooled = await runShell(PROBE, opts({ env: extra, pool }));
@@ -74,15 +82,11 @@ describe('ShellPool (real shells)', { skip }, () => {
       assert.match(out, /^OLDPWD=\/tmp$/m);
       // The command's own shell sets PWD to where it starts, plain spawn or not.
       assert.ok(out.includes(`\nPWD=${dir}\n`), out);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('exit status, a signal, stderr and a shell syntax error read the same both ways', async () => {
-    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({}, async (pool) => {
       for (const cmd of ['echo out; echo err >&2; exit 7', 'kill -TERM $$', 'if', 'nonexistent-command-x']) {
         const plain = await runShell(cmd, opts());
         const pooled = await runShell(cmd, opts({ pool }));
@@ -93,15 +97,11 @@ describe('ShellPool (real shells)', { skip }, () => {
         );
       }
       assert.equal(pool.stats.served, 4);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('a ready shell killed from outside is replaced, and the next command is served', async () => {
-    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({}, async (pool) => {
       const [first] = pool.readyPids;
       assert.ok(first);
       process.kill(first, 'SIGKILL');
@@ -110,9 +110,7 @@ describe('ShellPool (real shells)', { skip }, () => {
       assert.equal(r.result.stdout, 'ok\n');
       assert.equal(pool.stats.served, 1);
       assert.equal(pool.stats.failed, 1);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('a command that has exited before its ack is read counts as started: it runs once, and ends', async () => {
@@ -120,9 +118,7 @@ describe('ShellPool (real shells)', { skip }, () => {
     // gets to a quick command's exit before the ack the shell wrote ahead of its exec.
     const lateAck = MEMBER_SCRIPT.replaceAll('printf S >&3', () => '(sleep 0.2; printf S) >&3 &');
     assert.notEqual(lateAck, MEMBER_SCRIPT);
-    const pool = new ShellPool({ env, log, size: 1, script: lateAck, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({ script: lateAck }, async (pool) => {
       const marker = join(dir, 'once');
       for (let i = 1; i <= 2; i++) {
         assert.ok(await waitFor(async () => pool.readyPids.length === 1));
@@ -132,17 +128,13 @@ describe('ShellPool (real shells)', { skip }, () => {
         assert.equal(await readFile(marker, 'utf8'), 'x\n'.repeat(i));
       }
       assert.equal(pool.stats.served, 2);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('a shell stuck before its ack (a cd into a hung mount) is bounded by the timeout and cancel', async () => {
     const stuck = MEMBER_SCRIPT.replaceAll('printf S >&3', () => 'sleep 30; printf S >&3');
     assert.notEqual(stuck, MEMBER_SCRIPT);
-    const pool = new ShellPool({ env, log, size: 1, script: stuck, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({ script: stuck }, async (pool) => {
       const marker = join(dir, 'stuck');
       assert.ok(await waitFor(async () => pool.readyPids.length === 1));
       let [member] = pool.readyPids;
@@ -160,9 +152,7 @@ describe('ShellPool (real shells)', { skip }, () => {
       // Neither ran the command, nor handed it to a plain spawn; neither counts against the pool.
       await assert.rejects(readFile(marker), { code: 'ENOENT' });
       assert.deepEqual(pool.stats, { served: 0, declined: 2, failed: 0 });
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('a shell that dies mid-request: the command runs once, spawned plainly; three in a row rest the pool', async () => {
@@ -170,9 +160,7 @@ describe('ShellPool (real shells)', { skip }, () => {
     // (A function: in a replacement string `$$` would mean one `$`.)
     const dying = MEMBER_SCRIPT.replaceAll('printf S >&3', () => 'kill -KILL $$');
     assert.notEqual(dying, MEMBER_SCRIPT);
-    const pool = new ShellPool({ env, log, size: 1, script: dying, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({ script: dying }, async (pool) => {
       const marker = join(dir, 'ran');
       for (let i = 0; i < 3; i++) {
         assert.ok(await waitFor(async () => pool.readyPids.length === 1), 'a member is ready');
@@ -187,15 +175,11 @@ describe('ShellPool (real shells)', { skip }, () => {
       const r = await runShell('echo plain', opts({ pool }));
       assert.equal(r.result.stdout, 'plain\n');
       assert.equal(pool.stats.declined, 4);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('a cwd the shell cannot enter fails as a plain spawn does, without counting against the pool', async () => {
-    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({}, async (pool) => {
       const missing = join(dir, 'missing');
       const plain = await runShell('true', opts({ cwd: missing })).catch(
         (e: NodeJS.ErrnoException) => e.code,
@@ -206,15 +190,11 @@ describe('ShellPool (real shells)', { skip }, () => {
       assert.equal(plain, 'ENOENT');
       assert.equal(pooled, 'ENOENT');
       assert.equal(pool.stats.failed, 0);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('requests the script cannot carry go the plain way with the same outcome', async () => {
-    const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0 });
-    pool.start();
-    try {
+    await withPool({}, async (pool) => {
       const { X: _dropped, ...without } = env;
       const cases: [string, Record<string, string | undefined>][] = [
         ['echo "[$X]"', without],
@@ -232,9 +212,7 @@ describe('ShellPool (real shells)', { skip }, () => {
       });
       assert.equal(pool.stats.served, 0);
       assert.equal(pool.stats.declined, 5);
-    } finally {
-      pool.close();
-    }
+    });
   });
 
   test('ready shells exit when the client is SIGKILLed', async () => {
