@@ -4,7 +4,9 @@
  * over loopback SSH), beside the OpenSSH multiplexed-exec baseline of bench:rtt (ssh -S through an
  * ssh -R reverse tunnel to a loopback sshd). Rounds alternate; figures are medians (PITFALLS 13).
  *
- * Flags: --rounds N (3), --seq N (1000), --ssh-seq N (200), --paced N (200), --gap-ms N (20).
+ * Flags: --rounds N (3), --seq N (1000), --ssh-seq N (200), --paced N (200), --gap-ms N (20),
+ * --client-node-options '…' (the client's node flags; default the service unit's
+ * `--max-semi-space-size=1`, '' for node's defaults: see reach-under-test.ts).
  * "Paced" calls wait --gap-ms before each, as an assistant's do: the client's shell pool refills in
  * such a pause (bench:rtt measures it against plain spawns); back to back it is empty.
  */
@@ -12,6 +14,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SERVICE_V8_FLAGS } from '@reach/protocol/node';
 import { startTransports } from '../packages/server/src/transports.ts';
 import { formatTable, type LatencyStats, medianLatency, ms, sequential } from './lib/measure.ts';
 import { startOpenSshBaseline } from './lib/openssh-baseline.ts';
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     'ssh-seq': { type: 'string', default: '200' },
     paced: { type: 'string', default: '200' },
     'gap-ms': { type: 'string', default: '20' },
+    'client-node-options': { type: 'string', default: SERVICE_V8_FLAGS.join(' ') },
   },
 });
 const rounds = Number(values.rounds);
@@ -37,7 +41,9 @@ const log = (line: string): void => {
 };
 
 log('starting Reach (HTTP transport in-process, client process) and the OpenSSH baseline…');
+const clientNodeFlags = (values['client-node-options'] ?? '').split(/\s+/).filter(Boolean);
 const reach = await startReach({
+  clientNodeFlags,
   serverArgs: ['--transport', 'http', '--port', '0', '--api-key', API_KEY],
   startTransports,
 });
@@ -127,6 +133,10 @@ try {
   );
   console.log(
     `the default call paced (${gapMs} ms before each, ${pc.n} calls): p50 ${ms(pc.p50)} ms, p99 ${ms(pc.p99)} ms`,
+  );
+  console.log(
+    `client: node ${clientNodeFlags.join(' ') || '(default flags)'} on the source, as ` +
+      `${clientNodeFlags.length > 0 ? 'its service unit and single executable run it' : 'a foreground run'}`,
   );
   console.log(
     `target MCP p50 ≤ 5 ms: ${m.p50 <= 5 ? 'met' : 'NOT met'} (back to back ${ms(m.p50)} ms, paced ${ms(pc.p50)} ms)`,

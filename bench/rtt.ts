@@ -6,7 +6,9 @@
  * the same machine load; each figure is the median over the rounds (PITFALLS 13).
  *
  * Flags: --rounds N (3), --seq N (1000), --calls N (2000), --concurrency N (64),
- *        --ssh-seq N (200), --ssh-calls N (320), --paced N (200), --gap-ms N (20), --json FILE.
+ *        --ssh-seq N (200), --ssh-calls N (320), --paced N (200), --gap-ms N (20), --json FILE,
+ *        --client-node-options '…' (node flags of both Reach clients; default the service unit's
+ *        `--max-semi-space-size=1`, '' for node's defaults: see reach-under-test.ts).
  * "paced" calls wait --gap-ms before each, as an assistant's calls do (seconds apart in real use):
  * the pool refills in such a pause, so this is where it shows; back to back it finds the pool
  * empty and spawns the plain way.
@@ -15,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { SERVICE_V8_FLAGS } from '@reach/protocol/node';
 import {
   concurrent,
   formatTable,
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     'ssh-calls': { type: 'string', default: '320' },
     paced: { type: 'string', default: '200' },
     'gap-ms': { type: 'string', default: '20' },
+    'client-node-options': { type: 'string', default: SERVICE_V8_FLAGS.join(' ') },
     json: { type: 'string' },
   },
 });
@@ -61,11 +65,14 @@ const log = (line: string): void => {
 };
 
 log('starting Reach (server in-process, client process), Reach with plain spawns and OpenSSH…');
-const reach = await startReach();
-const plain = await startReach({ clientEnv: { REACH_SHELL_POOL: '0' } }).catch(async (err: unknown) => {
-  await reach.stop();
-  throw err;
-});
+const clientNodeFlags = (values['client-node-options'] ?? '').split(/\s+/).filter(Boolean);
+const reach = await startReach({ clientNodeFlags });
+const plain = await startReach({ clientEnv: { REACH_SHELL_POOL: '0' }, clientNodeFlags }).catch(
+  async (err: unknown) => {
+    await reach.stop();
+    throw err;
+  },
+);
 const ssh = await startOpenSshBaseline().catch(async (err: unknown) => {
   await plain.stop();
   await reach.stop();
@@ -196,6 +203,10 @@ try {
   console.log(
     `\nOpenSSH: ssh -S <ControlMaster> through ssh -R to a loopback sshd (user ${ssh.user}); ` +
       `fewer calls than Reach because each exec spawns an ssh process.`,
+  );
+  console.log(
+    `Reach clients: node ${clientNodeFlags.join(' ') || '(default flags)'} on the source, as ` +
+      `${clientNodeFlags.length > 0 ? 'its service unit and single executable run it' : 'a foreground run'}.`,
   );
   const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
   console.log(`target p50 ≤ 3 ms (run_command true): ${verdict(r.p50 <= 3)} (${ms(r.p50)} ms)`);

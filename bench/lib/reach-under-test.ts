@@ -37,6 +37,14 @@ export interface ReachUnderTestOptions {
   clientExe?: string;
   /** Added to the client's environment (e.g. REACH_SHELL_POOL=0 for plain spawns). */
   clientEnv?: Record<string, string>;
+  /**
+   * Node flags for a client run from source (none for a single executable, whose flags are baked
+   * in). Latency benches pass SERVICE_V8_FLAGS, as the client's service unit runs it: Node's spawn
+   * forks the client, and a fork costs with the client's resident memory (0.9 ms at 61 MiB,
+   * 1.8 ms at 107 MiB here), which a default-sized young generation lets grow to ~110 MiB under a
+   * loop of commands against ~68 MiB with `--max-semi-space-size=1`.
+   */
+  clientNodeFlags?: readonly string[];
 }
 
 /** Starts the server (SSH on 127.0.0.1, ephemeral port) and a client, and waits until it is online. */
@@ -86,7 +94,9 @@ export async function startReach(options: ReachUnderTestOptions = {}): Promise<R
       ...options.clientEnv,
     };
     const [exe, ...pre] =
-      options.clientExe === undefined ? [process.execPath, CLIENT_BIN] : [options.clientExe];
+      options.clientExe === undefined
+        ? [process.execPath, ...(options.clientNodeFlags ?? []), CLIENT_BIN]
+        : [options.clientExe];
     const cmd = exe ?? process.execPath;
     await execFileAsync(cmd, [...pre, '--init'], { env });
     await execFileAsync(cmd, [...pre, '--generate-key'], { env });
