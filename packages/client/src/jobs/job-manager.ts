@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmdirSync, unlinkSync } from 'node:fs';
-import { open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { open, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hasExited } from '../spawner/child-exited.ts';
 import type { GroupHold } from '../spawner/command-groups.ts';
 import { readProcStat } from '../spawner/proc-stat.ts';
 import type { ShellPool } from '../spawner/shell-pool.ts';
+import { readExitFile, removeJobDir, sizeOf } from './job-dir.ts';
 import { startJobProcess } from './job-process.ts';
 import { type JobRecord, loadJobs, saveJob } from './job-record.ts';
 import { stopGroup } from './job-signals.ts';
@@ -43,8 +45,6 @@ export interface StartJob {
    */
   hold?: GroupHold;
 }
-
-const MAX_EXIT_FILE = 16;
 
 /**
  * Commands that outlive their RPC and the client itself. Each runs detached in its own process
@@ -92,7 +92,7 @@ export class JobManager {
     const known = new Set(jobs.map((j) => j.id));
     for (const name of await readdir(this.#o.dir).catch(() => [] as string[])) {
       if (/^job-[0-9a-f]{16}$/.test(name) && !known.has(name)) {
-        await rm(join(this.#o.dir, name), { recursive: true, force: true });
+        await removeJobDir(join(this.#o.dir, name));
       }
     }
     for (const job of jobs) {
@@ -159,7 +159,7 @@ export class JobManager {
       });
     } catch (e) {
       s.hold?.release();
-      await rm(d, { recursive: true, force: true });
+      await removeJobDir(d);
       throw e;
     }
     job.pgid = child.pid ?? 0;
@@ -173,7 +173,7 @@ export class JobManager {
     // Watched once listed (a check before that would end a job the manager does not hold yet); an
     // exit that came meanwhile (a pooled leader can even have exited before it was handed over) is
     // checked at once.
-    if (child.exitCode !== null || child.signalCode !== null) void this.#check(job);
+    if (hasExited(child)) void this.#check(job);
     else child.once('exit', () => void this.#check(job));
     return job;
   }
@@ -292,7 +292,7 @@ export class JobManager {
   async #persist(job: JobRecord): Promise<void> {
     if (this.#holds.has(job.id) || !this.#jobs.has(job.id)) return;
     const child = this.#children.get(job.id);
-    if (job.proc_start === null && child && running(child)) {
+    if (job.proc_start === null && child && !hasExited(child)) {
       job.proc_start = (await readProcStat(job.pgid))?.start ?? null;
     }
     await saveJob(this.#o.dir, job);
@@ -307,11 +307,11 @@ export class JobManager {
     // A leader of this run: its exit status is the job's (the wrapper exits with the command's
     // status); the exit file only matters when the wrapper itself was killed.
     const child = this.#children.get(job.id);
-    if (child && running(child) && ending === undefined) return;
+    if (child && !hasExited(child) && ending === undefined) return;
     // The leader first, then its exit file: the wrapper writes the file before it exits, so a
     // leader seen gone has left the file whole. The other order could read the file mid-write
     // (empty: `>` truncates first), then find the leader gone, and call an exited job lost.
-    const alive = child ? running(child) : await this.#leaderAlive(job);
+    const alive = child ? !hasExited(child) : await this.#leaderAlive(job);
     const code = child?.exitCode ?? (await readExitFile(join(this.#o.dir, job.id, 'exit')));
     if (job.status !== 'running') return; // another #check ended it meanwhile
     if (Number.isNaN(code) && alive && ending === undefined) return;
@@ -380,48 +380,10 @@ export class JobManager {
       if (total <= this.#o.maxTotalBytes) break;
       if (job.status === 'running') continue;
       total -= await this.#bytesOf(job);
-      await rm(join(this.#o.dir, job.id), { recursive: true, force: true });
+      await removeJobDir(join(this.#o.dir, job.id));
       this.#jobs.delete(job.id);
       this.#children.delete(job.id);
       this.#endedBytes.delete(job.id);
     }
   }
 }
-
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-
-/** The code a wrapper wrote; NaN while there is none (or it is half written). */
-async function readExitFile(file: string): Promise<number> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.length < MAX_EXIT_FILE && text.endsWith('\n') ? Number.parseInt(text, 10) : Number.NaN;
-}
-
-/** What a job's directory can hold; anything else (or an error) and the removal is recursive. */
-const JOB_FILES = ['stdout', 'stderr', 'exit', 'job.json', 'job.json.tmp'];
-
-/**
- * Removes a job's directory with one unlink per known name and an rmdir, synchronously: a quick
- * job's discard took 0.25–0.35 ms here this way against 0.8–0.9 ms with fs.promises.rm's
- * recursive walk (a stat, a readdir and an unlink each a threadpool round trip), which every
- * quick run_command paid.
- */
-async function removeJobDir(d: string): Promise<void> {
-  try {
-    for (const name of JOB_FILES) {
-      try {
-        unlinkSync(join(d, name));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-    }
-    rmdirSync(d);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') await rm(d, { recursive: true, force: true });
-  }
-}
-
-const sizeOf = (file: string) =>
-  stat(file).then(
-    (s) => s.size,
-    () => 0,
-  );

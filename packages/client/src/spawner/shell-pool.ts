@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from '../log/logger.ts';
 import { killPosixGroup } from '../platform/process-tree.ts';
+import { hasExited } from './child-exited.ts';
 
 /**
  * A pooled shell: `/bin/sh` spawned ahead of need (exactly as run_command spawns one: detached, so
@@ -280,7 +281,7 @@ export class ShellPool {
   #take(): Member | undefined {
     while (this.#ready.length > 0) {
       const m = this.#ready.shift() as Member;
-      if (m.child.exitCode === null && m.child.signalCode === null && m.child.pid !== undefined) return m;
+      if (!hasExited(m.child) && m.child.pid !== undefined) return m;
     }
     return undefined;
   }

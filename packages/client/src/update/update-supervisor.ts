@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
+import { hasExited } from '../spawner/child-exited.ts';
 import { restoreExecutable } from './swap-executable.ts';
 import { readUpdateState, type UpdateState, writeUpdateState } from './update-state.ts';
 
@@ -101,7 +102,7 @@ function startDetached(
 }
 
 function killTree(child: ChildProcess, ownGroup: boolean): void {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  if (hasExited(child) || child.pid === undefined) return;
   try {
     if (ownGroup && process.platform !== 'win32') process.kill(-child.pid, 'SIGKILL');
     else child.kill('SIGKILL');

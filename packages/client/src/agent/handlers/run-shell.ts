@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type { RunCommandResult } from '@reach/protocol';
 import { type KillTree, killPosixGroup } from '../../platform/process-tree.ts';
 import { posixShell, type ShellSpawn } from '../../platform/shell.ts';
+import { hasExited } from '../../spawner/child-exited.ts';
 import type { GroupHold } from '../../spawner/command-groups.ts';
 import type { Launched, ShellPool } from '../../spawner/shell-pool.ts';
 
@@ -231,7 +232,7 @@ function collect(
     };
     // A pooled shell's command can have exited (and 'exit' been emitted) before its start was
     // confirmed to this function; its output is still unread in the pipes.
-    if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+    if (hasExited(child)) onExit(child.exitCode, child.signalCode);
     else child.on('exit', onExit);
     if (o.signal.aborted) onAbort();
   });
