@@ -47,6 +47,12 @@ describe('ShellPool (real shells)', { skip }, () => {
     drainMs: 200,
     ...o,
   });
+  /** MEMBER_SCRIPT with what it does in place of its ack (`printf S >&3`), every one replaced. */
+  const withAck = (instead: string): string => {
+    const script = MEMBER_SCRIPT.replaceAll('printf S >&3', () => instead);
+    assert.notEqual(script, MEMBER_SCRIPT, 'the script still acks with `printf S >&3`');
+    return script;
+  };
   /** One ready shell (running `script` when given), closed once `fn` is done, pass or fail. */
   const withPool = async (o: { script?: string }, fn: (pool: ShellPool) => Promise<void>) => {
     const pool = new ShellPool({ env, log, size: 1, refillQuietMs: 0, ...o });
@@ -116,8 +122,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   test('a command that has exited before its ack is read counts as started: it runs once, and ends', async () => {
     // The `S` comes 200 ms after the command (`echo`) has exited: what a busy loop can see when it
     // gets to a quick command's exit before the ack the shell wrote ahead of its exec.
-    const lateAck = MEMBER_SCRIPT.replaceAll('printf S >&3', () => '(sleep 0.2; printf S) >&3 &');
-    assert.notEqual(lateAck, MEMBER_SCRIPT);
+    const lateAck = withAck('(sleep 0.2; printf S) >&3 &');
     await withPool({ script: lateAck }, async (pool) => {
       const marker = join(dir, 'once');
       for (let i = 1; i <= 2; i++) {
@@ -132,8 +137,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   });
 
   test('a shell stuck before its ack (a cd into a hung mount) is bounded by the timeout and cancel', async () => {
-    const stuck = MEMBER_SCRIPT.replaceAll('printf S >&3', () => 'sleep 30; printf S >&3');
-    assert.notEqual(stuck, MEMBER_SCRIPT);
+    const stuck = withAck('sleep 30; printf S >&3');
     await withPool({ script: stuck }, async (pool) => {
       const marker = join(dir, 'stuck');
       assert.ok(await waitFor(async () => pool.readyPids.length === 1));
@@ -158,8 +162,7 @@ describe('ShellPool (real shells)', { skip }, () => {
   test('a shell that dies mid-request: the command runs once, spawned plainly; three in a row rest the pool', async () => {
     // The member reads the whole request, then is killed before it starts anything.
     // (A function: in a replacement string `$$` would mean one `$`.)
-    const dying = MEMBER_SCRIPT.replaceAll('printf S >&3', () => 'kill -KILL $$');
-    assert.notEqual(dying, MEMBER_SCRIPT);
+    const dying = withAck('kill -KILL $$');
     await withPool({ script: dying }, async (pool) => {
       const marker = join(dir, 'ran');
       for (let i = 0; i < 3; i++) {
