@@ -64,7 +64,6 @@ export function fingerprintOf(publicKeyLine: string): string {
   return `SHA256:${digest.replace(/=+$/, '')}`;
 }
 
-/** Asks the kernel for a free loopback port by binding port 0 and closing again. */
 /** Lowest port the kernel hands out for a bind to port 0 or an outgoing connection (32768 by default). */
 function ephemeralLow(): number {
   try {
@@ -77,12 +76,16 @@ function ephemeralLow(): number {
 
 const FIRST_PICKED_PORT = 20000;
 
-/** Whether `port` on 127.0.0.1 can be bound now. */
-function canBind(port: number): Promise<boolean> {
+/** Binds `port` on 127.0.0.1 (0: one the kernel picks) and lets it go; the port, or undefined if taken. */
+function bindAndRelease(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const addr = srv.address();
+      const bound = typeof addr === 'object' && addr !== null ? addr.port : undefined;
+      srv.close(() => resolve(bound));
+    });
   });
 }
 
@@ -96,19 +99,13 @@ export async function freePort(): Promise<number> {
   const low = ephemeralLow();
   if (low > FIRST_PICKED_PORT + 1000) {
     for (let i = 0; i < 64; i++) {
-      const port = randomInt(FIRST_PICKED_PORT, low);
-      if (await canBind(port)) return port;
+      const port = await bindAndRelease(randomInt(FIRST_PICKED_PORT, low));
+      if (port !== undefined) return port;
     }
   }
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  const port = await bindAndRelease(0);
+  if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return port;
 }
 
 /** Creates an OpenSSH key pair (no passphrase) at `path` and `path.pub`; returns the public key line. */
