@@ -14,11 +14,10 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SERVICE_V8_FLAGS } from '@reach/protocol/node';
 import { startTransports } from '../packages/server/src/transports.ts';
 import { formatTable, type LatencyStats, medianLatency, ms, sequential } from './lib/measure.ts';
 import { startOpenSshBaseline } from './lib/openssh-baseline.ts';
-import { startReach } from './lib/reach-under-test.ts';
+import { CLIENT_NODE_OPTIONS, clientNodeFlagsOf, startReach } from './lib/reach-under-test.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +26,7 @@ const { values } = parseArgs({
     'ssh-seq': { type: 'string', default: '200' },
     paced: { type: 'string', default: '200' },
     'gap-ms': { type: 'string', default: '20' },
-    'client-node-options': { type: 'string', default: SERVICE_V8_FLAGS.join(' ') },
+    'client-node-options': CLIENT_NODE_OPTIONS,
   },
 });
 const rounds = Number(values.rounds);
@@ -41,7 +40,7 @@ const log = (line: string): void => {
 };
 
 log('starting Reach (HTTP transport in-process, client process) and the OpenSSH baseline…');
-const clientNodeFlags = (values['client-node-options'] ?? '').split(/\s+/).filter(Boolean);
+const { flags: clientNodeFlags, described: clientRun } = clientNodeFlagsOf(values['client-node-options']);
 const reach = await startReach({
   clientNodeFlags,
   serverArgs: ['--transport', 'http', '--port', '0', '--api-key', API_KEY],
@@ -134,10 +133,7 @@ try {
   console.log(
     `the default call paced (${gapMs} ms before each, ${pc.n} calls): p50 ${ms(pc.p50)} ms, p99 ${ms(pc.p99)} ms`,
   );
-  console.log(
-    `client: node ${clientNodeFlags.join(' ') || '(default flags)'} on the source, as ` +
-      `${clientNodeFlags.length > 0 ? 'its service unit and single executable run it' : 'a foreground run'}`,
-  );
+  console.log(`client: ${clientRun}`);
   console.log(
     `target MCP p50 ≤ 5 ms: ${m.p50 <= 5 ? 'met' : 'NOT met'} (back to back ${ms(m.p50)} ms, paced ${ms(pc.p50)} ms)`,
   );

@@ -17,7 +17,6 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { SERVICE_V8_FLAGS } from '@reach/protocol/node';
 import {
   concurrent,
   formatTable,
@@ -30,7 +29,7 @@ import {
   type ThroughputStats,
 } from './lib/measure.ts';
 import { startOpenSshBaseline } from './lib/openssh-baseline.ts';
-import { startReach } from './lib/reach-under-test.ts';
+import { CLIENT_NODE_OPTIONS, clientNodeFlagsOf, startReach } from './lib/reach-under-test.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +41,7 @@ const { values } = parseArgs({
     'ssh-calls': { type: 'string', default: '320' },
     paced: { type: 'string', default: '200' },
     'gap-ms': { type: 'string', default: '20' },
-    'client-node-options': { type: 'string', default: SERVICE_V8_FLAGS.join(' ') },
+    'client-node-options': CLIENT_NODE_OPTIONS,
     json: { type: 'string' },
   },
 });
@@ -65,7 +64,7 @@ const log = (line: string): void => {
 };
 
 log('starting Reach (server in-process, client process), Reach with plain spawns and OpenSSH…');
-const clientNodeFlags = (values['client-node-options'] ?? '').split(/\s+/).filter(Boolean);
+const { flags: clientNodeFlags, described: clientRun } = clientNodeFlagsOf(values['client-node-options']);
 const reach = await startReach({ clientNodeFlags });
 const plain = await startReach({ clientEnv: { REACH_SHELL_POOL: '0' }, clientNodeFlags }).catch(
   async (err: unknown) => {
@@ -204,10 +203,7 @@ try {
     `\nOpenSSH: ssh -S <ControlMaster> through ssh -R to a loopback sshd (user ${ssh.user}); ` +
       `fewer calls than Reach because each exec spawns an ssh process.`,
   );
-  console.log(
-    `Reach clients: node ${clientNodeFlags.join(' ') || '(default flags)'} on the source, as ` +
-      `${clientNodeFlags.length > 0 ? 'its service unit and single executable run it' : 'a foreground run'}.`,
-  );
+  console.log(`Reach clients: ${clientRun}.`);
   const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
   console.log(`target p50 ≤ 3 ms (run_command true): ${verdict(r.p50 <= 3)} (${ms(r.p50)} ms)`);
   console.log(`target ≥ 15× faster than OpenSSH (p50): ${verdict(p50Ratio >= 15)} (${ratio(p50Ratio)})`);

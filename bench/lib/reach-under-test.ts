@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SERVICE_V8_FLAGS } from '@reach/protocol/node';
 import { authorizeKey } from '../../packages/server/src/commands/authorize.ts';
 import { loadServerConfig } from '../../packages/server/src/config/server-config.ts';
 import type { RunningServer, StartServerDeps } from '../../packages/server/src/main.ts';
@@ -17,6 +18,16 @@ import { stopChild } from '../../test-support/stop-child.ts';
 const execFileAsync = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLIENT_BIN = join(ROOT, 'packages/client/src/bin.ts');
+
+/** The latency benches' `--client-node-options` (parseArgs): the service unit's flags unless given. */
+export const CLIENT_NODE_OPTIONS = { type: 'string', default: SERVICE_V8_FLAGS.join(' ') } as const;
+
+/** `--client-node-options` as flags, and the line a bench prints to say how its client ran. */
+export function clientNodeFlagsOf(text: string | undefined): { flags: string[]; described: string } {
+  const flags = (text ?? '').split(/\s+/).filter(Boolean);
+  const how = flags.length > 0 ? 'as its service unit and single executable run it' : 'as a foreground run';
+  return { flags, described: `node ${flags.join(' ') || '(default flags)'} on the source, ${how}` };
+}
 
 export interface ReachUnderTest {
   server: RunningServer;
