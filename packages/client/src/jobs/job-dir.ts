@@ -40,3 +40,9 @@ export const sizeOf = (file: string): Promise<number> =>
     (s) => s.size,
     () => 0,
   );
+
+/** Sizes of a job directory's two output files, read at once (one threadpool round trip). */
+export async function streamSizes(d: string): Promise<{ stdout: number; stderr: number }> {
+  const [stdout, stderr] = await Promise.all([sizeOf(join(d, 'stdout')), sizeOf(join(d, 'stderr'))]);
+  return { stdout, stderr };
+}

@@ -7,7 +7,7 @@ import { hasExited } from '../spawner/child-exited.ts';
 import type { GroupHold } from '../spawner/command-groups.ts';
 import { readProcStat } from '../spawner/proc-stat.ts';
 import type { ShellPool } from '../spawner/shell-pool.ts';
-import { readExitFile, removeJobDir, sizeOf } from './job-dir.ts';
+import { readExitFile, removeJobDir, sizeOf, streamSizes } from './job-dir.ts';
 import { startJobProcess } from './job-process.ts';
 import { type JobRecord, loadJobs, saveJob } from './job-record.ts';
 import { stopGroup } from './job-signals.ts';
@@ -253,10 +253,9 @@ export class JobManager {
 
   /** Sizes of both streams so far (capped at the per-job cap). */
   async sizes(id: string): Promise<{ stdout_bytes: number; stderr_bytes: number }> {
-    const d = join(this.#o.dir, id);
     const cap = this.#o.maxJobBytes;
-    const [o, e] = await Promise.all([sizeOf(join(d, 'stdout')), sizeOf(join(d, 'stderr'))]);
-    return { stdout_bytes: Math.min(o, cap), stderr_bytes: Math.min(e, cap) };
+    const { stdout, stderr } = await streamSizes(join(this.#o.dir, id));
+    return { stdout_bytes: Math.min(stdout, cap), stderr_bytes: Math.min(stderr, cap) };
   }
 
   /** INT, then TERM, then KILL to the job's group, each after a grace; what is left after. */
@@ -337,12 +336,12 @@ export class JobManager {
   }
 
   async #capStreams(job: JobRecord): Promise<void> {
-    const files = ['stdout', 'stderr'].map((s) => join(this.#o.dir, job.id, s));
-    // Both sizes at once (one threadpool round trip, not two); truncated one by one.
-    const sizes = await Promise.all(files.map(sizeOf));
-    for (const [i, file] of files.entries()) {
-      if (sizes[i]! > this.#o.maxJobBytes) {
-        await truncate(file, this.#o.maxJobBytes);
+    const d = join(this.#o.dir, job.id);
+    const sizes = await streamSizes(d);
+    // Truncated one by one: a cap hit is persisted once.
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (sizes[stream] > this.#o.maxJobBytes) {
+        await truncate(join(d, stream), this.#o.maxJobBytes);
         if (!job.cap_hit) {
           job.cap_hit = true;
           await this.#persist(job);
@@ -367,8 +366,8 @@ export class JobManager {
   async #bytesOf(job: JobRecord): Promise<number> {
     const known = this.#endedBytes.get(job.id);
     if (known !== undefined) return known;
-    const d = join(this.#o.dir, job.id);
-    const n = (await sizeOf(join(d, 'stdout'))) + (await sizeOf(join(d, 'stderr')));
+    const { stdout, stderr } = await streamSizes(join(this.#o.dir, job.id));
+    const n = stdout + stderr;
     if (job.status !== 'running') this.#endedBytes.set(job.id, n);
     return n;
   }
